@@ -1,0 +1,133 @@
+/* dd-ops.h: the contract between the executor and the ops.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every op is a DdOpClass: it reads its attributes once at load time
+ * (setup), infers its output shape for a concrete input size (infer), and
+ * runs forward and backward-to-inputs on buffers the executor owns. Ops never
+ * allocate: anything they need between forward and backward lives in
+ * "saved", anything they need only while running lives in "work".
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+#define DD_MAX_RANK 6
+#define DD_MAX_INPUTS 5
+
+typedef struct {
+  int rank;
+  int64_t d[DD_MAX_RANK];
+} DdShape;
+
+int64_t dd_shape_numel (const DdShape *s);
+gboolean dd_shape_equal (const DdShape *a, const DdShape *b);
+/* "[1,512,14,18]" into buf. */
+const char *dd_shape_format (const DdShape *s, char *buf, gsize size);
+
+/* Attributes of every op, parsed and checked by the op's setup. */
+typedef struct {
+  /* Conv, MaxPool, AveragePool: spatial (H, W) only. */
+  int64_t kernel[2], stride[2], dilation[2];
+  int64_t pads[4]; /* top, left, bottom, right */
+  int64_t group;
+  gboolean ceil_mode, count_include_pad;
+  /* LRN (size, alpha, beta, bias), LeakyRelu (alpha), Gemm (alpha, beta) */
+  int64_t size;
+  float alpha, beta, bias;
+  float min, max;  /* Clip */
+  float epsilon;   /* BatchNormalization */
+  int64_t axis;    /* Concat, Flatten, Softmax */
+  gboolean legacy_softmax; /* opset < 13: coerce to 2-D at axis */
+  gboolean trans_a, trans_b;      /* Gemm */
+  /* Pad: pad_nd[i] pads axis i at its start, pad_nd[DD_MAX_RANK + i] at
+   * its end, for the first `size` axes (size must equal the input rank). */
+  int64_t pad_nd[2 * DD_MAX_RANK];
+  float pad_value;
+  DdShape reshape; /* Reshape as written: 0 copies, -1 infers */
+} DdAttrs;
+
+/* What an op's setup sees of a node while the model loads. */
+typedef struct _DdNodeDesc DdNodeDesc;
+
+gboolean dd_node_attr_int (const DdNodeDesc *n, const char *name, int64_t def, int64_t *out,
+                           GError **error);
+gboolean dd_node_attr_float (const DdNodeDesc *n, const char *name, float def, float *out,
+                             GError **error);
+/* Reads up to max ints; *count gets how many there were (0 when absent). */
+gboolean dd_node_attr_ints (const DdNodeDesc *n, const char *name, int64_t *out, int max,
+                            int *count, GError **error);
+/* TRUE when the attribute is present as a string; *out is borrowed. */
+gboolean dd_node_attr_string (const DdNodeDesc *n, const char *name, const char **out);
+int dd_node_n_inputs (const DdNodeDesc *n);   /* including empty optional slots */
+gboolean dd_node_has_input (const DdNodeDesc *n, int i);
+int dd_node_opset (const DdNodeDesc *n);
+const char *dd_node_name (const DdNodeDesc *n);
+/* Constant input i (an initializer or a Constant node's value), or FALSE. */
+gboolean dd_node_const_floats (const DdNodeDesc *n, int i, const float **data, int64_t *count);
+gboolean dd_node_const_ints (const DdNodeDesc *n, int i, const int64_t **data, int64_t *count);
+gboolean dd_node_const_shape (const DdNodeDesc *n, int i, DdShape *shape);
+/* Declares that only the first n inputs carry data; the rest were parameters
+ * that setup folded into the attributes (Clip's min/max, Pad's pads...). */
+void dd_node_set_data_inputs (DdNodeDesc *n, int count);
+/* Declares that input i must be a constant (Conv weights...). */
+void dd_node_require_const (DdNodeDesc *n, int i);
+
+/* One call of an op. Input i is x[i] with shape xs[i]; constants are
+ * ordinary inputs. Backward reads gy and writes gx[i] for each i with a
+ * non-NULL gx[i]: overwriting it, or adding to it when gx_add[i] is TRUE.
+ * Two slots can share one gx buffer (Mul(x, x)): write slots in order. */
+typedef struct {
+  const DdAttrs *a;
+  int n_in;
+  const float *x[DD_MAX_INPUTS];
+  const DdShape *xs[DD_MAX_INPUTS];
+  float *y;
+  const DdShape *ys;
+  float *saved; /* saved_floats() floats, kept from forward to backward */
+  float *work;  /* work_floats() floats, scratch for this call only */
+  const float *gy;
+  float *gx[DD_MAX_INPUTS];
+  gboolean gx_add[DD_MAX_INPUTS];
+} DdOpCtx;
+
+typedef struct {
+  const char *onnx_name;
+  int min_inputs, max_inputs;
+  gboolean (*setup) (DdAttrs *a, DdNodeDesc *n, GError **error);
+  gboolean (*infer) (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out,
+                     GError **error);
+  /* NULL means 0. Both in floats. */
+  gsize (*saved_floats) (const DdAttrs *a, const DdShape *in, const DdShape *out);
+  gsize (*work_floats) (const DdAttrs *a, const DdShape *in, const DdShape *out);
+  void (*forward) (const DdOpCtx *c);
+  void (*backward) (const DdOpCtx *c);
+  guint backward_reads_inputs; /* bit i: backward reads x[i] */
+  gboolean backward_reads_output;
+  gboolean view; /* y is x[0] reinterpreted: no forward, gx[0] is gy */
+} DdOpClass;
+
+const DdOpClass *dd_op_lookup (const char *onnx_name);
+
+/* The op families, one file each in engine/ops/. */
+extern const DdOpClass dd_op_conv;
+extern const DdOpClass dd_op_relu, dd_op_leaky_relu, dd_op_clip, dd_op_sigmoid;
+extern const DdOpClass dd_op_max_pool, dd_op_average_pool, dd_op_global_average_pool;
+extern const DdOpClass dd_op_lrn;
+extern const DdOpClass dd_op_add, dd_op_mul, dd_op_batch_norm;
+extern const DdOpClass dd_op_gemm, dd_op_matmul;
+extern const DdOpClass dd_op_concat, dd_op_flatten, dd_op_reshape, dd_op_identity,
+    dd_op_dropout, dd_op_pad;
+extern const DdOpClass dd_op_softmax;
+
+/* Shared helpers for the ops. */
+GQuark dd_error_quark (void);
+gboolean dd_op_fail (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+/* Output length of a pooling or convolution window along one axis;
+ * -1 when the window does not fit. */
+int64_t dd_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin,
+                       int64_t pad_end, gboolean ceil_mode);
+/* Parses kernel_shape/strides/dilations/pads/auto_pad for 2-D windows. */
+gboolean dd_window_setup (DdAttrs *a, DdNodeDesc *n, gboolean need_kernel, GError **error);

@@ -1,0 +1,170 @@
+/* model.c: the loaded model: lifetime, look-ups and shape inference.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "dd-model.h"
+
+#include <inttypes.h>
+
+G_DEFINE_QUARK (dd-error-quark, dd_error)
+
+/* No single activation may hold more floats than this (16 GiB). */
+#define MAX_TENSOR_FLOATS (INT64_C (1) << 32)
+
+DdModel *
+dd_model_alloc (void)
+{
+  DdModel *m = g_new0 (DdModel, 1);
+  m->ref_count = 1;
+  m->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  m->input = m->output = -1;
+  return m;
+}
+
+DdModel *
+dd_model_ref (DdModel *model)
+{
+  g_atomic_int_inc (&model->ref_count);
+  return model;
+}
+
+void
+dd_model_unref (DdModel *model)
+{
+  if (!model || !g_atomic_int_dec_and_test (&model->ref_count))
+    return;
+  for (int i = 0; i < model->n_values; i++) {
+    g_free (model->values[i].name);
+    g_free (model->values[i].floats);
+    g_free (model->values[i].ints);
+  }
+  for (int i = 0; i < model->n_nodes; i++)
+    g_free (model->nodes[i].name);
+  g_free (model->values);
+  g_free (model->nodes);
+  g_hash_table_destroy (model->by_name);
+  g_free (model->doc);
+  g_free (model);
+}
+
+int
+dd_model_find (DdModel *m, const char *name)
+{
+  return GPOINTER_TO_INT (g_hash_table_lookup (m->by_name, name)) - 1;
+}
+
+const char *
+dd_model_get_input_name (DdModel *model)
+{
+  return model->values[model->input].name;
+}
+
+const char *
+dd_model_get_output_name (DdModel *model)
+{
+  return model->values[model->output].name;
+}
+
+int
+dd_model_get_input_channels (DdModel *model)
+{
+  return (int) model->values[model->input].shape.d[1];
+}
+
+const char *
+dd_model_get_doc (DdModel *model)
+{
+  return model->doc ? model->doc : "";
+}
+
+static gboolean
+input_shape (DdModel *m, int height, int width, DdShape *out, GError **error)
+{
+  const DdValue *in = &m->values[m->input];
+  const int64_t want[4] = { 1, in->shape.d[1], height, width };
+
+  if (height < 1 || width < 1) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "input size %dx%d is empty", width, height);
+    return FALSE;
+  }
+  for (int i = 0; i < 4; i++)
+    if (in->shape.d[i] > 0 && in->shape.d[i] != want[i]) {
+      g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                   "model input '%s' has a fixed size of %" PRId64 "x%" PRId64
+                   " (width x height); %dx%d was asked",
+                   in->name, in->shape.d[3], in->shape.d[2], width, height);
+      return FALSE;
+    }
+  out->rank = 4;
+  for (int i = 0; i < 4; i++)
+    out->d[i] = want[i];
+  return TRUE;
+}
+
+static gboolean
+infer_node (const DdNode *node, DdShape *shapes, GError **error)
+{
+  DdShape in[DD_MAX_INPUTS] = { 0 };
+  GError *local = NULL;
+  char buf[96];
+
+  for (int i = 0; i < node->n_in; i++)
+    if (node->in[i] >= 0)
+      in[i] = shapes[node->in[i]];
+  if (!node->klass->infer (&node->a, node->n_in, in, &shapes[node->out], &local)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "node '%s' (%s): %s", node->name,
+                 node->klass->onnx_name, local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  const DdShape *s = &shapes[node->out];
+  for (int i = 0; i < s->rank; i++)
+    if (s->d[i] < 1) {
+      g_set_error (error, DD_ERROR, DD_ERROR_INVALID,
+                   "node '%s' (%s): output shape %s is empty (input too small?)", node->name,
+                   node->klass->onnx_name, dd_shape_format (s, buf, sizeof buf));
+      return FALSE;
+    }
+  if (dd_shape_numel (s) > MAX_TENSOR_FLOATS || dd_shape_numel (s) < 0) {
+    g_set_error (error, DD_ERROR, DD_ERROR_MEMORY, "node '%s' (%s): output shape %s is too large",
+                 node->name, node->klass->onnx_name, dd_shape_format (s, buf, sizeof buf));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+dd_model_infer_shapes (DdModel *m, int height, int width, const gboolean *keep, DdShape *shapes,
+                       GError **error)
+{
+  for (int v = 0; v < m->n_values; v++)
+    shapes[v] = m->values[v].is_const ? m->values[v].shape : (DdShape){ 0 };
+  if (!input_shape (m, height, width, &shapes[m->input], error))
+    return FALSE;
+  for (int i = 0; i < m->n_nodes; i++)
+    if ((!keep || keep[i]) && !infer_node (&m->nodes[i], shapes, error))
+      return FALSE;
+  return TRUE;
+}
+
+GArray *
+dd_model_list_tensors (DdModel *model, int height, int width, GError **error)
+{
+  g_autofree DdShape *shapes = g_new0 (DdShape, model->n_values);
+  if (!dd_model_infer_shapes (model, height, width, NULL, shapes, error))
+    return NULL;
+
+  GArray *list = g_array_new (FALSE, TRUE, sizeof (DdTensorInfo));
+  for (int i = 0; i < model->n_nodes; i++) {
+    const DdNode *node = &model->nodes[i];
+    const DdShape *s = &shapes[node->out];
+    DdTensorInfo info = { .name = model->values[node->out].name,
+                          .op_type = node->klass->onnx_name,
+                          .rank = s->rank };
+    for (int d = 0; d < s->rank; d++)
+      info.dims[d] = s->d[d];
+    g_array_append_val (list, info);
+  }
+  return list;
+}

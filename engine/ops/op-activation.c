@@ -1,0 +1,203 @@
+/* op-activation.c: Relu, LeakyRelu, Clip, Sigmoid.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Conventions at the kinks follow the reference data: Relu'(0) = 0,
+ * LeakyRelu'(0) = alpha, Clip' = 1 on [min, max] inclusive.
+ */
+#include "dd-ops.h"
+
+#include <float.h>
+#include <math.h>
+
+static gboolean
+same_shape_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError **error)
+{
+  (void) a, (void) n_in, (void) error;
+  *out = in[0];
+  return TRUE;
+}
+
+/* Writes or accumulates one gradient element. */
+static inline void
+put (float *gx, gboolean add, int64_t i, float v)
+{
+  gx[i] = add ? gx[i] + v : v;
+}
+
+/* ---- Relu ------------------------------------------------------------------- */
+
+static void
+relu_forward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *x = c->x[0];
+  float *y = c->y;
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+static void
+relu_backward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *y = c->y, *gy = c->gy;
+  float *gx = c->gx[0];
+  const gboolean add = c->gx_add[0];
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    put (gx, add, i, y[i] > 0 ? gy[i] : 0);
+}
+
+const DdOpClass dd_op_relu = {
+  .onnx_name = "Relu",
+  .min_inputs = 1,
+  .max_inputs = 1,
+  .infer = same_shape_infer,
+  .forward = relu_forward,
+  .backward = relu_backward,
+  .backward_reads_output = TRUE,
+};
+
+/* ---- LeakyRelu ---------------------------------------------------------------- */
+
+static gboolean
+leaky_relu_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
+{
+  return dd_node_attr_float (n, "alpha", 0.01f, &a->alpha, error);
+}
+
+static void
+leaky_relu_forward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *x = c->x[0], alpha = c->a->alpha;
+  float *y = c->y;
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+}
+
+static void
+leaky_relu_backward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *x = c->x[0], *gy = c->gy, alpha = c->a->alpha;
+  float *gx = c->gx[0];
+  const gboolean add = c->gx_add[0];
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    put (gx, add, i, x[i] > 0 ? gy[i] : alpha * gy[i]);
+}
+
+const DdOpClass dd_op_leaky_relu = {
+  .onnx_name = "LeakyRelu",
+  .min_inputs = 1,
+  .max_inputs = 1,
+  .setup = leaky_relu_setup,
+  .infer = same_shape_infer,
+  .forward = leaky_relu_forward,
+  .backward = leaky_relu_backward,
+  .backward_reads_inputs = 1,
+};
+
+/* ---- Clip ------------------------------------------------------------------- */
+
+/* Bound i of Clip: an attribute before opset 11, an optional constant input since. */
+static gboolean
+clip_bound (DdNodeDesc *n, int input, const char *attr, float def, float *out, GError **error)
+{
+  if (dd_node_opset (n) < 11)
+    return dd_node_attr_float (n, attr, def, out, error);
+  *out = def;
+  if (!dd_node_has_input (n, input))
+    return TRUE;
+  const float *v;
+  int64_t count;
+  if (!dd_node_const_floats (n, input, &v, &count) || count != 1)
+    return dd_op_fail (error, "node '%s': Clip's %s must be a constant scalar", dd_node_name (n),
+                       attr);
+  *out = v[0];
+  return TRUE;
+}
+
+static gboolean
+clip_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
+{
+  if (!clip_bound (n, 1, "min", -FLT_MAX, &a->min, error) ||
+      !clip_bound (n, 2, "max", FLT_MAX, &a->max, error))
+    return FALSE;
+  dd_node_set_data_inputs (n, 1);
+  return TRUE;
+}
+
+static void
+clip_forward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *x = c->x[0], lo = c->a->min, hi = c->a->max;
+  float *y = c->y;
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    y[i] = fminf (fmaxf (x[i], lo), hi);
+}
+
+static void
+clip_backward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *x = c->x[0], *gy = c->gy, lo = c->a->min, hi = c->a->max;
+  float *gx = c->gx[0];
+  const gboolean add = c->gx_add[0];
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    put (gx, add, i, x[i] >= lo && x[i] <= hi ? gy[i] : 0);
+}
+
+const DdOpClass dd_op_clip = {
+  .onnx_name = "Clip",
+  .min_inputs = 1,
+  .max_inputs = 3,
+  .setup = clip_setup,
+  .infer = same_shape_infer,
+  .forward = clip_forward,
+  .backward = clip_backward,
+  .backward_reads_inputs = 1,
+};
+
+/* ---- Sigmoid ------------------------------------------------------------------ */
+
+static void
+sigmoid_forward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *x = c->x[0];
+  float *y = c->y;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    y[i] = 1.0f / (1.0f + expf (-x[i]));
+}
+
+static void
+sigmoid_backward (const DdOpCtx *c)
+{
+  const int64_t n = dd_shape_numel (c->ys);
+  const float *y = c->y, *gy = c->gy;
+  float *gx = c->gx[0];
+  const gboolean add = c->gx_add[0];
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    put (gx, add, i, gy[i] * y[i] * (1.0f - y[i]));
+}
+
+const DdOpClass dd_op_sigmoid = {
+  .onnx_name = "Sigmoid",
+  .min_inputs = 1,
+  .max_inputs = 1,
+  .infer = same_shape_infer,
+  .forward = sigmoid_forward,
+  .backward = sigmoid_backward,
+  .backward_reads_output = TRUE,
+};

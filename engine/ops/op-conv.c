@@ -1,0 +1,333 @@
+/* op-conv.c: Conv, forward and backward to the input.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A convolution is a matrix product: weights [O, C*kh*kw] times the
+ * unrolled input (im2col) [C*kh*kw, OH*OW]. The gradient to the input is the
+ * transposed product folded back (col2im). Both go through OpenBLAS sgemm;
+ * the unrolled matrix is built a band of output rows at a time so that the
+ * work buffer stays small whatever the image size. Pointwise (1x1) convs
+ * need no unrolling; depthwise convs run directly.
+ */
+#include "dd-ops.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Floats of unrolled input per band: 16 MB. */
+#define WORK_BAND_FLOATS (4 << 20)
+
+typedef struct {
+  int64_t n, c, h, w;    /* input */
+  int64_t o, oh, ow;     /* output */
+  int64_t group, cg, og; /* per group */
+  int64_t kh, kw, kdim;  /* kdim = cg * kh * kw */
+  int64_t rows;          /* output rows per band */
+} ConvGeom;
+
+static gboolean
+is_pointwise (const DdAttrs *a)
+{
+  return a->kernel[0] == 1 && a->kernel[1] == 1 && a->stride[0] == 1 && a->stride[1] == 1 &&
+         a->pads[0] == 0 && a->pads[1] == 0 && a->pads[2] == 0 && a->pads[3] == 0;
+}
+
+static ConvGeom
+conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
+{
+  ConvGeom g = { .n = x->d[0], .c = x->d[1], .h = x->d[2], .w = x->d[3],
+                 .o = y->d[1], .oh = y->d[2], .ow = y->d[3],
+                 .group = a->group, .kh = a->kernel[0], .kw = a->kernel[1] };
+  g.cg = g.c / g.group;
+  g.og = g.o / g.group;
+  g.kdim = g.cg * g.kh * g.kw;
+  g.rows = CLAMP (WORK_BAND_FLOATS / MAX (g.kdim * g.ow, 1), 1, g.oh);
+  return g;
+}
+
+static gboolean
+is_depthwise (const ConvGeom *g)
+{
+  return g->cg == 1 && g->og == 1;
+}
+
+static gboolean
+conv_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
+{
+  DdShape w;
+  if (!dd_window_setup (a, n, FALSE, error) ||
+      !dd_node_attr_int (n, "group", 1, &a->group, error))
+    return FALSE;
+  if (!dd_node_const_shape (n, 1, &w) || w.rank != 4)
+    return dd_op_fail (error, "node '%s': Conv weights must be a constant O x C x kh x kw tensor",
+                       dd_node_name (n));
+  if (a->kernel[0] == 0) {
+    a->kernel[0] = w.d[2];
+    a->kernel[1] = w.d[3];
+  }
+  if (a->kernel[0] != w.d[2] || a->kernel[1] != w.d[3])
+    return dd_op_fail (error, "node '%s': kernel_shape does not match the weights",
+                       dd_node_name (n));
+  if (a->group < 1)
+    return dd_op_fail (error, "node '%s': group must be positive", dd_node_name (n));
+  dd_node_require_const (n, 1);
+  dd_node_require_const (n, 2);
+  return TRUE;
+}
+
+static gboolean
+conv_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError **error)
+{
+  const DdShape *x = &in[0], *w = &in[1];
+  char bx[96], bw[96];
+  if (x->rank != 4 || w->rank != 4)
+    return dd_op_fail (error, "Conv needs a 4-D input and weights, got %s and %s",
+                       dd_shape_format (x, bx, sizeof bx), dd_shape_format (w, bw, sizeof bw));
+  if (x->d[1] != w->d[1] * a->group || w->d[0] % a->group != 0)
+    return dd_op_fail (error, "input %s does not fit weights %s with group %" G_GINT64_FORMAT,
+                       dd_shape_format (x, bx, sizeof bx), dd_shape_format (w, bw, sizeof bw),
+                       a->group);
+  if (n_in > 2 && in[2].rank > 0 && (in[2].rank != 1 || in[2].d[0] != w->d[0]))
+    return dd_op_fail (error, "bias %s does not match %" G_GINT64_FORMAT " output channels",
+                       dd_shape_format (&in[2], bx, sizeof bx), w->d[0]);
+  *out = (DdShape){ .rank = 4, .d = { x->d[0], w->d[0] } };
+  for (int i = 0; i < 2; i++) {
+    out->d[2 + i] = dd_window_out (x->d[2 + i], a->kernel[i], a->stride[i], a->dilation[i],
+                                   a->pads[i], a->pads[2 + i], FALSE);
+    if (out->d[2 + i] < 1)
+      return dd_op_fail (error, "input %s is smaller than the %" G_GINT64_FORMAT "x%"
+                         G_GINT64_FORMAT " kernel", dd_shape_format (x, bx, sizeof bx),
+                         a->kernel[0], a->kernel[1]);
+  }
+  return TRUE;
+}
+
+static gsize
+conv_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
+{
+  ConvGeom g = conv_geom (a, &in[0], out);
+  if (is_pointwise (a) || is_depthwise (&g))
+    return 0;
+  return g.kdim * g.rows * g.ow;
+}
+
+/* The output columns [lo, hi) whose tap at offset (k*dilation - pad)
+ * lands inside an input row of length len. */
+static void
+valid_span (int64_t off, int64_t stride, int64_t len, int64_t out_len, int64_t *lo, int64_t *hi)
+{
+  *lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  *hi = len - 1 - off < 0 ? 0 : (len - 1 - off) / stride + 1;
+  *lo = MIN (*lo, out_len);
+  *hi = CLAMP (*hi, *lo, out_len);
+}
+
+/* col[kdim, rows * ow] for output rows [r0, r0 + rows) of one group. */
+static void
+im2col (const DdAttrs *a, const ConvGeom *g, const float *x, int64_t r0, int64_t rows, float *col)
+{
+  const int64_t ncols = rows * g->ow, sh = a->stride[0], sw = a->stride[1];
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < g->kdim; row++) {
+    int64_t c = row / (g->kh * g->kw), ky = row / g->kw % g->kh, kx = row % g->kw;
+    int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
+    valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
+    const float *plane = x + c * g->h * g->w;
+    for (int64_t r = 0; r < rows; r++) {
+      float *dst = col + row * ncols + r * g->ow;
+      int64_t iy = (r0 + r) * sh - a->pads[0] + ky * a->dilation[0];
+      if (iy < 0 || iy >= g->h) {
+        memset (dst, 0, g->ow * sizeof *dst);
+        continue;
+      }
+      const float *src = plane + iy * g->w;
+      memset (dst, 0, lo * sizeof *dst);
+      if (sw == 1)
+        memcpy (dst + lo, src + lo + xoff, (hi - lo) * sizeof *dst);
+      else
+        for (int64_t ox = lo; ox < hi; ox++)
+          dst[ox] = src[ox * sw + xoff];
+      memset (dst + hi, 0, (g->ow - hi) * sizeof *dst);
+    }
+  }
+}
+
+/* Adds col[kdim, rows * ow] back into the input gradient of one group.
+ * Each thread owns whole input channels, so no two write the same pixel. */
+static void
+col2im_add (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t r0, int64_t rows,
+            float *gx)
+{
+  const int64_t ncols = rows * g->ow, sh = a->stride[0], sw = a->stride[1];
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < g->cg; c++) {
+    float *plane = gx + c * g->h * g->w;
+    for (int64_t ky = 0; ky < g->kh; ky++)
+      for (int64_t kx = 0; kx < g->kw; kx++) {
+        const float *src = col + ((c * g->kh + ky) * g->kw + kx) * ncols;
+        int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
+        valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
+        for (int64_t r = 0; r < rows; r++) {
+          int64_t iy = (r0 + r) * sh - a->pads[0] + ky * a->dilation[0];
+          if (iy < 0 || iy >= g->h)
+            continue;
+          float *dst = plane + iy * g->w;
+          const float *s = src + r * g->ow;
+          for (int64_t ox = lo; ox < hi; ox++)
+            dst[ox * sw + xoff] += s[ox];
+        }
+      }
+  }
+}
+
+/* One output channel of a depthwise conv, computed directly. */
+static void
+depthwise_plane (const DdAttrs *a, const ConvGeom *g, const float *x, const float *w, float *y)
+{
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ox = 0; ox < g->ow; ox++) {
+      float sum = 0;
+      for (int64_t ky = 0; ky < g->kh; ky++) {
+        int64_t iy = oy * a->stride[0] - a->pads[0] + ky * a->dilation[0];
+        if (iy < 0 || iy >= g->h)
+          continue;
+        for (int64_t kx = 0; kx < g->kw; kx++) {
+          int64_t ix = ox * a->stride[1] - a->pads[1] + kx * a->dilation[1];
+          if (ix >= 0 && ix < g->w)
+            sum += w[ky * g->kw + kx] * x[iy * g->w + ix];
+        }
+      }
+      y[oy * g->ow + ox] = sum;
+    }
+}
+
+static void
+depthwise_plane_backward (const DdAttrs *a, const ConvGeom *g, const float *gy, const float *w,
+                          float *gx)
+{
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    for (int64_t ky = 0; ky < g->kh; ky++) {
+      int64_t iy = oy * a->stride[0] - a->pads[0] + ky * a->dilation[0];
+      if (iy < 0 || iy >= g->h)
+        continue;
+      for (int64_t ox = 0; ox < g->ow; ox++)
+        for (int64_t kx = 0; kx < g->kw; kx++) {
+          int64_t ix = ox * a->stride[1] - a->pads[1] + kx * a->dilation[1];
+          if (ix >= 0 && ix < g->w)
+            gx[iy * g->w + ix] += w[ky * g->kw + kx] * gy[oy * g->ow + ox];
+        }
+    }
+}
+
+static void
+add_bias (const ConvGeom *g, const float *bias, float *y)
+{
+  const int64_t planes = g->n * g->o, plane = g->oh * g->ow;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; p++) {
+    float b = bias[p % g->o];
+    float *row = y + p * plane;
+    for (int64_t i = 0; i < plane; i++)
+      row[i] += b;
+  }
+}
+
+static void
+conv_forward_group (const DdOpCtx *c, const ConvGeom *g, const float *x, const float *w, float *y)
+{
+  const int64_t ohw = g->oh * g->ow;
+  if (is_pointwise (c->a)) {
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, ohw, g->cg, 1.0f, w, g->cg, x,
+                 ohw, 0.0f, y, ohw);
+    return;
+  }
+  for (int64_t r0 = 0; r0 < g->oh; r0 += g->rows) {
+    int64_t rows = MIN (g->rows, g->oh - r0);
+    im2col (c->a, g, x, r0, rows, c->work);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, rows * g->ow, g->kdim, 1.0f, w,
+                 g->kdim, c->work, rows * g->ow, 0.0f, y + r0 * g->ow, ohw);
+  }
+}
+
+static void
+conv_forward (const DdOpCtx *c)
+{
+  ConvGeom g = conv_geom (c->a, c->xs[0], c->ys);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+
+  for (int64_t n = 0; n < g.n; n++) {
+    const float *x = c->x[0] + n * g.c * in_plane;
+    float *y = c->y + n * g.o * out_plane;
+    if (is_depthwise (&g)) {
+#pragma omp parallel for schedule(static)
+      for (int64_t ch = 0; ch < g.c; ch++)
+        depthwise_plane (c->a, &g, x + ch * in_plane, c->x[1] + ch * g.kh * g.kw,
+                         y + ch * out_plane);
+      continue;
+    }
+    for (int64_t grp = 0; grp < g.group; grp++)
+      conv_forward_group (c, &g, x + grp * g.cg * in_plane, c->x[1] + grp * g.og * g.kdim,
+                          y + grp * g.og * out_plane);
+  }
+  if (c->n_in > 2 && c->x[2])
+    add_bias (&g, c->x[2], c->y);
+}
+
+static void
+conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const float *w,
+                     float *gx, gboolean add)
+{
+  const int64_t ohw = g->oh * g->ow;
+  if (is_pointwise (c->a)) {
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->cg, ohw, g->og, 1.0f, w, g->cg, gy,
+                 ohw, add ? 1.0f : 0.0f, gx, ohw);
+    return;
+  }
+  if (!add)
+    memset (gx, 0, g->cg * g->h * g->w * sizeof *gx);
+  for (int64_t r0 = 0; r0 < g->oh; r0 += g->rows) {
+    int64_t rows = MIN (g->rows, g->oh - r0);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->kdim, rows * g->ow, g->og, 1.0f, w,
+                 g->kdim, gy + r0 * g->ow, ohw, 0.0f, c->work, rows * g->ow);
+    col2im_add (c->a, g, c->work, r0, rows, gx);
+  }
+}
+
+static void
+conv_backward (const DdOpCtx *c)
+{
+  if (!c->gx[0])
+    return;
+  ConvGeom g = conv_geom (c->a, c->xs[0], c->ys);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+
+  for (int64_t n = 0; n < g.n; n++) {
+    const float *gy = c->gy + n * g.o * out_plane;
+    float *gx = c->gx[0] + n * g.c * in_plane;
+    if (is_depthwise (&g)) {
+#pragma omp parallel for schedule(static)
+      for (int64_t ch = 0; ch < g.c; ch++) {
+        if (!c->gx_add[0])
+          memset (gx + ch * in_plane, 0, in_plane * sizeof *gx);
+        depthwise_plane_backward (c->a, &g, gy + ch * out_plane, c->x[1] + ch * g.kh * g.kw,
+                                  gx + ch * in_plane);
+      }
+      continue;
+    }
+    for (int64_t grp = 0; grp < g.group; grp++)
+      conv_backward_group (c, &g, gy + grp * g.og * out_plane, c->x[1] + grp * g.og * g.kdim,
+                           gx + grp * g.cg * in_plane, c->gx_add[0]);
+  }
+}
+
+const DdOpClass dd_op_conv = {
+  .onnx_name = "Conv",
+  .min_inputs = 2,
+  .max_inputs = 3,
+  .setup = conv_setup,
+  .infer = conv_infer,
+  .work_floats = conv_work_floats,
+  .forward = conv_forward,
+  .backward = conv_backward,
+};

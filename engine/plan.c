@@ -1,0 +1,540 @@
+/* plan.c: plan once, run forward and backward many times.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A plan keeps the nodes its targets need, fixes every shape, and gives
+ * every activation, gradient and saved buffer a place in one arena. Places
+ * are reused: each buffer has a lifetime on a timeline where forward step k
+ * is time k, the caller's turn (reading targets, writing their gradients)
+ * is time n and backward step k is time 2n - k, and two buffers share memory
+ * only when their lifetimes do not meet.
+ */
+#include "dd-model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN 64
+
+typedef struct {
+  gsize bytes, offset;
+  int start, end;
+  float **where; /* gets the block's address */
+} Block;
+
+struct _DdPlan {
+  DdModel *model;
+  int n, *steps;           /* kept nodes, in order */
+  gboolean *run_backward;  /* per step */
+  gboolean *grad_add;      /* per step and input slot */
+  DdShape *shapes;         /* per value */
+  int *root;               /* per value: the value whose storage it uses */
+  gboolean *needs_grad;    /* per value */
+  float **act, **grad;     /* per root value */
+  float **saved;           /* per step */
+  int n_targets, *targets;
+  float *input, *input_grad, *work, *arena;
+  gsize arena_bytes, work_bytes, io_bytes;
+  gboolean with_backward, profiling;
+  double *seconds_forward, *seconds_backward; /* per step */
+};
+
+static float *
+aligned_floats (gsize bytes)
+{
+  void *p = NULL;
+  return posix_memalign (&p, ALIGN, MAX (bytes, ALIGN)) == 0 ? p : NULL;
+}
+
+static gsize
+round_up (gsize bytes)
+{
+  return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+static gboolean
+resolve_targets (DdPlan *p, const char *const *names, int count, GError **error)
+{
+  DdModel *m = p->model;
+  if (count < 1) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "a plan needs at least one target tensor");
+    return FALSE;
+  }
+  p->n_targets = count;
+  p->targets = g_new (int, count);
+  for (int i = 0; i < count; i++) {
+    int v = dd_model_find (m, names[i]);
+    if (v < 0 || m->values[v].unusable) {
+      g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "the model has no tensor '%s'", names[i]);
+      return FALSE;
+    }
+    if (m->values[v].producer < 0) {
+      g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                   "'%s' is %s, not an activation of the network", names[i],
+                   v == m->input ? "the input image" : "a weight or constant");
+      return FALSE;
+    }
+    p->targets[i] = v;
+  }
+  return TRUE;
+}
+
+/* Marks the nodes the targets depend on; returns the per-node mask. */
+static gboolean *
+needed_nodes (DdPlan *p)
+{
+  DdModel *m = p->model;
+  gboolean *keep = g_new0 (gboolean, m->n_nodes);
+  g_autoptr (GArray) stack = g_array_new (FALSE, FALSE, sizeof (int));
+
+  for (int i = 0; i < p->n_targets; i++)
+    g_array_append_val (stack, m->values[p->targets[i]].producer);
+  while (stack->len) {
+    int node = g_array_index (stack, int, stack->len - 1);
+    g_array_set_size (stack, stack->len - 1);
+    if (keep[node])
+      continue;
+    keep[node] = TRUE;
+    for (int i = 0; i < m->nodes[node].n_in; i++) {
+      int v = m->nodes[node].in[i];
+      if (v >= 0 && m->values[v].producer >= 0)
+        g_array_append_val (stack, m->values[v].producer);
+    }
+  }
+  return keep;
+}
+
+static const DdNode *
+step_node (const DdPlan *p, int k)
+{
+  return &p->model->nodes[p->steps[k]];
+}
+
+/* Which values depend on the input, and whose storage each value uses. */
+static void
+trace_values (DdPlan *p)
+{
+  DdModel *m = p->model;
+  p->needs_grad = g_new0 (gboolean, m->n_values);
+  p->root = g_new (int, m->n_values);
+  for (int v = 0; v < m->n_values; v++)
+    p->root[v] = v;
+  p->needs_grad[m->input] = TRUE;
+  p->run_backward = g_new0 (gboolean, p->n);
+
+  for (int k = 0; k < p->n; k++) {
+    const DdNode *node = step_node (p, k);
+    for (int i = 0; i < node->n_in; i++)
+      if (node->in[i] >= 0 && p->needs_grad[node->in[i]])
+        p->needs_grad[node->out] = TRUE;
+    if (node->klass->view)
+      p->root[node->out] = p->root[node->in[0]];
+    p->run_backward[k] = p->with_backward && p->needs_grad[node->out] && !node->klass->view;
+  }
+}
+
+static void
+extend (int *end, int v, int time)
+{
+  end[v] = MAX (end[v], time);
+}
+
+/* The last time each activation's storage is read. */
+static int *
+activation_ends (DdPlan *p)
+{
+  DdModel *m = p->model;
+  int n = p->n;
+  int *end = g_new (int, m->n_values);
+
+  for (int v = 0; v < m->n_values; v++)
+    end[v] = -1;
+  for (int k = 0; k < n; k++) {
+    const DdNode *node = step_node (p, k);
+    extend (end, p->root[node->out], k);
+    if (node->klass->view)
+      continue;
+    for (int i = 0; i < node->n_in; i++) {
+      if (node->in[i] < 0)
+        continue;
+      int r = p->root[node->in[i]];
+      extend (end, r, k);
+      if (p->run_backward[k] && (node->klass->backward_reads_inputs >> i & 1))
+        extend (end, r, 2 * n - k);
+    }
+    if (p->run_backward[k] && node->klass->backward_reads_output)
+      extend (end, p->root[node->out], 2 * n - k);
+  }
+  for (int i = 0; i < p->n_targets; i++)
+    extend (end, p->root[p->targets[i]], n);
+  return end;
+}
+
+/* Decides, for every gradient write, whether it starts the sum (overwrite)
+ * or adds to it, and the time each gradient storage is first written. */
+static int *
+gradient_starts (DdPlan *p)
+{
+  DdModel *m = p->model;
+  int n = p->n;
+  int *start = g_new (int, m->n_values);
+
+  for (int v = 0; v < m->n_values; v++)
+    start[v] = -1;
+  /* The caller writes the targets' gradients first. */
+  for (int i = 0; i < p->n_targets; i++)
+    start[p->root[p->targets[i]]] = n;
+  p->grad_add = g_new0 (gboolean, p->n * DD_MAX_INPUTS);
+  for (int k = n - 1; k >= 0; k--) {
+    if (!p->run_backward[k])
+      continue;
+    const DdNode *node = step_node (p, k);
+    for (int i = 0; i < node->n_in; i++) {
+      if (node->in[i] < 0 || !p->needs_grad[node->in[i]])
+        continue;
+      int r = p->root[node->in[i]];
+      p->grad_add[k * DD_MAX_INPUTS + i] = start[r] >= 0;
+      if (start[r] < 0)
+        start[r] = 2 * n - k;
+    }
+  }
+  return start;
+}
+
+static void
+add_block (GArray *blocks, gsize bytes, int start, int end, float **where)
+{
+  Block b = { .bytes = round_up (bytes), .start = start, .end = end, .where = where };
+  g_array_append_val (blocks, b);
+}
+
+static int
+by_size_desc (gconstpointer a, gconstpointer b)
+{
+  const Block *x = a, *y = b;
+  return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+static int
+by_offset (gconstpointer a, gconstpointer b)
+{
+  const Block *x = *(Block *const *) a, *y = *(Block *const *) b;
+  return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Greedy placement, largest first: each block goes to the lowest offset
+ * where it meets no placed block alive at the same time. */
+static gsize
+place_blocks (GArray *blocks)
+{
+  gsize total = 0;
+  g_array_sort (blocks, by_size_desc);
+  g_autoptr (GPtrArray) live = g_ptr_array_new ();
+
+  for (guint i = 0; i < blocks->len; i++) {
+    Block *b = &g_array_index (blocks, Block, i);
+    g_ptr_array_set_size (live, 0);
+    for (guint j = 0; j < i; j++) {
+      Block *o = &g_array_index (blocks, Block, j);
+      if (o->start <= b->end && b->start <= o->end)
+        g_ptr_array_add (live, o);
+    }
+    g_ptr_array_sort (live, by_offset);
+    gsize offset = 0;
+    for (guint j = 0; j < live->len; j++) {
+      const Block *o = live->pdata[j];
+      if (o->offset >= offset + b->bytes)
+        break;
+      offset = MAX (offset, o->offset + o->bytes);
+    }
+    b->offset = offset;
+    total = MAX (total, offset + b->bytes);
+  }
+  return total;
+}
+
+static gboolean
+lay_out (DdPlan *p, GError **error)
+{
+  DdModel *m = p->model;
+  int n = p->n;
+  g_autofree int *act_end = activation_ends (p);
+  g_autofree int *grad_start = p->with_backward ? gradient_starts (p) : NULL;
+  g_autoptr (GArray) blocks = g_array_new (FALSE, FALSE, sizeof (Block));
+  gsize work_floats = 0;
+
+  p->act = g_new0 (float *, m->n_values);
+  p->grad = g_new0 (float *, m->n_values);
+  p->saved = g_new0 (float *, n);
+  for (int k = 0; k < n; k++) {
+    const DdNode *node = step_node (p, k);
+    const DdOpClass *c = node->klass;
+    DdShape in[DD_MAX_INPUTS] = { 0 };
+    for (int i = 0; i < node->n_in; i++)
+      if (node->in[i] >= 0)
+        in[i] = p->shapes[node->in[i]];
+    const DdShape *out = &p->shapes[node->out];
+    int v = node->out;
+
+    if (!c->view)
+      add_block (blocks, dd_shape_numel (out) * sizeof (float), k, act_end[v], &p->act[v]);
+    if (p->run_backward[k] && p->root[v] == v && grad_start[v] >= 0)
+      add_block (blocks, dd_shape_numel (out) * sizeof (float), grad_start[v], 2 * n - k,
+                 &p->grad[v]);
+    gsize saved = c->saved_floats ? c->saved_floats (&node->a, in, out) : 0;
+    if (saved)
+      add_block (blocks, saved * sizeof (float), k, p->run_backward[k] ? 2 * n - k : k,
+                 &p->saved[k]);
+    if (c->work_floats)
+      work_floats = MAX (work_floats, c->work_floats (&node->a, in, out));
+  }
+
+  p->arena_bytes = place_blocks (blocks);
+  p->work_bytes = work_floats * sizeof (float);
+  gsize input_bytes = dd_shape_numel (&p->shapes[m->input]) * sizeof (float);
+  p->io_bytes = input_bytes * (p->with_backward ? 2 : 1);
+  p->arena = aligned_floats (p->arena_bytes);
+  p->work = aligned_floats (p->work_bytes);
+  p->input = aligned_floats (input_bytes);
+  p->input_grad = p->with_backward ? aligned_floats (input_bytes) : NULL;
+  if (!p->arena || !p->work || !p->input || (p->with_backward && !p->input_grad)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_MEMORY, "not enough memory for the plan (%.0f MB)",
+                 (p->arena_bytes + p->work_bytes + p->io_bytes) / 1e6);
+    return FALSE;
+  }
+  memset (p->input, 0, input_bytes);
+  for (guint i = 0; i < blocks->len; i++) {
+    const Block *b = &g_array_index (blocks, Block, i);
+    *b->where = (float *) ((char *) p->arena + b->offset);
+  }
+  return TRUE;
+}
+
+/* Points every value at its storage: constants at their data, views at
+ * their root's, the input at the input buffer. */
+static void
+bind_values (DdPlan *p)
+{
+  DdModel *m = p->model;
+  for (int v = 0; v < m->n_values; v++)
+    if (m->values[v].is_const)
+      p->act[v] = m->values[v].floats;
+  p->act[m->input] = p->input;
+  p->grad[m->input] = p->input_grad;
+  for (int k = 0; k < p->n; k++) {
+    const DdNode *node = step_node (p, k);
+    if (node->klass->view) {
+      p->act[node->out] = p->act[node->in[0]];
+      p->grad[node->out] = p->grad[node->in[0]];
+    }
+  }
+}
+
+static gboolean
+check_targets_distinct (DdPlan *p, GError **error)
+{
+  for (int i = 0; i < p->n_targets; i++)
+    for (int j = 0; j < i; j++)
+      if (p->root[p->targets[i]] == p->root[p->targets[j]]) {
+        g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                     "targets '%s' and '%s' are the same data; give only one",
+                     p->model->values[p->targets[j]].name, p->model->values[p->targets[i]].name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+DdPlan *
+dd_plan_new (DdModel *model, int height, int width, const char *const *targets, int n_targets,
+             DdPlanFlags flags, GError **error)
+{
+  g_autoptr (DdPlan) p = g_new0 (DdPlan, 1);
+  p->model = dd_model_ref (model);
+  p->with_backward = !(flags & DD_PLAN_FORWARD_ONLY);
+  p->shapes = g_new0 (DdShape, model->n_values);
+  if (!resolve_targets (p, targets, n_targets, error))
+    return NULL;
+
+  g_autofree gboolean *keep = needed_nodes (p);
+  if (!dd_model_infer_shapes (model, height, width, keep, p->shapes, error))
+    return NULL;
+  p->steps = g_new (int, model->n_nodes);
+  for (int i = 0; i < model->n_nodes; i++)
+    if (keep[i])
+      p->steps[p->n++] = i;
+  p->seconds_forward = g_new0 (double, p->n);
+  p->seconds_backward = g_new0 (double, p->n);
+
+  trace_values (p);
+  if (!check_targets_distinct (p, error) || !lay_out (p, error))
+    return NULL;
+  bind_values (p);
+  return g_steal_pointer (&p);
+}
+
+void
+dd_plan_free (DdPlan *p)
+{
+  if (!p)
+    return;
+  free (p->arena);
+  free (p->work);
+  free (p->input);
+  free (p->input_grad);
+  g_free (p->steps);
+  g_free (p->run_backward);
+  g_free (p->grad_add);
+  g_free (p->shapes);
+  g_free (p->root);
+  g_free (p->needs_grad);
+  g_free (p->act);
+  g_free (p->grad);
+  g_free (p->saved);
+  g_free (p->targets);
+  g_free (p->seconds_forward);
+  g_free (p->seconds_backward);
+  if (p->model)
+    dd_model_unref (p->model);
+  g_free (p);
+}
+
+gsize
+dd_plan_get_memory (DdPlan *plan)
+{
+  return plan->arena_bytes + plan->work_bytes + plan->io_bytes;
+}
+
+float *
+dd_plan_get_input (DdPlan *plan)
+{
+  return plan->input;
+}
+
+int
+dd_plan_get_n_targets (DdPlan *plan)
+{
+  return plan->n_targets;
+}
+
+const float *
+dd_plan_get_target (DdPlan *plan, int i, DdTensorInfo *info)
+{
+  g_return_val_if_fail (i >= 0 && i < plan->n_targets, NULL);
+  int v = plan->targets[i];
+  if (info) {
+    const DdShape *s = &plan->shapes[v];
+    const DdNode *node = &plan->model->nodes[plan->model->values[v].producer];
+    *info = (DdTensorInfo){ .name = plan->model->values[v].name,
+                            .op_type = node->klass->onnx_name,
+                            .rank = s->rank };
+    memcpy (info->dims, s->d, sizeof s->d[0] * s->rank);
+  }
+  return plan->act[v];
+}
+
+float *
+dd_plan_get_target_grad (DdPlan *plan, int i)
+{
+  g_return_val_if_fail (i >= 0 && i < plan->n_targets, NULL);
+  return plan->grad[plan->targets[i]];
+}
+
+const float *
+dd_plan_get_input_grad (DdPlan *plan)
+{
+  return plan->input_grad;
+}
+
+static void
+fill_context (const DdPlan *p, int k, DdOpCtx *c)
+{
+  static const DdShape none = { 0 };
+  const DdNode *node = step_node (p, k);
+  *c = (DdOpCtx){ .a = &node->a,
+                  .n_in = node->n_in,
+                  .y = p->act[node->out],
+                  .ys = &p->shapes[node->out],
+                  .saved = p->saved[k],
+                  .work = p->work };
+  for (int i = 0; i < node->n_in; i++) {
+    int v = node->in[i];
+    c->x[i] = v >= 0 ? p->act[v] : NULL;
+    c->xs[i] = v >= 0 ? &p->shapes[v] : &none;
+  }
+}
+
+static double
+now (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+void
+dd_plan_forward (DdPlan *plan)
+{
+  for (int k = 0; k < plan->n; k++) {
+    const DdNode *node = step_node (plan, k);
+    if (node->klass->view)
+      continue;
+    DdOpCtx c;
+    fill_context (plan, k, &c);
+    double t0 = plan->profiling ? now () : 0;
+    node->klass->forward (&c);
+    if (plan->profiling)
+      plan->seconds_forward[k] += now () - t0;
+  }
+}
+
+void
+dd_plan_backward (DdPlan *plan)
+{
+  g_return_if_fail (plan->with_backward);
+  for (int k = plan->n - 1; k >= 0; k--) {
+    if (!plan->run_backward[k])
+      continue;
+    const DdNode *node = step_node (plan, k);
+    DdOpCtx c;
+    fill_context (plan, k, &c);
+    c.gy = plan->grad[node->out];
+    for (int i = 0; i < node->n_in; i++) {
+      int v = node->in[i];
+      gboolean wanted = v >= 0 && plan->needs_grad[v];
+      c.gx[i] = wanted ? plan->grad[v] : NULL;
+      c.gx_add[i] = plan->grad_add[k * DD_MAX_INPUTS + i];
+    }
+    double t0 = plan->profiling ? now () : 0;
+    node->klass->backward (&c);
+    if (plan->profiling)
+      plan->seconds_backward[k] += now () - t0;
+  }
+}
+
+void
+dd_plan_set_profiling (DdPlan *plan, gboolean enable)
+{
+  plan->profiling = enable;
+  memset (plan->seconds_forward, 0, plan->n * sizeof (double));
+  memset (plan->seconds_backward, 0, plan->n * sizeof (double));
+}
+
+void
+dd_plan_foreach_profile (DdPlan *plan,
+                         void (*fn) (const char *op_type, double forward_s, double backward_s,
+                                     gpointer user_data),
+                         gpointer user_data)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (int k = 0; k < plan->n; k++) {
+    const char *op = step_node (plan, k)->klass->onnx_name;
+    if (!g_hash_table_add (seen, (gpointer) op))
+      continue;
+    double fwd = 0, bwd = 0;
+    for (int j = k; j < plan->n; j++)
+      if (step_node (plan, j)->klass->onnx_name == op) {
+        fwd += plan->seconds_forward[j];
+        bwd += plan->seconds_backward[j];
+      }
+    fn (op, fwd, bwd, user_data);
+  }
+}

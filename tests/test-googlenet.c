@@ -1,0 +1,189 @@
+/* test-googlenet.c: the real BVLC GoogLeNet, end to end.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Checks the engine against known figures: the ImageNet classes of a real
+ * photo (a PyTorch run of the same weights ranks 986, 989, 325, 309 first)
+ * and the input gradient of 1/2 sum(a^2) at inception_4c/output against
+ * central finite differences.
+ */
+#include <gegl.h>
+#include <math.h>
+#include <string.h>
+
+#include "deepdream.h"
+#include "testutil.h"
+
+#define SIZE 224
+
+static DdModel *
+load_googlenet (void)
+{
+  g_autofree char *path = tu_shared_path ("models/bvlc_googlenet/bvlc_googlenet.onnx");
+  g_autoptr (GError) error = NULL;
+  if (!path)
+    return NULL;
+  DdModel *model = dd_model_new_from_file (path, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+/* flowers.jpg as the network wants it: 224x224 (bilinear), planar BGR,
+ * 0..255 minus the Caffe mean. */
+static float *
+load_flowers (void)
+{
+  g_autofree char *path = tu_shared_path ("images/flowers.jpg");
+  if (!path)
+    return NULL;
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  GeglRectangle r = gegl_node_get_bounding_box (load);
+  g_assert_cmpint (r.width, ==, 320);
+  g_autofree float *rgb = g_new (float, (gsize) r.width * r.height * 3);
+  gegl_node_blit (load, 1.0, &r, babl_format ("R'G'B' float"), rgb, GEGL_AUTO_ROWSTRIDE,
+                  GEGL_BLIT_DEFAULT);
+
+  const gsize plane = (gsize) r.width * r.height;
+  g_autofree float *bgr = g_new (float, plane * 3);
+  const float mean[3] = { 104, 117, 123 };
+  for (gsize i = 0; i < plane; i++)
+    for (int c = 0; c < 3; c++)
+      bgr[c * plane + i] = rgb[i * 3 + (2 - c)] * 255.0f - mean[c];
+  float *out = g_new (float, SIZE * SIZE * 3);
+  dd_resize_bilinear (bgr, r.width, r.height, out, SIZE, SIZE, 3);
+  return out;
+}
+
+static int
+by_prob_desc (gconstpointer a, gconstpointer b, gpointer probs)
+{
+  float pa = ((const float *) probs)[*(const int *) a];
+  float pb = ((const float *) probs)[*(const int *) b];
+  return pa < pb ? 1 : pa > pb ? -1 : 0;
+}
+
+static void
+test_top5 (void)
+{
+  g_autoptr (DdModel) model = load_googlenet ();
+  g_autofree float *image = load_flowers ();
+  g_autoptr (GError) error = NULL;
+  if (!model || !image)
+    return;
+
+  const char *targets[] = { "prob" };
+  g_autoptr (DdPlan) plan =
+      dd_plan_new (model, SIZE, SIZE, targets, 1, DD_PLAN_FORWARD_ONLY, &error);
+  g_assert_no_error (error);
+  memcpy (dd_plan_get_input (plan), image, sizeof (float) * SIZE * SIZE * 3);
+  dd_plan_forward (plan);
+  DdTensorInfo info;
+  const float *prob = dd_plan_get_target (plan, 0, &info);
+  g_assert_cmpint (info.rank, ==, 2);
+  g_assert_cmpint (info.dims[1], ==, 1000);
+
+  int order[1000];
+  for (int i = 0; i < 1000; i++)
+    order[i] = i;
+  g_qsort_with_data (order, 1000, sizeof order[0], by_prob_desc, (gpointer) prob);
+  for (int i = 0; i < 5; i++)
+    g_test_message ("top %d: class %d, %.1f%%", i + 1, order[i], 100 * prob[order[i]]);
+
+  const int expected[] = { 986, 989, 325, 309 };
+  for (int i = 0; i < 4; i++) {
+    gboolean found = FALSE;
+    for (int j = 0; j < 4; j++)
+      found |= order[i] == expected[j];
+    if (!found)
+      g_test_fail_printf ("class %d ranks %d; the top 4 should be 986, 989, 325, 309", order[i],
+                          i + 1);
+  }
+}
+
+/* 1/2 sum(a^2) at the plan's target, in double. */
+static double
+objective (DdPlan *plan)
+{
+  DdTensorInfo info;
+  dd_plan_forward (plan);
+  const float *a = dd_plan_get_target (plan, 0, &info);
+  gsize n = 1;
+  for (int i = 0; i < info.rank; i++)
+    n *= info.dims[i];
+  double sum = 0;
+  for (gsize i = 0; i < n; i++)
+    sum += 0.5 * (double) a[i] * a[i];
+  return sum;
+}
+
+static int
+by_abs_desc (gconstpointer a, gconstpointer b, gpointer grad)
+{
+  float ga = fabsf (((const float *) grad)[*(const int *) a]);
+  float gb = fabsf (((const float *) grad)[*(const int *) b]);
+  return ga < gb ? 1 : ga > gb ? -1 : 0;
+}
+
+static void
+test_gradient_finite_differences (void)
+{
+  g_autoptr (DdModel) model = load_googlenet ();
+  g_autofree float *image = load_flowers ();
+  g_autoptr (GError) error = NULL;
+  if (!model || !image)
+    return;
+
+  const int n = SIZE * SIZE * 3;
+  const char *targets[] = { "inception_4c/output" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, SIZE, SIZE, targets, 1, 0, &error);
+  g_assert_no_error (error);
+  float *x = dd_plan_get_input (plan);
+  memcpy (x, image, sizeof (float) * n);
+  DdTensorInfo info;
+  dd_plan_forward (plan);
+  const float *a = dd_plan_get_target (plan, 0, &info);
+  gsize count = (gsize) info.dims[1] * info.dims[2] * info.dims[3];
+  memcpy (dd_plan_get_target_grad (plan, 0), a, count * sizeof (float));
+  dd_plan_backward (plan);
+  g_autofree float *grad = g_memdup2 (dd_plan_get_input_grad (plan), sizeof (float) * n);
+
+  /* The pixels where the gradient is largest, and a few at random. */
+  g_autofree int *order = g_new (int, n);
+  for (int i = 0; i < n; i++)
+    order[i] = i;
+  g_qsort_with_data (order, n, sizeof order[0], by_abs_desc, grad);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  int samples[10];
+  for (int i = 0; i < 10; i++)
+    samples[i] = i < 6 ? order[i] : order[g_rand_int_range (rand, 0, n / 4)];
+
+  const float eps = 0.05f;
+  const double scale = fabs (grad[order[0]]);
+  for (int i = 0; i < 10; i++) {
+    int p = samples[i];
+    float keep = x[p];
+    x[p] = keep + eps;
+    double up = objective (plan);
+    x[p] = keep - eps;
+    double down = objective (plan);
+    x[p] = keep;
+    double fd = (up - down) / (2 * eps);
+    g_test_message ("pixel %d: backward %.5g, finite difference %.5g", p, grad[p], fd);
+    if (fabs (fd - grad[p]) > 1e-2 * scale + 2e-2 * fabs (grad[p]))
+      g_test_fail_printf ("pixel %d: backward %.5g, finite difference %.5g", p, grad[p], fd);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gegl_init (&argc, &argv);
+  g_test_add_func ("/googlenet/top5-flowers", test_top5);
+  g_test_add_func ("/googlenet/gradient-finite-differences", test_gradient_finite_differences);
+  int status = g_test_run ();
+  gegl_exit ();
+  return status;
+}
