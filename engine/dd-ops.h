@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define DD_MAX_RANK 6
-#define DD_MAX_INPUTS 5
+#define DD_MAX_INPUTS 16
 
 typedef struct {
   int rank;

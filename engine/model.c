@@ -148,16 +148,33 @@ dd_model_infer_shapes (DdModel *m, int height, int width, const gboolean *keep, 
   return TRUE;
 }
 
+gsize
+dd_tensor_info_numel (const DdTensorInfo *info)
+{
+  gsize n = 1;
+  for (int i = 0; i < info->rank; i++)
+    n *= (gsize) info->dims[i];
+  return n;
+}
+
 GArray *
-dd_model_list_tensors (DdModel *model, int height, int width, GError **error)
+dd_model_list_tensors (DdModel *model, int width, int height, GError **error)
 {
   g_autofree DdShape *shapes = g_new0 (DdShape, model->n_values);
   if (!dd_model_infer_shapes (model, height, width, NULL, shapes, error))
     return NULL;
 
+  /* Only what the image flows through: not nodes computing on constants. */
+  g_autofree gboolean *from_input = g_new0 (gboolean, model->n_values);
+  from_input[model->input] = TRUE;
   GArray *list = g_array_new (FALSE, TRUE, sizeof (DdTensorInfo));
   for (int i = 0; i < model->n_nodes; i++) {
     const DdNode *node = &model->nodes[i];
+    for (int k = 0; k < node->n_in; k++)
+      if (node->in[k] >= 0 && from_input[node->in[k]])
+        from_input[node->out] = TRUE;
+    if (!from_input[node->out])
+      continue;
     const DdShape *s = &shapes[node->out];
     DdTensorInfo info = { .name = model->values[node->out].name,
                           .op_type = node->klass->onnx_name,

@@ -492,6 +492,49 @@ sort_nodes (DdModel *m, const Onnx__NodeProto **protos, GError **error)
   return TRUE;
 }
 
+/* Exporters write Identity(initializer) for shared weights, and Reshape of
+ * constants: such a view is a constant itself, so that ops that need
+ * constant weights see one. */
+static gboolean
+fold_constant_view (DdModel *m, int index, GError **error)
+{
+  DdNode *node = &m->nodes[index];
+  if (!node->klass->view || !m->values[node->in[0]].is_const)
+    return TRUE;
+  const DdValue *src = &m->values[node->in[0]];
+  DdValue *out = &m->values[node->out];
+  GError *local = NULL;
+  if (!node->klass->infer (&node->a, 1, &src->shape, &out->shape, &local)) {
+    fail (error, DD_ERROR_INVALID, "node '%s' (%s): %s", node->name, node->klass->onnx_name,
+          local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  gsize n = MAX (dd_shape_numel (&src->shape), 1);
+  out->floats = src->floats ? g_memdup2 (src->floats, n * sizeof (float)) : NULL;
+  out->ints = src->ints ? g_memdup2 (src->ints, n * sizeof (int64_t)) : NULL;
+  out->is_const = TRUE;
+  out->producer = -1;
+  node->out = -1;
+  return TRUE;
+}
+
+static void
+drop_folded_nodes (DdModel *m)
+{
+  int kept = 0;
+  for (int i = 0; i < m->n_nodes; i++) {
+    if (m->nodes[i].out < 0) {
+      g_free (m->nodes[i].name);
+      continue;
+    }
+    m->nodes[kept] = m->nodes[i];
+    m->values[m->nodes[kept].out].producer = kept;
+    kept++;
+  }
+  m->n_nodes = kept;
+}
+
 static gboolean
 read_nodes (DdModel *m, const Onnx__GraphProto *g, GError **error)
 {
@@ -509,10 +552,11 @@ read_nodes (DdModel *m, const Onnx__GraphProto *g, GError **error)
       return FALSE;
   if (!sort_nodes (m, protos, error))
     return FALSE;
-  /* Setup in order: a node may fold constants its predecessors made. */
+  /* Setup in order: a node may read constants its predecessors folded. */
   for (int i = 0; i < m->n_nodes; i++)
-    if (!setup_node (m, protos[i], &m->nodes[i], error))
+    if (!setup_node (m, protos[i], &m->nodes[i], error) || !fold_constant_view (m, i, error))
       return FALSE;
+  drop_folded_nodes (m);
   return TRUE;
 }
 

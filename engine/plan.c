@@ -36,7 +36,7 @@ struct _DdPlan {
   int n_targets, *targets;
   float *input, *input_grad, *work, *arena;
   gsize arena_bytes, work_bytes, io_bytes;
-  gboolean with_backward, profiling;
+  gboolean with_backward, measure_only, profiling;
   double *seconds_forward, *seconds_backward; /* per step */
 };
 
@@ -294,6 +294,8 @@ lay_out (DdPlan *p, GError **error)
   p->work_bytes = work_floats * sizeof (float);
   gsize input_bytes = dd_shape_numel (&p->shapes[m->input]) * sizeof (float);
   p->io_bytes = input_bytes * (p->with_backward ? 2 : 1);
+  if (p->measure_only)
+    return TRUE;
   p->arena = aligned_floats (p->arena_bytes);
   p->work = aligned_floats (p->work_bytes);
   p->input = aligned_floats (input_bytes);
@@ -346,12 +348,13 @@ check_targets_distinct (DdPlan *p, GError **error)
 }
 
 DdPlan *
-dd_plan_new (DdModel *model, int height, int width, const char *const *targets, int n_targets,
+dd_plan_new (DdModel *model, int width, int height, const char *const *targets, int n_targets,
              DdPlanFlags flags, GError **error)
 {
   g_autoptr (DdPlan) p = g_new0 (DdPlan, 1);
   p->model = dd_model_ref (model);
   p->with_backward = !(flags & DD_PLAN_FORWARD_ONLY);
+  p->measure_only = (flags & DD_PLAN_MEASURE_ONLY) != 0;
   p->shapes = g_new0 (DdShape, model->n_values);
   if (!resolve_targets (p, targets, n_targets, error))
     return NULL;
@@ -369,7 +372,8 @@ dd_plan_new (DdModel *model, int height, int width, const char *const *targets, 
   trace_values (p);
   if (!check_targets_distinct (p, error) || !lay_out (p, error))
     return NULL;
-  bind_values (p);
+  if (!p->measure_only)
+    bind_values (p);
   return g_steal_pointer (&p);
 }
 

@@ -9,7 +9,6 @@
  */
 #include "dd-ops.h"
 
-#include <math.h>
 #include <string.h>
 
 /* Window geometry of one 2-D pool call, from the attributes and shapes. */
@@ -140,22 +139,28 @@ max_pool_forward (const DdOpCtx *c)
       for (int64_t ox = 0; ox < g.ow; ox++) {
         int64_t x0 = ox * g.sw - g.pl, kx_lo, kx_hi;
         tap_range (x0, g.kw, g.dw, g.w, &kx_lo, &kx_hi);
-        float best = -INFINITY;
-        int64_t best_i = -1;
+        /* Only a dilated window can skip every image cell (setup keeps pads
+         * below the window span): give it 0 and no gradient rather than -inf. */
+        if (ky_lo == ky_hi || kx_lo == kx_hi) {
+          y[ox] = 0.0f;
+          arg[ox] = -1;
+          continue;
+        }
+        /* Start from the first image cell, so a -inf input still wins a
+         * place; the updates are selects, not branches, since random data
+         * mispredicts half of them. */
+        int64_t best_i = (y0 + ky_lo * g.dh) * g.w + x0 + kx_lo * g.dw;
+        float best = x[best_i];
         for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
           int64_t row = (y0 + ky * g.dh) * g.w;
           for (int64_t kx = kx_lo; kx < kx_hi; kx++) {
             int64_t i = row + x0 + kx * g.dw;
-            /* best_i < 0: the first in-image cell wins even when it is -inf. */
-            if (x[i] > best || best_i < 0) {
-              best = x[i];
-              best_i = i;
-            }
+            gboolean wins = x[i] > best;
+            best = wins ? x[i] : best;
+            best_i = wins ? i : best_i;
           }
         }
-        /* Only a dilated window can skip every image cell (setup keeps pads
-         * below the window span): give it 0 and no gradient rather than -inf. */
-        y[ox] = best_i < 0 ? 0.0f : best;
+        y[ox] = best;
         arg[ox] = (int32_t) best_i;
       }
     }

@@ -1,0 +1,470 @@
+/* test-loader.c: loading ONNX models, good and bad.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every bad model must give a DD_ERROR whose message names what is wrong (the
+ * op, node, tensor, attribute or file), never a crash or a silent success.
+ */
+#include <glib/gstdio.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deepdream.h"
+#include "testutil.h"
+
+#define CODE(c) (1u << (c))
+
+/* ---- A tiny Conv + Relu model, and ways to spoil it ------------------------ */
+
+/* x [1,1,H,W] -> Conv 2x2 (conv_w [2,1,2,2], conv_b [2]) -> conv_out -> Relu -> act_out */
+typedef struct {
+  TuModel *model;
+  Onnx__NodeProto *conv, *act;
+  Onnx__TensorProto *weight;
+} Tiny;
+
+static const float tiny_weight[] = { 1, 0, 0, 1, 0.5f, 0.5f, 0.5f, 0.5f };
+static const float tiny_bias[] = { -10, -1 };
+
+static void
+tiny_init (Tiny *t, const char *conv_attrs)
+{
+  static const int64_t input_dims[] = { 1, 1, -1, -1 };
+  static const int64_t weight_dims[] = { 2, 1, 2, 2 };
+  static const int64_t bias_dims[] = { 2 };
+
+  t->model = tu_model_new (11);
+  tu_model_set_input (t->model, "x", 4, input_dims);
+  t->weight = tu_model_add_initializer (t->model, "conv_w", 4, weight_dims, tiny_weight);
+  tu_model_add_initializer (t->model, "conv_b", 1, bias_dims, tiny_bias);
+  t->conv = tu_model_add_node (t->model, "Conv", "conv1", "x,conv_w,conv_b", "conv_out",
+                               conv_attrs ? conv_attrs : "kernel_shape=[2,2]");
+  t->act = tu_model_add_node (t->model, "Relu", "relu1", "conv_out", "act_out", NULL);
+  tu_model_add_output (t->model, "act_out");
+}
+
+static void
+tiny_clear (Tiny *t)
+{
+  g_clear_pointer (&t->model, tu_model_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Tiny, tiny_clear)
+
+/* Replaces a string field of a proto the tiny model owns. */
+static void
+tiny_set (Tiny *t, char **field, const char *value)
+{
+  *field = tu_model_own (t->model, g_strdup (value));
+}
+
+static DdModel *
+load_bytes (GBytes *bytes, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  return dd_model_new_from_data (data, size, error);
+}
+
+/* ---- Checking a rejection -------------------------------------------------- */
+
+typedef enum {
+  AT_LOAD,         /* the loader must see it */
+  AT_LOAD_OR_PLAN, /* graph structure: the loader or the planner may see it */
+} Stage;
+
+/* Passes when error is a DD_ERROR with a code in codes and a message holding
+ * at least one of the NULL-terminated needles (no needles: any message). */
+static void
+check_error_va (const GError *error, guint codes, va_list needles)
+{
+  g_assert_nonnull (error);
+  if (error == NULL)
+    return;
+  g_test_message ("error %d: %s", error->code, error->message);
+  g_assert_true (error->domain == DD_ERROR);
+  g_assert_true (codes & CODE (error->code));
+  g_assert_cmpstr (error->message, !=, "");
+
+  const char *needle = va_arg (needles, const char *);
+  if (needle == NULL)
+    return;
+  for (; needle != NULL; needle = va_arg (needles, const char *))
+    if (strstr (error->message, needle) != NULL)
+      return;
+  g_test_fail_printf ("message \"%s\" names none of the expected items", error->message);
+}
+
+static void
+check_error (const GError *error, guint codes, ...)
+{
+  va_list needles;
+  va_start (needles, codes);
+  check_error_va (error, codes, needles);
+  va_end (needles);
+}
+
+static void
+expect_rejected (GBytes *bytes, Stage stage, guint codes, ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = load_bytes (bytes, &error);
+  if (model != NULL && stage == AT_LOAD_OR_PLAN) {
+    const char *targets[] = { dd_model_get_output_name (model) };
+    g_autoptr (DdPlan) plan = dd_plan_new (model, 3, 3, targets, 1, 0, &error);
+    g_assert_null (plan);
+  }
+  va_list needles;
+  va_start (needles, codes);
+  check_error_va (error, codes, needles);
+  va_end (needles);
+}
+
+static void
+expect_tiny_rejected (Tiny *t, Stage stage, guint codes, const char *needle_a, const char *needle_b)
+{
+  g_autoptr (GBytes) bytes = tu_model_pack (t->model);
+  expect_rejected (bytes, stage, codes, needle_a, needle_b, NULL);
+}
+
+/* ---- Not a model at all ---------------------------------------------------- */
+
+static void
+test_empty (void)
+{
+  static const guint8 nothing[1];
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = dd_model_new_from_data (nothing, 0, &error);
+  g_assert_null (model);
+  check_error (error, CODE (DD_ERROR_PARSE) | CODE (DD_ERROR_INVALID), NULL);
+}
+
+static void
+test_random_bytes (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20260101);
+  guint8 junk[4096];
+  for (gsize i = 0; i < sizeof junk; i++)
+    junk[i] = g_rand_int (rand) & 0xff;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = dd_model_new_from_data (junk, sizeof junk, &error);
+  g_assert_null (model);
+  check_error (error, CODE (DD_ERROR_PARSE) | CODE (DD_ERROR_INVALID), NULL);
+}
+
+static GBytes *
+read_googlenet (void)
+{
+  g_autofree char *path = tu_shared_path ("models/bvlc_googlenet/bvlc_googlenet.onnx");
+  if (path == NULL)
+    return NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, &error);
+  g_assert_no_error (error);
+  return file ? g_mapped_file_get_bytes (file) : NULL;
+}
+
+static void
+test_truncated (void)
+{
+  g_autoptr (GBytes) whole = read_googlenet ();
+  if (whole == NULL)
+    return;
+  gsize size = g_bytes_get_size (whole);
+  const gsize cuts[] = { 1, 2, 100, 4096, size / 3, size / 2, size - 1000, size - 1 };
+  for (gsize i = 0; i < G_N_ELEMENTS (cuts); i++) {
+    g_test_message ("googlenet cut to %zu of %zu bytes", cuts[i], size);
+    g_autoptr (GBytes) prefix = g_bytes_new_from_bytes (whole, 0, cuts[i]);
+    expect_rejected (prefix, AT_LOAD, CODE (DD_ERROR_PARSE) | CODE (DD_ERROR_INVALID), NULL);
+  }
+}
+
+static void
+test_truncated_file (void)
+{
+  g_autoptr (GBytes) whole = read_googlenet ();
+  if (whole == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  int fd = g_file_open_tmp ("dd-truncated-XXXXXX.onnx", &path, &error);
+  g_assert_no_error (error);
+  if (fd < 0)
+    return;
+  close (fd);
+  gsize half = g_bytes_get_size (whole) / 2;
+  g_file_set_contents (path, g_bytes_get_data (whole, NULL), half, &error);
+  g_assert_no_error (error);
+
+  g_autoptr (DdModel) model = dd_model_new_from_file (path, &error);
+  g_assert_null (model);
+  check_error (error, CODE (DD_ERROR_PARSE) | CODE (DD_ERROR_INVALID), path, NULL);
+  g_unlink (path);
+}
+
+static void
+test_no_file (void)
+{
+  const char *path = "/nonexistent/dd-no-such-model.onnx";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = dd_model_new_from_file (path, &error);
+  g_assert_null (model);
+  check_error (error, CODE (DD_ERROR_IO), path, NULL);
+}
+
+/* ---- Models with one thing wrong ------------------------------------------- */
+
+static void
+test_unknown_op (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  tiny_set (&t, &t.act->op_type, "Frobnicate");
+  g_autoptr (GBytes) bytes = tu_model_pack (t.model);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = load_bytes (bytes, &error);
+  g_assert_null (model);
+  /* Both the op type and the node must be named. */
+  check_error (error, CODE (DD_ERROR_UNSUPPORTED), "Frobnicate", NULL);
+  check_error (error, CODE (DD_ERROR_UNSUPPORTED), "relu1", NULL);
+}
+
+static void
+test_missing_initializer (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  tiny_set (&t, &t.conv->input[2], "no_such_bias");
+  expect_tiny_rejected (&t, AT_LOAD_OR_PLAN, CODE (DD_ERROR_INVALID), "no_such_bias", NULL);
+}
+
+static void
+test_undefined_input (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  tiny_set (&t, &t.act->input[0], "ghost_tensor");
+  expect_tiny_rejected (&t, AT_LOAD_OR_PLAN, CODE (DD_ERROR_INVALID), "ghost_tensor", NULL);
+}
+
+static void
+test_external_data (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  Onnx__StringStringEntryProto *where =
+      tu_model_own (t.model, g_new0 (Onnx__StringStringEntryProto, 1));
+  onnx__string_string_entry_proto__init (where);
+  tiny_set (&t, &where->key, "location");
+  tiny_set (&t, &where->value, "conv_w.bin");
+  Onnx__TensorProto *w = t.weight;
+  w->has_raw_data = FALSE;
+  w->has_data_location = TRUE;
+  w->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  w->n_external_data = 1;
+  w->external_data = tu_model_own (t.model, g_memdup2 (&where, sizeof where));
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "conv_w", NULL);
+}
+
+/* Stores the weight as another type, with data of the right size for it. */
+static void
+spoil_weight_type (Tiny *t, Onnx__TensorProto__DataType type, gsize element_size)
+{
+  gsize count = G_N_ELEMENTS (tiny_weight);
+  guint8 *data = tu_model_own (t->model, g_malloc0 (count * element_size));
+  if (type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE) {
+    for (gsize i = 0; i < count; i++) {
+      double v = tiny_weight[i];
+      memcpy (data + i * sizeof v, &v, sizeof v);
+    }
+  } else {
+    for (gsize i = 0; i < count; i++)
+      data[i] = (guint8) (gint8) tiny_weight[i];
+  }
+  t->weight->data_type = type;
+  t->weight->raw_data.data = data;
+  t->weight->raw_data.len = count * element_size;
+}
+
+static void
+test_double_weight (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  spoil_weight_type (&t, ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, sizeof (double));
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "conv_w", NULL);
+}
+
+static void
+test_int8_weight (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  spoil_weight_type (&t, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1);
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "conv_w", NULL);
+}
+
+static void
+test_cycle (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  /* conv reads act's output: conv -> act -> conv. */
+  tiny_set (&t, &t.conv->input[0], "act_out");
+  expect_tiny_rejected (&t, AT_LOAD_OR_PLAN, CODE (DD_ERROR_INVALID), "cycle", "act_out");
+}
+
+static void
+test_auto_pad (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, "kernel_shape=[2,2] auto_pad=SAME_UPPER");
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "auto_pad", "SAME_UPPER");
+}
+
+/* ---- The good path --------------------------------------------------------- */
+
+static DdModel *
+load_tiny (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  g_autoptr (GBytes) bytes = tu_model_pack (t.model);
+  g_autoptr (GError) error = NULL;
+  DdModel *model = load_bytes (bytes, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+static void
+assert_floats (const float *got, const float *want, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-5);
+}
+
+static void
+test_conv_relu (void)
+{
+  /* x = 1..9; channel 0 is x[i][j] + x[i+1][j+1] - 10, channel 1 the 2x2
+   * mean times 2 minus 1; then ReLU. */
+  static const float x[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  static const float y[] = { 0, 0, 2, 4, 5, 7, 11, 13 };
+  /* With dL/dy = y, each active output sends y * weight to its window. */
+  static const float gx[] = { 2.5f, 6, 3.5f, 10, 22, 10, 5.5f, 14, 10.5f };
+
+  g_autoptr (DdModel) model = load_tiny ();
+  if (model == NULL)
+    return;
+  g_assert_cmpstr (dd_model_get_input_name (model), ==, "x");
+  g_assert_cmpstr (dd_model_get_output_name (model), ==, "act_out");
+  g_assert_cmpint (dd_model_get_input_channels (model), ==, 1);
+
+  g_autoptr (GError) error = NULL;
+  const char *targets[] = { "act_out" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, 3, 3, targets, 1, 0, &error);
+  g_assert_no_error (error);
+  if (plan == NULL)
+    return;
+  g_assert_cmpint (dd_plan_get_n_targets (plan), ==, 1);
+  memcpy (dd_plan_get_input (plan), x, sizeof x);
+  dd_plan_forward (plan);
+
+  DdTensorInfo info;
+  const float *out = dd_plan_get_target (plan, 0, &info);
+  g_assert_cmpint (info.rank, ==, 4);
+  g_assert_cmpint (info.dims[0] * info.dims[1] * info.dims[2] * info.dims[3], ==, 8);
+  g_assert_cmpint (info.dims[1], ==, 2);
+  assert_floats (out, y, G_N_ELEMENTS (y));
+
+  memcpy (dd_plan_get_target_grad (plan, 0), out, sizeof y);
+  dd_plan_backward (plan);
+  assert_floats (dd_plan_get_input_grad (plan), gx, G_N_ELEMENTS (gx));
+}
+
+static const DdTensorInfo *
+find_tensor (GArray *tensors, const char *name)
+{
+  for (guint i = 0; i < tensors->len; i++) {
+    const DdTensorInfo *t = &g_array_index (tensors, DdTensorInfo, i);
+    if (g_strcmp0 (t->name, name) == 0)
+      return t;
+  }
+  return NULL;
+}
+
+static void
+assert_tensor (GArray *tensors, const char *name, const char *op_type, const int64_t dims[4])
+{
+  const DdTensorInfo *t = find_tensor (tensors, name);
+  g_assert_nonnull (t);
+  if (t == NULL)
+    return;
+  g_assert_cmpstr (t->op_type, ==, op_type);
+  g_assert_cmpint (t->rank, ==, 4);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpint (t->dims[i], ==, dims[i]);
+}
+
+static void
+test_list_tensors (void)
+{
+  g_autoptr (DdModel) model = load_tiny ();
+  if (model == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) tensors = dd_model_list_tensors (model, 7, 5, &error);
+  g_assert_no_error (error);
+  if (tensors == NULL)
+    return;
+  for (guint i = 0; i < tensors->len; i++) {
+    const DdTensorInfo *t = &g_array_index (tensors, DdTensorInfo, i);
+    g_test_message ("%s (%s) rank %d", t->name, t->op_type, t->rank);
+  }
+  const int64_t dims[4] = { 1, 2, 4, 6 };
+  assert_tensor (tensors, "conv_out", "Conv", dims);
+  assert_tensor (tensors, "act_out", "Relu", dims);
+  /* Weights are not activations. */
+  g_assert_null (find_tensor (tensors, "conv_w"));
+  g_assert_null (find_tensor (tensors, "conv_b"));
+}
+
+static void
+test_unknown_target (void)
+{
+  g_autoptr (DdModel) model = load_tiny ();
+  if (model == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  const char *targets[] = { "no_such_tensor" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, 3, 3, targets, 1, 0, &error);
+  g_assert_null (plan);
+  check_error (error, CODE (DD_ERROR_ARGUMENT) | CODE (DD_ERROR_INVALID), "no_such_tensor", NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* A failed check fails its test case and moves on, so one run counts them all. */
+  g_test_set_nonfatal_assertions ();
+
+  g_test_add_func ("/loader/empty", test_empty);
+  g_test_add_func ("/loader/random-bytes", test_random_bytes);
+  g_test_add_func ("/loader/truncated", test_truncated);
+  g_test_add_func ("/loader/truncated-file", test_truncated_file);
+  g_test_add_func ("/loader/no-file", test_no_file);
+  g_test_add_func ("/loader/unknown-op", test_unknown_op);
+  g_test_add_func ("/loader/missing-initializer", test_missing_initializer);
+  g_test_add_func ("/loader/undefined-input", test_undefined_input);
+  g_test_add_func ("/loader/external-data", test_external_data);
+  g_test_add_func ("/loader/double-weight", test_double_weight);
+  g_test_add_func ("/loader/int8-weight", test_int8_weight);
+  g_test_add_func ("/loader/cycle", test_cycle);
+  g_test_add_func ("/loader/auto-pad", test_auto_pad);
+  g_test_add_func ("/loader/conv-relu", test_conv_relu);
+  g_test_add_func ("/loader/list-tensors", test_list_tensors);
+  g_test_add_func ("/loader/unknown-target", test_unknown_target);
+  return g_test_run ();
+}

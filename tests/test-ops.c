@@ -1,0 +1,1651 @@
+/* test-ops.c: every op class against plain-loop references.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The ops are driven directly through their DdOpClass, as the executor
+ * drives them: attributes filled by hand, infer() for the output shape,
+ * saved/work buffers of the sizes the op asks for, then forward() and
+ * backward(). Forward is compared with a double-precision loop written here;
+ * backward with central finite differences of L = sum_i r_i * y_i, whose
+ * gradient with respect to y is r (passed as gy).
+ *
+ * Every buffer an op must write (y, gx in overwrite mode, work) is filled
+ * with NaN first, so an element the op forgets, or scratch it reads before
+ * writing, shows up as NaN. Backward is also run with NaN in place of every
+ * activation input (and the output) it does not declare reading. Inputs come from a GRand with a fixed seed
+ * (override it with DD_TEST_SEED); failure messages print it.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dd-ops.h"
+
+#define FD_EPS 1e-2    /* finite-difference step, inputs are O(1) */
+#define FD_TOL 1e-2    /* max|gx - fd| / max|fd| */
+#define FWD_TOL 1e-5   /* max|y - ref| / max|ref| */
+#define SAME_TOL 1e-5  /* one result computed twice, in another mode */
+#define N_SHAPES 3     /* random shapes per forward variant; the last is large */
+
+static guint32 seed = 20260417;
+
+/* ---- Cases ------------------------------------------------------------- */
+
+typedef struct _Case Case;
+typedef void (*RefFunc) (const Case *c, double *y);
+
+/* One op call to check: the op, its attributes and inputs, the output shape
+ * infer() must give, and a reference for the forward pass. */
+struct _Case {
+  const DdOpClass *k;
+  char *label;
+  gboolean large; /* draw larger dimensions (forward only) */
+  DdAttrs a;
+  int n_in;
+  DdShape xs[DD_MAX_INPUTS];
+  float *x[DD_MAX_INPUTS];
+  guint grad_mask; /* bit i: check the gradient of input i */
+  DdShape ys;
+  RefFunc ref;
+};
+
+typedef void (*BuildFunc) (Case *c, GRand *r, int variant);
+
+static void
+case_init (Case *c, gboolean large)
+{
+  memset (c, 0, sizeof *c);
+  c->large = large;
+  c->a.stride[0] = c->a.stride[1] = 1;
+  c->a.dilation[0] = c->a.dilation[1] = 1;
+  c->a.kernel[0] = c->a.kernel[1] = 1;
+  c->a.group = 1;
+}
+
+static void
+case_clear (Case *c)
+{
+  for (int i = 0; i < DD_MAX_INPUTS; i++)
+    g_free (c->x[i]);
+  g_free (c->label);
+}
+
+static DdShape
+shape_of (int rank, ...)
+{
+  DdShape s = { .rank = rank };
+  va_list ap;
+  va_start (ap, rank);
+  for (int i = 0; i < rank; i++)
+    s.d[i] = va_arg (ap, int);
+  va_end (ap);
+  return s;
+}
+
+static int64_t
+numel (const DdShape *s)
+{
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++)
+    n *= s->d[i];
+  return n;
+}
+
+static gboolean
+shape_eq (const DdShape *a, const DdShape *b)
+{
+  if (a->rank != b->rank)
+    return FALSE;
+  for (int i = 0; i < a->rank; i++)
+    if (a->d[i] != b->d[i])
+      return FALSE;
+  return TRUE;
+}
+
+static void
+append_shape (GString *s, const DdShape *sh)
+{
+  g_string_append_c (s, '[');
+  for (int i = 0; i < sh->rank; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? "," : "", sh->d[i]);
+  g_string_append_c (s, ']');
+}
+
+/* The case's label: the op, the printf part (fmt may be NULL), then the
+ * input shapes. */
+static void G_GNUC_PRINTF (2, 3)
+case_label (Case *c, const char *fmt, ...)
+{
+  GString *s = g_string_new (c->k->onnx_name);
+  va_list ap;
+  if (fmt)
+    {
+      g_string_append_c (s, ' ');
+      va_start (ap, fmt);
+      g_string_append_vprintf (s, fmt, ap);
+      va_end (ap);
+    }
+  g_string_append (s, " in");
+  for (int i = 0; i < c->n_in; i++)
+    {
+      g_string_append_c (s, ' ');
+      append_shape (s, &c->xs[i]);
+    }
+  g_free (c->label);
+  c->label = g_string_free (s, FALSE);
+}
+
+/* ---- Random data --------------------------------------------------------- */
+
+/* A random integer in [lo, hi]; for large cases in [hi, 3 hi]. */
+static int
+rdim (const Case *c, GRand *r, int lo, int hi)
+{
+  if (c->large)
+    return g_rand_int_range (r, hi, 3 * hi + 1);
+  return g_rand_int_range (r, lo, hi + 1);
+}
+
+/* The same, made odd (rounded up). */
+static int
+rodd (const Case *c, GRand *r, int lo, int hi)
+{
+  return rdim (c, r, lo, hi) | 1;
+}
+
+static void
+fill_uniform (GRand *r, float *x, int64_t n, double lo, double hi)
+{
+  for (int64_t i = 0; i < n; i++)
+    x[i] = g_rand_double_range (r, lo, hi);
+}
+
+/* Uniform values at least 3 FD_EPS away from every kink, so that no
+ * finite-difference step crosses one. */
+static void
+fill_away (GRand *r, float *x, int64_t n, double lo, double hi, const double *kinks,
+           int n_kinks)
+{
+  for (int64_t i = 0; i < n; i++)
+    {
+      gboolean near;
+      do
+        {
+          x[i] = g_rand_double_range (r, lo, hi);
+          near = FALSE;
+          for (int j = 0; j < n_kinks; j++)
+            near |= fabs (x[i] - kinks[j]) < 3 * FD_EPS;
+        }
+      while (near);
+    }
+}
+
+/* Distinct values 5 FD_EPS apart in random order: no ties, and no
+ * finite-difference step can reorder two of them (MaxPool). */
+static void
+fill_distinct (GRand *r, float *x, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    x[i] = (i - n / 2) * 5 * FD_EPS;
+  for (int64_t i = n - 1; i > 0; i--)
+    {
+      int64_t j = g_rand_int_range (r, 0, i + 1);
+      float t = x[i];
+      x[i] = x[j];
+      x[j] = t;
+    }
+}
+
+static void
+fill_nan (float *x, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    x[i] = NAN;
+}
+
+/* Sets input i to a fresh tensor of shape s and returns its data. */
+static float *
+case_input (Case *c, int i, DdShape s)
+{
+  g_free (c->x[i]);
+  c->xs[i] = s;
+  c->x[i] = g_new (float, MAX (numel (&s), 1));
+  c->n_in = MAX (c->n_in, i + 1);
+  return c->x[i];
+}
+
+static float *
+case_uniform_input (Case *c, GRand *r, int i, DdShape s, double lo, double hi)
+{
+  float *x = case_input (c, i, s);
+  fill_uniform (r, x, numel (&s), lo, hi);
+  return x;
+}
+
+/* A random NCHW shape, or of rank 1 to 4 when any_rank. */
+static DdShape
+random_shape (const Case *c, GRand *r, gboolean any_rank)
+{
+  int rank = any_rank ? g_rand_int_range (r, 1, 5) : 4;
+  DdShape s = shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 1, 5), rodd (c, r, 1, 9),
+                        rodd (c, r, 1, 11));
+  s.rank = rank;
+  if (rank < 4)
+    memmove (s.d, s.d + 4 - rank, rank * sizeof s.d[0]);
+  return s;
+}
+
+/* ---- Running an op ------------------------------------------------------- */
+
+/* The executor's side of one op call: output and op-owned buffers. */
+typedef struct {
+  float *y, *saved, *work;
+  int64_t n_y, n_saved, n_work;
+} Run;
+
+static void
+run_init (const Case *c, Run *run)
+{
+  const DdOpClass *k = c->k;
+  run->n_y = numel (&c->ys);
+  run->n_saved = k->saved_floats ? (int64_t) k->saved_floats (&c->a, c->xs, &c->ys) : 0;
+  run->n_work = k->work_floats ? (int64_t) k->work_floats (&c->a, c->xs, &c->ys) : 0;
+  run->y = g_new (float, MAX (run->n_y, 1));
+  run->saved = g_new (float, MAX (run->n_saved, 1));
+  run->work = g_new (float, MAX (run->n_work, 1));
+}
+
+static void
+run_clear (Run *run)
+{
+  g_free (run->y);
+  g_free (run->saved);
+  g_free (run->work);
+}
+
+static void
+ctx_init (const Case *c, const Run *run, DdOpCtx *ctx)
+{
+  memset (ctx, 0, sizeof *ctx);
+  ctx->a = &c->a;
+  ctx->n_in = c->n_in;
+  for (int i = 0; i < c->n_in; i++)
+    {
+      ctx->x[i] = c->x[i];
+      ctx->xs[i] = &c->xs[i];
+    }
+  ctx->y = run->y;
+  ctx->ys = &c->ys;
+  ctx->saved = run->saved;
+  ctx->work = run->work;
+}
+
+static void
+run_forward (const Case *c, Run *run)
+{
+  DdOpCtx ctx;
+  ctx_init (c, run, &ctx);
+  fill_nan (run->y, run->n_y);
+  fill_nan (run->work, run->n_work);
+  c->k->forward (&ctx);
+}
+
+/* Forward at the case's inputs, then backward into fresh buffers gx[i] for
+ * the inputs in mask: NaN-filled (overwrite) or ones (gx_add). With poison,
+ * backward sees NaN in the output and in every activation input (those of
+ * grad_mask; constants outlive every op) it does not declare reading. */
+static void
+run_backward (const Case *c, Run *run, const float *gy, guint mask, gboolean add,
+              gboolean poison, float **gx)
+{
+  DdOpCtx ctx;
+  float *junk[DD_MAX_INPUTS + 1] = { NULL };
+
+  run_forward (c, run);
+  ctx_init (c, run, &ctx);
+  ctx.gy = gy;
+  for (int i = 0; i < c->n_in; i++)
+    {
+      gx[i] = NULL;
+      if (!(mask & (1u << i)))
+        continue;
+      int64_t n = numel (&c->xs[i]);
+      gx[i] = g_new (float, MAX (n, 1));
+      for (int64_t j = 0; j < n; j++)
+        gx[i][j] = add ? 1.0f : NAN;
+      ctx.gx[i] = gx[i];
+      ctx.gx_add[i] = add;
+    }
+  if (poison)
+    {
+      for (int i = 0; i < c->n_in; i++)
+        if ((c->grad_mask & ~c->k->backward_reads_inputs) & (1u << i))
+          {
+            junk[i] = g_new (float, MAX (numel (&c->xs[i]), 1));
+            fill_nan (junk[i], numel (&c->xs[i]));
+            ctx.x[i] = junk[i];
+          }
+      if (!c->k->backward_reads_output)
+        {
+          junk[DD_MAX_INPUTS] = g_new (float, MAX (run->n_y, 1));
+          fill_nan (junk[DD_MAX_INPUTS], run->n_y);
+          ctx.y = junk[DD_MAX_INPUTS];
+        }
+    }
+  fill_nan (run->work, run->n_work);
+  c->k->backward (&ctx);
+  for (int i = 0; i <= DD_MAX_INPUTS; i++)
+    g_free (junk[i]);
+}
+
+static void
+free_grads (float **gx, int n)
+{
+  for (int i = 0; i < n; i++)
+    g_clear_pointer (&gx[i], g_free);
+}
+
+/* L = sum_i r_i y_i at the case's current inputs, in double. */
+static double
+loss (const Case *c, Run *run, const float *r)
+{
+  double l = 0;
+  run_forward (c, run);
+  for (int64_t i = 0; i < run->n_y; i++)
+    l += (double) r[i] * run->y[i];
+  return l;
+}
+
+/* dL/dx_i by central differences, element by element. */
+static double *
+fd_gradient (const Case *c, Run *run, const float *r, int i)
+{
+  int64_t n = numel (&c->xs[i]);
+  double *g = g_new (double, MAX (n, 1));
+  float *x = c->x[i];
+  for (int64_t k = 0; k < n; k++)
+    {
+      float v = x[k], hi = v + FD_EPS, lo = v - FD_EPS;
+      x[k] = hi;
+      double l_hi = loss (c, run, r);
+      x[k] = lo;
+      double l_lo = loss (c, run, r);
+      x[k] = v;
+      g[k] = (l_hi - l_lo) / ((double) hi - lo);
+    }
+  return g;
+}
+
+/* ---- Checks -------------------------------------------------------------- */
+
+/* Fails the test and goes on; every message is logged (GLib reports only
+ * the last one with the result). */
+static void G_GNUC_PRINTF (1, 2)
+fail (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_test_message ("FAIL: %s", msg);
+  g_test_fail_printf ("%s", msg);
+}
+
+/* Fails the test unless max|got - want| <= tol * MAX (max|want|, norm).
+ * NaN fails. */
+static gboolean
+expect_close_norm (const Case *c, const char *what, const float *got, const double *want,
+                   int64_t n, double tol, double norm)
+{
+  double max_err = 0, max_ref = 0;
+  int64_t worst = 0;
+  for (int64_t i = 0; i < n; i++)
+    {
+      double e = fabs (got[i] - want[i]);
+      if (isnan (e))
+        e = INFINITY;
+      if (e > max_err)
+        {
+          max_err = e;
+          worst = i;
+        }
+      max_ref = MAX (max_ref, fabs (want[i]));
+    }
+  double err = max_err / MAX (MAX (max_ref, norm), 1e-30);
+  if (err <= tol)
+    return TRUE;
+  fail ("%s: %s: error %.3g > %.3g (max|ref| %.3g; worst at %" G_GINT64_FORMAT
+        " of %" G_GINT64_FORMAT ": got %.8g, want %.8g; seed %u)",
+        c->label, what, err, tol, max_ref, worst, n, n ? got[worst] : 0.0,
+        n ? want[worst] : 0.0, seed);
+  return FALSE;
+}
+
+static gboolean
+expect_close (const Case *c, const char *what, const float *got, const double *want, int64_t n,
+              double tol)
+{
+  return expect_close_norm (c, what, got, want, n, tol, 0);
+}
+
+static double
+max_abs (const float *x, int64_t n)
+{
+  double m = 0;
+  for (int64_t i = 0; i < n; i++)
+    m = MAX (m, fabs (x[i]));
+  return m;
+}
+
+static double *
+to_double (const float *x, int64_t n, double plus)
+{
+  double *d = g_new (double, MAX (n, 1));
+  for (int64_t i = 0; i < n; i++)
+    d[i] = x[i] + plus;
+  return d;
+}
+
+/* infer() must succeed and give the case's expected shape. */
+static gboolean
+check_infer (const Case *c)
+{
+  g_autoptr (GError) error = NULL;
+  DdShape out = { 0 };
+
+  if (c->k->view || !c->k->forward || !c->k->backward)
+    {
+      fail ("%s: view %d, forward %p, backward %p; want a computing op", c->label, c->k->view,
+            (void *) c->k->forward, (void *) c->k->backward);
+      return FALSE;
+    }
+  if (!c->k->infer (&c->a, c->n_in, c->xs, &out, &error))
+    {
+      fail ("%s: infer failed: %s", c->label, error ? error->message : "(no error)");
+      return FALSE;
+    }
+  if (!shape_eq (&out, &c->ys))
+    {
+      GString *s = g_string_new (NULL);
+      append_shape (s, &out);
+      g_string_append (s, ", want ");
+      append_shape (s, &c->ys);
+      fail ("%s: infer gives %s", c->label, s->str);
+      g_string_free (s, TRUE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+check_forward (const Case *c)
+{
+  Run run;
+  if (!check_infer (c))
+    return;
+  run_init (c, &run);
+  run_forward (c, &run);
+  g_autofree double *want = g_new0 (double, MAX (run.n_y, 1));
+  c->ref (c, want);
+  expect_close (c, "forward", run.y, want, run.n_y, FWD_TOL);
+  run_clear (&run);
+}
+
+/* The gradient of every input in grad_mask against finite differences; then
+ * the same gradient in gx_add mode, one input at a time, and with the inputs
+ * and output backward does not declare reading replaced by NaN. */
+static void
+check_backward (const Case *c)
+{
+  float *g[DD_MAX_INPUTS], *g2[DD_MAX_INPUTS];
+  Run run;
+
+  if (!check_infer (c))
+    return;
+  run_init (c, &run);
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed + 1);
+  g_autofree float *gy = g_new (float, MAX (run.n_y, 1));
+  fill_uniform (r, gy, run.n_y, -1, 1);
+
+  run_backward (c, &run, gy, c->grad_mask, FALSE, FALSE, g);
+  for (int i = 0; i < c->n_in; i++)
+    {
+      if (!g[i])
+        continue;
+      int64_t n = numel (&c->xs[i]);
+      char what[64];
+      g_autofree double *fd = fd_gradient (c, &run, gy, i);
+      g_snprintf (what, sizeof what, "gx[%d] vs finite differences", i);
+      expect_close (c, what, g[i], fd, n, FD_TOL);
+    }
+
+  run_backward (c, &run, gy, c->grad_mask, TRUE, FALSE, g2);
+  for (int i = 0; i < c->n_in; i++)
+    if (g[i])
+      {
+        int64_t n = numel (&c->xs[i]);
+        g_autofree double *want = to_double (g[i], n, 1.0);
+        char what[64];
+        g_snprintf (what, sizeof what, "gx_add[%d] vs 1 + gx", i);
+        /* Adding into 1 rounds at the scale of 1 + |gx|, not of the sum. */
+        expect_close_norm (c, what, g2[i], want, n, SAME_TOL, 1 + max_abs (g[i], n));
+      }
+  free_grads (g2, c->n_in);
+
+  for (int i = 0; i < c->n_in; i++)
+    if (g[i] && c->n_in > 1)
+      {
+        int64_t n = numel (&c->xs[i]);
+        g_autofree double *want = to_double (g[i], n, 0.0);
+        char what[80];
+        run_backward (c, &run, gy, 1u << i, FALSE, FALSE, g2);
+        g_snprintf (what, sizeof what, "gx[%d] alone (other gx NULL) vs all", i);
+        expect_close (c, what, g2[i], want, n, SAME_TOL);
+        free_grads (g2, c->n_in);
+      }
+
+  run_backward (c, &run, gy, c->grad_mask, FALSE, TRUE, g2);
+  for (int i = 0; i < c->n_in; i++)
+    if (g[i])
+      {
+        int64_t n = numel (&c->xs[i]);
+        g_autofree double *want = to_double (g[i], n, 0.0);
+        expect_close (c, "backward reads an input or output it does not declare "
+                      "(backward_reads_inputs/output)", g2[i], want, n, SAME_TOL);
+      }
+  free_grads (g2, c->n_in);
+  free_grads (g, c->n_in);
+  run_clear (&run);
+}
+
+/* An op's family of cases: build (c, r, v) for v < n_variants. */
+typedef struct {
+  const char *path;
+  BuildFunc build;
+  int n_variants;
+} Suite;
+
+static void
+test_forward (gconstpointer data)
+{
+  const Suite *s = data;
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  for (int v = 0; v < s->n_variants; v++)
+    for (int rep = 0; rep < N_SHAPES; rep++)
+      {
+        Case c;
+        case_init (&c, rep == N_SHAPES - 1);
+        s->build (&c, r, v);
+        check_forward (&c);
+        case_clear (&c);
+      }
+}
+
+static void
+test_backward (gconstpointer data)
+{
+  const Suite *s = data;
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  for (int v = 0; v < s->n_variants; v++)
+    {
+      Case c;
+      case_init (&c, FALSE);
+      s->build (&c, r, v);
+      check_backward (&c);
+      case_clear (&c);
+    }
+}
+
+/* ---- Index helpers for the references ------------------------------------ */
+
+/* Flat index into a tensor of shape xs broadcast (numpy rules) to ys. */
+static int64_t
+bcast_index (const DdShape *xs, const DdShape *ys, int64_t yi)
+{
+  int64_t xi = 0, stride = 1;
+  for (int d = ys->rank - 1, e = xs->rank - 1; d >= 0; d--, e--)
+    {
+      int64_t coord = yi % ys->d[d];
+      yi /= ys->d[d];
+      if (e < 0)
+        continue;
+      if (xs->d[e] != 1)
+        xi += coord * stride;
+      stride *= xs->d[e];
+    }
+  return xi;
+}
+
+static DdShape
+bcast_shape (const DdShape *a, const DdShape *b)
+{
+  DdShape s = { .rank = MAX (a->rank, b->rank) };
+  for (int d = 0; d < s.rank; d++)
+    {
+      int ea = d - (s.rank - a->rank), eb = d - (s.rank - b->rank);
+      int64_t da = ea >= 0 ? a->d[ea] : 1, db = eb >= 0 ? b->d[eb] : 1;
+      s.d[d] = da == 1 ? db : da;
+    }
+  return s;
+}
+
+/* Output length of a window along one axis, ONNX/PyTorch rules (a last
+ * ceil-mode window that would start in the end padding is dropped). */
+static int
+window_out (int in, int k, int stride, int dilation, int pad_begin, int pad_end,
+            gboolean ceil_mode)
+{
+  int room = in + pad_begin + pad_end - ((k - 1) * dilation + 1);
+  int out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin)
+    out--;
+  return out;
+}
+
+/* ---- Conv ---------------------------------------------------------------- */
+
+typedef struct {
+  int kh, kw, stride, dilation;
+  int group; /* 0: depthwise, group = C with weights [C,1,k,k] */
+  int pads[4];
+  gboolean bias;
+} ConvCfg;
+
+static const ConvCfg conv_cfgs[] = {
+  { 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, TRUE },
+  { 1, 1, 2, 1, 1, { 0, 0, 0, 0 }, FALSE },
+  { 3, 3, 1, 1, 1, { 1, 1, 1, 1 }, TRUE },
+  { 3, 3, 2, 1, 1, { 1, 1, 1, 1 }, FALSE },
+  { 3, 3, 3, 1, 1, { 0, 0, 0, 0 }, TRUE },
+  { 3, 3, 2, 1, 1, { 0, 1, 1, 2 }, TRUE },
+  { 3, 3, 1, 2, 1, { 2, 2, 2, 2 }, TRUE },
+  { 3, 3, 2, 2, 1, { 1, 0, 2, 1 }, FALSE },
+  { 5, 5, 1, 1, 1, { 2, 2, 2, 2 }, TRUE },
+  { 5, 5, 3, 1, 1, { 1, 2, 0, 1 }, TRUE },
+  { 7, 7, 2, 1, 1, { 3, 3, 3, 3 }, TRUE },
+  { 1, 7, 1, 1, 1, { 0, 3, 0, 3 }, TRUE },
+  { 7, 1, 1, 1, 1, { 3, 0, 3, 0 }, FALSE },
+  { 1, 3, 2, 1, 1, { 0, 1, 0, 1 }, TRUE },
+  { 3, 3, 1, 1, 2, { 1, 1, 1, 1 }, TRUE },
+  { 1, 1, 1, 1, 2, { 0, 0, 0, 0 }, FALSE },
+  { 3, 3, 1, 1, 0, { 1, 1, 1, 1 }, TRUE },
+  { 3, 3, 2, 1, 0, { 1, 1, 1, 1 }, FALSE },
+  { 5, 5, 1, 1, 0, { 2, 2, 2, 2 }, TRUE },
+};
+
+static void
+ref_conv (const Case *c, double *y)
+{
+  const DdAttrs *a = &c->a;
+  const float *x = c->x[0], *w = c->x[1], *b = c->n_in > 2 ? c->x[2] : NULL;
+  int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], H = c->xs[0].d[2], W = c->xs[0].d[3];
+  int64_t M = c->ys.d[1], OH = c->ys.d[2], OW = c->ys.d[3];
+  int64_t KH = a->kernel[0], KW = a->kernel[1], cg = C / a->group, mg = M / a->group;
+
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++)
+          {
+            double s = b ? b[m] : 0;
+            int64_t c0 = m / mg * cg;
+            for (int64_t ci = 0; ci < cg; ci++)
+              for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++)
+                  {
+                    int64_t ih = oh * a->stride[0] - a->pads[0] + kh * a->dilation[0];
+                    int64_t iw = ow * a->stride[1] - a->pads[1] + kw * a->dilation[1];
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                      continue;
+                    s += (double) x[((n * C + c0 + ci) * H + ih) * W + iw] *
+                         w[((m * cg + ci) * KH + kh) * KW + kw];
+                  }
+            y[((n * M + m) * OH + oh) * OW + ow] = s;
+          }
+}
+
+static void
+build_conv (Case *c, GRand *r, int v)
+{
+  const ConvCfg *cfg = &conv_cfgs[v];
+  int group = cfg->group, cin, cout;
+
+  c->k = &dd_op_conv;
+  if (group == 0)
+    group = cin = cout = rdim (c, r, 2, 5);
+  else
+    {
+      cin = group * rdim (c, r, 1, 3);
+      cout = group * rdim (c, r, 1, 3);
+    }
+  int span_h = (cfg->kh - 1) * cfg->dilation + 1, span_w = (cfg->kw - 1) * cfg->dilation + 1;
+  int h = rodd (c, r, MAX (1, span_h - cfg->pads[0] - cfg->pads[2]), span_h + 4);
+  int w = rodd (c, r, MAX (1, span_w - cfg->pads[1] - cfg->pads[3]), span_w + 6);
+  int n = rdim (c, r, 1, 2);
+  if (c->large)
+    n = 1;
+
+  c->a.kernel[0] = cfg->kh;
+  c->a.kernel[1] = cfg->kw;
+  c->a.stride[0] = c->a.stride[1] = cfg->stride;
+  c->a.dilation[0] = c->a.dilation[1] = cfg->dilation;
+  for (int i = 0; i < 4; i++)
+    c->a.pads[i] = cfg->pads[i];
+  c->a.group = group;
+
+  case_uniform_input (c, r, 0, shape_of (4, n, cin, h, w), -1, 1);
+  double scale = 1.0 / sqrt (cin / group * cfg->kh * cfg->kw);
+  case_uniform_input (c, r, 1, shape_of (4, cout, cin / group, cfg->kh, cfg->kw), -scale, scale);
+  if (cfg->bias)
+    case_uniform_input (c, r, 2, shape_of (1, cout), -1, 1);
+  c->ys = shape_of (4, n, cout,
+                    window_out (h, cfg->kh, cfg->stride, cfg->dilation, cfg->pads[0],
+                                cfg->pads[2], FALSE),
+                    window_out (w, cfg->kw, cfg->stride, cfg->dilation, cfg->pads[1],
+                                cfg->pads[3], FALSE));
+  c->grad_mask = 1;
+  c->ref = ref_conv;
+  case_label (c, "%dx%d s%d d%d group %d pads [%d,%d,%d,%d] %s", cfg->kh, cfg->kw, cfg->stride,
+              cfg->dilation, group, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3],
+              cfg->bias ? "bias" : "no bias");
+}
+
+/* ---- Activations ----------------------------------------------------------- */
+
+static void
+ref_relu (const Case *c, double *y)
+{
+  for (int64_t i = 0; i < numel (&c->ys); i++)
+    y[i] = MAX (c->x[0][i], 0.0);
+}
+
+static void
+ref_leaky_relu (const Case *c, double *y)
+{
+  for (int64_t i = 0; i < numel (&c->ys); i++)
+    y[i] = c->x[0][i] >= 0 ? c->x[0][i] : (double) c->a.alpha * c->x[0][i];
+}
+
+static void
+ref_clip (const Case *c, double *y)
+{
+  for (int64_t i = 0; i < numel (&c->ys); i++)
+    y[i] = CLAMP ((double) c->x[0][i], c->a.min, c->a.max);
+}
+
+static void
+ref_sigmoid (const Case *c, double *y)
+{
+  for (int64_t i = 0; i < numel (&c->ys); i++)
+    y[i] = 1 / (1 + exp (-(double) c->x[0][i]));
+}
+
+/* One input of random shape and rank, away from the given kinks. */
+static void
+unary_case (Case *c, GRand *r, const DdOpClass *k, RefFunc ref, double lo, double hi,
+            const double *kinks, int n_kinks)
+{
+  DdShape s = random_shape (c, r, TRUE);
+  c->k = k;
+  fill_away (r, case_input (c, 0, s), numel (&s), lo, hi, kinks, n_kinks);
+  c->ys = s;
+  c->grad_mask = 1;
+  c->ref = ref;
+}
+
+static void
+build_relu (Case *c, GRand *r, int v)
+{
+  static const double kinks[] = { 0 };
+  (void) v;
+  unary_case (c, r, &dd_op_relu, ref_relu, -2, 2, kinks, 1);
+  case_label (c, NULL);
+}
+
+static void
+build_leaky_relu (Case *c, GRand *r, int v)
+{
+  static const float alphas[] = { 0.1f, 0.01f, 0.3f };
+  static const double kinks[] = { 0 };
+  unary_case (c, r, &dd_op_leaky_relu, ref_leaky_relu, -2, 2, kinks, 1);
+  c->a.alpha = alphas[v];
+  case_label (c, "alpha %g", c->a.alpha);
+}
+
+static void
+build_clip (Case *c, GRand *r, int v)
+{
+  static const double bounds[][2] = { { 0, 6 }, { -1, 1 }, { -0.5, 2.5 } };
+  unary_case (c, r, &dd_op_clip, ref_clip, bounds[v][0] - 2, bounds[v][1] + 2, bounds[v], 2);
+  c->a.min = bounds[v][0];
+  c->a.max = bounds[v][1];
+  case_label (c, "[%g,%g]", c->a.min, c->a.max);
+}
+
+static void
+build_sigmoid (Case *c, GRand *r, int v)
+{
+  (void) v;
+  unary_case (c, r, &dd_op_sigmoid, ref_sigmoid, -4, 4, NULL, 0);
+  case_label (c, NULL);
+}
+
+/* ---- Pools ----------------------------------------------------------------- */
+
+typedef struct {
+  int k, stride, pads[4];
+  gboolean ceil_mode, count_include_pad;
+} PoolCfg;
+
+static const PoolCfg max_pool_cfgs[] = {
+  { 3, 2, { 0, 0, 0, 0 }, FALSE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE },
+  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
+  { 2, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },
+  { 3, 2, { 0, 1, 1, 0 }, TRUE, FALSE },
+  { 5, 3, { 2, 1, 2, 1 }, FALSE, FALSE },
+};
+
+/* With count_include_pad the reference divides by the window clipped to the
+ * padded input: a ceil-mode overhang beyond the end padding does not count
+ * (PyTorch and Caffe). */
+static const PoolCfg average_pool_cfgs[] = {
+  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, FALSE, TRUE },
+  { 3, 1, { 1, 1, 1, 1 }, FALSE, TRUE },
+  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE },
+  { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
+  { 3, 2, { 0, 0, 0, 0 }, TRUE, TRUE },
+  { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, TRUE, TRUE },
+  { 5, 3, { 0, 1, 2, 0 }, FALSE, TRUE },
+  { 5, 3, { 2, 2, 2, 2 }, FALSE, FALSE },
+  { 1, 1, { 0, 0, 0, 0 }, FALSE, FALSE },
+};
+
+static void
+ref_pool (const Case *c, double *y, gboolean is_max)
+{
+  const DdAttrs *a = &c->a;
+  const float *x = c->x[0];
+  int64_t NC = c->xs[0].d[0] * c->xs[0].d[1], H = c->xs[0].d[2], W = c->xs[0].d[3];
+  int64_t OH = c->ys.d[2], OW = c->ys.d[3];
+
+  for (int64_t p = 0; p < NC; p++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++)
+        {
+          int64_t h0 = oh * a->stride[0] - a->pads[0], w0 = ow * a->stride[1] - a->pads[1];
+          int64_t h1 = h0 + a->kernel[0], w1 = w0 + a->kernel[1];
+          double m = -INFINITY, s = 0;
+          int64_t count = 0;
+          for (int64_t h = MAX (h0, 0); h < MIN (h1, H); h++)
+            for (int64_t w = MAX (w0, 0); w < MIN (w1, W); w++)
+              {
+                double v = x[(p * H + h) * W + w];
+                m = MAX (m, v);
+                s += v;
+                count++;
+              }
+          if (a->count_include_pad)
+            count = (MIN (h1, H + a->pads[2]) - h0) * (MIN (w1, W + a->pads[3]) - w0);
+          y[(p * OH + oh) * OW + ow] = is_max ? m : s / count;
+        }
+}
+
+static void
+ref_max_pool (const Case *c, double *y)
+{
+  ref_pool (c, y, TRUE);
+}
+
+static void
+ref_average_pool (const Case *c, double *y)
+{
+  ref_pool (c, y, FALSE);
+}
+
+/* A side length for a pool window; in ceil mode, one where the last window
+ * overhangs the (padded) input. */
+static int
+pool_side (const Case *c, GRand *r, const PoolCfg *cfg, int pad_sum)
+{
+  int len = rdim (c, r, MAX (cfg->k - pad_sum, 1), cfg->k + 8);
+  if (cfg->ceil_mode && (len + pad_sum - cfg->k) % cfg->stride == 0)
+    len++;
+  return len;
+}
+
+static void
+pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
+{
+  c->k = is_max ? &dd_op_max_pool : &dd_op_average_pool;
+  int h = pool_side (c, r, cfg, cfg->pads[0] + cfg->pads[2]);
+  int w = pool_side (c, r, cfg, cfg->pads[1] + cfg->pads[3]);
+  DdShape s = shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 1, 3), h, w);
+  float *x = case_input (c, 0, s);
+
+  if (is_max)
+    fill_distinct (r, x, numel (&s));
+  else
+    fill_uniform (r, x, numel (&s), -1, 1);
+  c->a.kernel[0] = c->a.kernel[1] = cfg->k;
+  c->a.stride[0] = c->a.stride[1] = cfg->stride;
+  for (int i = 0; i < 4; i++)
+    c->a.pads[i] = cfg->pads[i];
+  c->a.ceil_mode = cfg->ceil_mode;
+  c->a.count_include_pad = cfg->count_include_pad;
+  c->ys = shape_of (4, s.d[0], s.d[1],
+                    window_out (h, cfg->k, cfg->stride, 1, cfg->pads[0], cfg->pads[2],
+                                cfg->ceil_mode),
+                    window_out (w, cfg->k, cfg->stride, 1, cfg->pads[1], cfg->pads[3],
+                                cfg->ceil_mode));
+  c->grad_mask = 1;
+  c->ref = is_max ? ref_max_pool : ref_average_pool;
+  case_label (c, "%dx%d s%d pads [%d,%d,%d,%d] ceil_mode %d count_include_pad %d", cfg->k,
+              cfg->k, cfg->stride, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3],
+              cfg->ceil_mode, cfg->count_include_pad);
+}
+
+static void
+build_max_pool (Case *c, GRand *r, int v)
+{
+  pool_case (c, r, &max_pool_cfgs[v], TRUE);
+}
+
+static void
+build_average_pool (Case *c, GRand *r, int v)
+{
+  pool_case (c, r, &average_pool_cfgs[v], FALSE);
+}
+
+static void
+ref_global_average_pool (const Case *c, double *y)
+{
+  int64_t hw = c->xs[0].d[2] * c->xs[0].d[3];
+  for (int64_t p = 0; p < numel (&c->ys); p++)
+    {
+      double s = 0;
+      for (int64_t i = 0; i < hw; i++)
+        s += c->x[0][p * hw + i];
+      y[p] = s / hw;
+    }
+}
+
+static void
+build_global_average_pool (Case *c, GRand *r, int v)
+{
+  (void) v;
+  c->k = &dd_op_global_average_pool;
+  DdShape s = random_shape (c, r, FALSE);
+  case_uniform_input (c, r, 0, s, -1, 1);
+  c->ys = shape_of (4, s.d[0], s.d[1], 1, 1);
+  c->grad_mask = 1;
+  c->ref = ref_global_average_pool;
+  case_label (c, NULL);
+}
+
+/* ---- LRN ------------------------------------------------------------------- */
+
+/* y = x / (bias + alpha/size * sum x^2)^beta, the sum over channels
+ * c - floor((size-1)/2) .. c + ceil((size-1)/2) (ONNX). */
+static void
+ref_lrn (const Case *c, double *y)
+{
+  const DdAttrs *a = &c->a;
+  int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = numel (&c->xs[0]) / (N * C);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t ch = 0; ch < C; ch++)
+      for (int64_t i = 0; i < HW; i++)
+        {
+          double s = 0;
+          for (int64_t j = MAX (0, ch - (a->size - 1) / 2); j <= MIN (C - 1, ch + a->size / 2);
+               j++)
+            {
+              double v = c->x[0][(n * C + j) * HW + i];
+              s += v * v;
+            }
+          int64_t at = (n * C + ch) * HW + i;
+          y[at] = c->x[0][at] / pow (a->bias + (double) a->alpha / a->size * s, a->beta);
+        }
+}
+
+static void
+build_lrn (Case *c, GRand *r, int v)
+{
+  static const float cfgs[][4] = {
+    /* size, alpha, beta, bias */
+    { 3, 0.5f, 0.75f, 2 },
+    { 4, 1.0f, 0.6f, 1.5f },
+    { 5, 1.5f, 0.75f, 1 },
+    { 5, 1e-4f, 0.75f, 1 },
+  };
+  c->k = &dd_op_lrn;
+  c->a.size = cfgs[v][0];
+  c->a.alpha = cfgs[v][1];
+  c->a.beta = cfgs[v][2];
+  c->a.bias = cfgs[v][3];
+  case_uniform_input (c, r, 0,
+                      shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 3, 9), rodd (c, r, 1, 5),
+                                rodd (c, r, 1, 7)),
+                      -2, 2);
+  c->ys = c->xs[0];
+  c->grad_mask = 1;
+  c->ref = ref_lrn;
+  case_label (c, "size %d alpha %g beta %g bias %g", (int) c->a.size, c->a.alpha, c->a.beta,
+              c->a.bias);
+}
+
+/* ---- Add, Mul, BatchNormalization ---------------------------------------- */
+
+static void
+ref_binary (const Case *c, double *y, gboolean mul)
+{
+  for (int64_t i = 0; i < numel (&c->ys); i++)
+    {
+      double a = c->x[0][bcast_index (&c->xs[0], &c->ys, i)];
+      double b = c->x[1][bcast_index (&c->xs[1], &c->ys, i)];
+      y[i] = mul ? a * b : a + b;
+    }
+}
+
+static void
+ref_add (const Case *c, double *y)
+{
+  ref_binary (c, y, FALSE);
+}
+
+static void
+ref_mul (const Case *c, double *y)
+{
+  ref_binary (c, y, TRUE);
+}
+
+static const char *const binary_variants[] = {
+  "same shape",        "[N,C,H,W] by [1,C,1,1]", "[N,C,H,W] by [C,1,1]",
+  "[N,C,H,W] by scalar", "[1,C,1,1] by [N,C,H,W]", "[N,C] by [C]",
+};
+
+static void
+binary_case (Case *c, GRand *r, int v, gboolean mul)
+{
+  DdShape s = random_shape (c, r, FALSE), t = s;
+  c->k = mul ? &dd_op_mul : &dd_op_add;
+  switch (v)
+    {
+    case 1:
+    case 4:
+      t = shape_of (4, 1, (int) s.d[1], 1, 1);
+      break;
+    case 2:
+      t = shape_of (3, (int) s.d[1], 1, 1);
+      break;
+    case 3:
+      t = shape_of (0);
+      break;
+    case 5:
+      s = shape_of (2, (int) s.d[0], (int) s.d[1]);
+      t = shape_of (1, (int) s.d[1]);
+      break;
+    default:
+      break;
+    }
+  case_uniform_input (c, r, v == 4, s, -2, 2);
+  case_uniform_input (c, r, v != 4, t, -2, 2);
+  c->ys = bcast_shape (&c->xs[0], &c->xs[1]);
+  c->grad_mask = 3;
+  c->ref = mul ? ref_mul : ref_add;
+  case_label (c, "%s", binary_variants[v]);
+}
+
+static void
+build_add (Case *c, GRand *r, int v)
+{
+  binary_case (c, r, v, FALSE);
+}
+
+static void
+build_mul (Case *c, GRand *r, int v)
+{
+  binary_case (c, r, v, TRUE);
+}
+
+static void
+ref_batch_norm (const Case *c, double *y)
+{
+  int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = numel (&c->xs[0]) / (N * C);
+  const float *x = c->x[0], *scale = c->x[1], *b = c->x[2], *mean = c->x[3], *var = c->x[4];
+  for (int64_t i = 0; i < numel (&c->ys); i++)
+    {
+      int64_t ch = i / HW % C;
+      y[i] = scale[ch] * (x[i] - (double) mean[ch]) / sqrt ((double) var[ch] + c->a.epsilon) +
+             b[ch];
+    }
+}
+
+static void
+build_batch_norm (Case *c, GRand *r, int v)
+{
+  static const float epsilons[] = { 1e-5f, 1e-3f };
+  DdShape s = random_shape (c, r, FALSE);
+  DdShape p = shape_of (1, (int) s.d[1]);
+  c->k = &dd_op_batch_norm;
+  c->a.epsilon = epsilons[v];
+  case_uniform_input (c, r, 0, s, -2, 2);
+  case_uniform_input (c, r, 1, p, -1.5, 1.5); /* scale */
+  case_uniform_input (c, r, 2, p, -1, 1);     /* B */
+  case_uniform_input (c, r, 3, p, -1, 1);     /* mean */
+  case_uniform_input (c, r, 4, p, 0.2, 2);    /* var */
+  c->ys = s;
+  c->grad_mask = 1;
+  c->ref = ref_batch_norm;
+  case_label (c, "epsilon %g", c->a.epsilon);
+}
+
+/* ---- Gemm, MatMul ----------------------------------------------------------- */
+
+typedef struct {
+  gboolean trans_a, trans_b;
+  float alpha, beta;
+  int c_rank; /* -1: no C; 1: [N]; 2: [M,N]; 3: [1,N]; 0: scalar */
+} GemmCfg;
+
+static const GemmCfg gemm_cfgs[] = {
+  { FALSE, TRUE, 1, 1, 1 },  { FALSE, TRUE, 1, 1, 2 },      { FALSE, FALSE, 0.5f, 2, 2 },
+  { TRUE, FALSE, 1, 1, 1 },  { FALSE, TRUE, 1, 1, -1 },     { TRUE, TRUE, 1.5f, 0.5f, 3 },
+  { FALSE, TRUE, 1, 1, 0 },
+};
+
+static void
+ref_gemm (const Case *c, double *y)
+{
+  const DdAttrs *a = &c->a;
+  int64_t M = c->ys.d[0], N = c->ys.d[1], K = c->xs[0].d[a->trans_a ? 0 : 1];
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++)
+      {
+        double s = 0;
+        for (int64_t k = 0; k < K; k++)
+          s += (double) c->x[0][a->trans_a ? k * M + m : m * K + k] *
+               c->x[1][a->trans_b ? n * K + k : k * N + n];
+        s *= a->alpha;
+        if (c->n_in > 2)
+          s += (double) a->beta * c->x[2][bcast_index (&c->xs[2], &c->ys, m * N + n)];
+        y[m * N + n] = s;
+      }
+}
+
+static void
+build_gemm (Case *c, GRand *r, int v)
+{
+  const GemmCfg *cfg = &gemm_cfgs[v];
+  int m = rdim (c, r, 1, 5), k = rdim (c, r, 3, 20), n = rdim (c, r, 2, 13);
+  c->k = &dd_op_gemm;
+  c->a.trans_a = cfg->trans_a;
+  c->a.trans_b = cfg->trans_b;
+  c->a.alpha = cfg->alpha;
+  c->a.beta = cfg->beta;
+  case_uniform_input (c, r, 0, cfg->trans_a ? shape_of (2, k, m) : shape_of (2, m, k), -1, 1);
+  case_uniform_input (c, r, 1, cfg->trans_b ? shape_of (2, n, k) : shape_of (2, k, n), -1, 1);
+  if (cfg->c_rank >= 0)
+    {
+      DdShape cs = cfg->c_rank == 1   ? shape_of (1, n)
+                   : cfg->c_rank == 2 ? shape_of (2, m, n)
+                   : cfg->c_rank == 3 ? shape_of (2, 1, n)
+                                      : shape_of (0);
+      case_uniform_input (c, r, 2, cs, -1, 1);
+    }
+  c->ys = shape_of (2, m, n);
+  c->grad_mask = 1;
+  c->ref = ref_gemm;
+  case_label (c, "trans_a %d trans_b %d alpha %g beta %g", cfg->trans_a, cfg->trans_b,
+              cfg->alpha, cfg->beta);
+}
+
+static void
+ref_matmul (const Case *c, double *y)
+{
+  const DdShape *as = &c->xs[0], *bs = &c->xs[1];
+  int64_t M = as->d[as->rank - 2], K = as->d[as->rank - 1], N = bs->d[bs->rank - 1];
+  int64_t batch = numel (&c->ys) / (M * N);
+  gboolean a_batched = numel (as) > M * K, b_batched = numel (bs) > K * N;
+  for (int64_t b = 0; b < batch; b++)
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t n = 0; n < N; n++)
+        {
+          const float *pa = c->x[0] + (a_batched ? b * M * K : 0);
+          const float *pb = c->x[1] + (b_batched ? b * K * N : 0);
+          double s = 0;
+          for (int64_t k = 0; k < K; k++)
+            s += (double) pa[m * K + k] * pb[k * N + n];
+          y[(b * M + m) * N + n] = s;
+        }
+}
+
+static void
+build_matmul (Case *c, GRand *r, int v)
+{
+  static const char *const names[] = { "[M,K] x [K,N]", "[B,M,K] x [K,N]", "[B,M,K] x [B,K,N]",
+                                       "[1,M,K] x [K,N]" };
+  int b = v == 3 ? 1 : rdim (c, r, 2, 4);
+  int m = rdim (c, r, 1, 9), k = rdim (c, r, 1, 11), n = rdim (c, r, 1, 9);
+  c->k = &dd_op_matmul;
+  case_uniform_input (c, r, 0, v == 0 ? shape_of (2, m, k) : shape_of (3, b, m, k), -1, 1);
+  case_uniform_input (c, r, 1, v == 2 ? shape_of (3, b, k, n) : shape_of (2, k, n), -1, 1);
+  c->ys = v == 0 ? shape_of (2, m, n) : shape_of (3, b, m, n);
+  c->grad_mask = 3;
+  c->ref = ref_matmul;
+  case_label (c, "%s", names[v]);
+}
+
+/* ---- Concat, Pad ----------------------------------------------------------- */
+
+static void
+ref_concat (const Case *c, double *y)
+{
+  int axis = c->a.axis;
+  int64_t outer = 1, y_chunk = 0;
+  for (int d = 0; d < axis; d++)
+    outer *= c->ys.d[d];
+  y_chunk = numel (&c->ys) / outer;
+  for (int64_t o = 0; o < outer; o++)
+    {
+      int64_t off = 0;
+      for (int i = 0; i < c->n_in; i++)
+        {
+          int64_t chunk = numel (&c->xs[i]) / outer;
+          for (int64_t j = 0; j < chunk; j++)
+            y[o * y_chunk + off + j] = c->x[i][o * chunk + j];
+          off += chunk;
+        }
+    }
+}
+
+static void
+build_concat (Case *c, GRand *r, int v)
+{
+  static const int cfgs[][3] = { /* rank, axis, inputs */
+                                 { 4, 1, 3 }, { 4, 1, 2 }, { 4, 2, 2 }, { 4, 3, 4 },
+                                 { 4, 0, 2 }, { 2, 1, 5 }, { 3, 2, 3 } };
+  int rank = cfgs[v][0], axis = cfgs[v][1], n_in = cfgs[v][2];
+  DdShape s = random_shape (c, r, FALSE);
+  s.rank = rank;
+  c->k = &dd_op_concat;
+  c->a.axis = axis;
+  c->ys = s;
+  c->ys.d[axis] = 0;
+  for (int i = 0; i < n_in; i++)
+    {
+      s.d[axis] = rdim (c, r, 1, 5);
+      c->ys.d[axis] += s.d[axis];
+      case_uniform_input (c, r, i, s, -1, 1);
+    }
+  c->grad_mask = (1u << n_in) - 1;
+  c->ref = ref_concat;
+  case_label (c, "axis %d", axis);
+}
+
+static void
+ref_pad (const Case *c, double *y)
+{
+  const DdShape *xs = &c->xs[0], *ys = &c->ys;
+  for (int64_t i = 0; i < numel (ys); i++)
+    {
+      int64_t rest = i, xi = 0, stride = 1;
+      gboolean inside = TRUE;
+      for (int d = ys->rank - 1; d >= 0; d--)
+        {
+          int64_t coord = rest % ys->d[d] - c->a.pad_nd[d];
+          rest /= ys->d[d];
+          inside &= coord >= 0 && coord < xs->d[d];
+          xi += coord * stride;
+          stride *= xs->d[d];
+        }
+      y[i] = inside ? c->x[0][xi] : c->a.pad_value;
+    }
+}
+
+static void
+build_pad (Case *c, GRand *r, int v)
+{
+  static const int pads[][8] = {
+    { 0, 0, 1, 0, 0, 0, 0, 2 }, { 0, 0, 2, 1, 0, 0, 1, 3 }, { 0, 0, 1, 1, 0, 0, 1, 1 },
+    { 0, 1, 0, 0, 0, 2, 1, 1 }, { 1, 0, 0, 3, 0, 0, 2, 0 },
+  };
+  static const float values[] = { 0.5f, 0, 0, -1, 2 };
+  DdShape s = random_shape (c, r, FALSE);
+  c->k = &dd_op_pad;
+  case_uniform_input (c, r, 0, s, -1, 1);
+  c->ys = s;
+  /* The layout Pad's setup makes: begins in pad_nd[0, DD_MAX_RANK), ends
+   * in pad_nd[DD_MAX_RANK, 2 DD_MAX_RANK), the axis count in size. */
+  c->a.size = 4;
+  for (int d = 0; d < 4; d++)
+    {
+      c->a.pad_nd[d] = pads[v][d];
+      c->a.pad_nd[DD_MAX_RANK + d] = pads[v][4 + d];
+      c->ys.d[d] += pads[v][d] + pads[v][4 + d];
+    }
+  c->a.pad_value = values[v];
+  c->grad_mask = 1;
+  c->ref = ref_pad;
+  case_label (c, "pads [%d,%d,%d,%d,%d,%d,%d,%d] value %g", pads[v][0], pads[v][1], pads[v][2],
+              pads[v][3], pads[v][4], pads[v][5], pads[v][6], pads[v][7], values[v]);
+}
+
+/* ---- Softmax --------------------------------------------------------------- */
+
+/* Softmax over `axis` alone, or (legacy, opset < 13) over all of the axes
+ * from `axis` on, the input coerced to 2-D there. */
+static void
+ref_softmax (const Case *c, double *y)
+{
+  const DdShape *s = &c->xs[0];
+  int64_t outer = 1, n = 1, inner = 1, axis = c->a.axis < 0 ? c->a.axis + s->rank : c->a.axis;
+  for (int d = 0; d < s->rank; d++)
+    {
+      if (d < axis)
+        outer *= s->d[d];
+      else if (d == axis || c->a.legacy_softmax)
+        n *= s->d[d];
+      else
+        inner *= s->d[d];
+    }
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++)
+      {
+        const float *x = c->x[0] + o * n * inner + i;
+        double m = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < n; j++)
+          m = MAX (m, x[j * inner]);
+        for (int64_t j = 0; j < n; j++)
+          sum += exp (x[j * inner] - m);
+        for (int64_t j = 0; j < n; j++)
+          y[o * n * inner + i + j * inner] = exp (x[j * inner] - m) / sum;
+      }
+}
+
+static void
+build_softmax (Case *c, GRand *r, int v)
+{
+  static const int cfgs[][3] = { /* rank, axis, legacy */
+                                 { 2, 1, TRUE }, { 3, 2, TRUE }, { 3, 1, TRUE },
+                                 { 4, 1, TRUE }, { 3, 1, FALSE }, { 2, 0, TRUE },
+                                 { 4, -1, FALSE } };
+  DdShape s = random_shape (c, r, FALSE);
+  s.rank = cfgs[v][0];
+  c->k = &dd_op_softmax;
+  c->a.axis = cfgs[v][1];
+  c->a.legacy_softmax = cfgs[v][2];
+  case_uniform_input (c, r, 0, s, -3, 3);
+  c->ys = s;
+  c->grad_mask = 1;
+  c->ref = ref_softmax;
+  case_label (c, "axis %d%s", cfgs[v][1], cfgs[v][2] ? " (legacy 2-D)" : "");
+}
+
+/* ---- Views ----------------------------------------------------------------- */
+
+typedef struct {
+  const DdOpClass *k;
+  int64_t axis;
+  DdShape reshape;
+  DdShape in;
+  DdShape want; /* rank -1: infer must fail */
+} ViewCase;
+
+static void
+check_view (const ViewCase *v)
+{
+  g_autoptr (GError) error = NULL;
+  DdAttrs a = { .axis = v->axis, .reshape = v->reshape };
+  DdShape out = { 0 };
+  GString *label = g_string_new (v->k->onnx_name);
+
+  g_string_append (label, " in ");
+  append_shape (label, &v->in);
+  g_string_append_printf (label, " axis %" G_GINT64_FORMAT " shape ", v->axis);
+  append_shape (label, &v->reshape);
+  if (!v->k->view)
+    fail ("%s: view is not set", label->str);
+  gboolean ok = v->k->infer (&a, 1, &v->in, &out, &error);
+  if (v->want.rank < 0 && ok)
+    fail ("%s: infer succeeded, want an error", label->str);
+  else if (v->want.rank < 0 && !error)
+    fail ("%s: infer failed without setting an error", label->str);
+  else if (v->want.rank >= 0 && !ok)
+    fail ("%s: infer failed: %s", label->str, error ? error->message : "?");
+  else if (v->want.rank >= 0 && !shape_eq (&out, &v->want))
+    {
+      g_string_append (label, ": got ");
+      append_shape (label, &out);
+      g_string_append (label, ", want ");
+      append_shape (label, &v->want);
+      fail ("%s", label->str);
+    }
+  g_string_free (label, TRUE);
+}
+
+#define S(...) shape_of (__VA_ARGS__)
+#define NO_SHAPE { .rank = -1 }
+
+static void
+test_views (gconstpointer data)
+{
+  const DdOpClass *k = data;
+  const DdShape in = S (4, 2, 3, 5, 7), none = { 0 };
+  const ViewCase cases[] = {
+    { &dd_op_identity, 0, none, in, in },
+    { &dd_op_identity, 0, none, S (2, 1, 1000), S (2, 1, 1000) },
+    { &dd_op_dropout, 0, none, in, in },
+    { &dd_op_dropout, 0, none, S (2, 1, 4096), S (2, 1, 4096) },
+    { &dd_op_flatten, 0, none, in, S (2, 1, 210) },
+    { &dd_op_flatten, 1, none, in, S (2, 2, 105) },
+    { &dd_op_flatten, 2, none, in, S (2, 6, 35) },
+    { &dd_op_flatten, 4, none, in, S (2, 210, 1) },
+    { &dd_op_flatten, 1, none, S (4, 1, 512, 1, 1), S (2, 1, 512) },
+    { &dd_op_reshape, 0, S (3, 0, 3, -1), in, S (3, 2, 3, 35) },
+    { &dd_op_reshape, 0, S (3, 0, 18, -1), S (4, 1, 18, 5, 7), S (3, 1, 18, 35) },
+    { &dd_op_reshape, 0, S (3, 1, 8, 18), S (3, 1, 18, 8), S (3, 1, 8, 18) },
+    { &dd_op_reshape, 0, S (1, -1), in, S (1, 210) },
+    { &dd_op_reshape, 0, S (2, 0, -1), in, S (2, 2, 105) },
+    { &dd_op_reshape, 0, S (4, 0, 0, 35, 1), in, S (4, 2, 3, 35, 1) },
+    { &dd_op_reshape, 0, S (3, -1, 5, 7), in, S (3, 6, 5, 7) },
+    { &dd_op_reshape, 0, S (2, 4, -1), in, NO_SHAPE },  /* 210 / 4 */
+    { &dd_op_reshape, 0, S (2, -1, -1), in, NO_SHAPE }, /* two -1 */
+    { &dd_op_reshape, 0, S (2, 5, 5), in, NO_SHAPE },   /* 25 != 210 */
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    if (cases[i].k == k)
+      check_view (&cases[i]);
+}
+
+/* ---- Other tests ------------------------------------------------------------ */
+
+/* Add(x, x) and Mul(x, x) with one shared gx buffer: slot 0 overwrites,
+ * slot 1 adds, so gx = 2 gy (Add) or 2 x gy (Mul). */
+static void
+test_same_input (gconstpointer data)
+{
+  const DdOpClass *k = data;
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  Case c;
+  Run run;
+  DdOpCtx ctx;
+
+  case_init (&c, FALSE);
+  c.k = k;
+  DdShape s = random_shape (&c, r, FALSE);
+  int64_t n = numel (&s);
+  float *x = case_uniform_input (&c, r, 0, s, -2, 2);
+  c.n_in = 2;
+  c.x[1] = x;
+  c.xs[1] = s;
+  c.ys = s;
+  case_label (&c, "%s", "(x, x), one shared gx");
+  if (check_infer (&c))
+    {
+      g_autofree float *gy = g_new (float, n);
+      g_autofree float *gx = g_new (float, n);
+      g_autofree double *want = g_new (double, n);
+      fill_uniform (r, gy, n, -1, 1);
+      fill_nan (gx, n);
+      run_init (&c, &run);
+      run_forward (&c, &run);
+      ctx_init (&c, &run, &ctx);
+      ctx.gy = gy;
+      ctx.gx[0] = ctx.gx[1] = gx;
+      ctx.gx_add[1] = TRUE;
+      fill_nan (run.work, run.n_work);
+      k->backward (&ctx);
+      for (int64_t i = 0; i < n; i++)
+        want[i] = 2.0 * gy[i] * (k == &dd_op_mul ? x[i] : 1.0);
+      expect_close (&c, "gx", gx, want, n, SAME_TOL);
+      run_clear (&run);
+    }
+  c.x[1] = NULL;
+  case_clear (&c);
+}
+
+/* Backward of one small input given by hand, with gy = 1, 2, 3...: the
+ * gradient must be exactly want. */
+static void
+check_convention (const DdOpClass *k, const DdAttrs *a, DdShape xs, DdShape ys, const float *x,
+                  const float *want)
+{
+  Case c;
+  Run run;
+  float *g[DD_MAX_INPUTS];
+
+  case_init (&c, FALSE);
+  c.k = k;
+  c.a = *a;
+  memcpy (case_input (&c, 0, xs), x, numel (&xs) * sizeof *x);
+  c.ys = ys;
+  c.grad_mask = 1;
+  case_label (&c, "%s", "at kinks and ties");
+  if (check_infer (&c))
+    {
+      int64_t n = numel (&xs);
+      g_autofree float *gy = g_new (float, numel (&ys));
+      g_autofree double *want_d = to_double (want, n, 0.0);
+      for (int64_t i = 0; i < numel (&ys); i++)
+        gy[i] = i + 1;
+      run_init (&c, &run);
+      run_backward (&c, &run, gy, 1, FALSE, FALSE, g);
+      expect_close (&c, "gx", g[0], want_d, n, 1e-6);
+      free_grads (g, c.n_in);
+      run_clear (&run);
+    }
+  case_clear (&c);
+}
+
+/* The conventions of the reference nets (testnets/README.md): ReLU'(0) = 0,
+ * LeakyRelu'(0) = alpha, Clip' = 1 on [min, max] inclusive, and MaxPool
+ * sends the gradient to the first maximum in row-major window order. */
+static void
+test_conventions (void)
+{
+  static const float x3[] = { -1, 0, 1 }, relu[] = { 0, 0, 3 }, leaky[] = { 0.25f, 0.5f, 3 };
+  static const float x5[] = { -1, 0, 3, 6, 7 }, clip[] = { 0, 2, 3, 4, 0 };
+  static const float xp[] = { 1, 5, 5, 5, 5, 5 }, pool[] = { 0, 3, 0, 0, 0, 0 };
+  DdAttrs a = { .stride = { 1, 1 }, .dilation = { 1, 1 }, .group = 1 };
+
+  check_convention (&dd_op_relu, &a, S (1, 3), S (1, 3), x3, relu);
+  a.alpha = 0.25f;
+  check_convention (&dd_op_leaky_relu, &a, S (1, 3), S (1, 3), x3, leaky);
+  a.min = 0;
+  a.max = 6;
+  check_convention (&dd_op_clip, &a, S (1, 5), S (1, 5), x5, clip);
+  a.kernel[0] = a.kernel[1] = 2;
+  check_convention (&dd_op_max_pool, &a, S (4, 1, 1, 2, 3), S (4, 1, 1, 1, 2), xp, pool);
+}
+
+static void
+test_lookup (void)
+{
+  static const struct {
+    const char *name;
+    const DdOpClass *k;
+  } ops[] = {
+    { "Conv", &dd_op_conv },
+    { "Relu", &dd_op_relu },
+    { "LeakyRelu", &dd_op_leaky_relu },
+    { "Clip", &dd_op_clip },
+    { "Sigmoid", &dd_op_sigmoid },
+    { "MaxPool", &dd_op_max_pool },
+    { "AveragePool", &dd_op_average_pool },
+    { "GlobalAveragePool", &dd_op_global_average_pool },
+    { "LRN", &dd_op_lrn },
+    { "Add", &dd_op_add },
+    { "Mul", &dd_op_mul },
+    { "BatchNormalization", &dd_op_batch_norm },
+    { "Gemm", &dd_op_gemm },
+    { "MatMul", &dd_op_matmul },
+    { "Concat", &dd_op_concat },
+    { "Flatten", &dd_op_flatten },
+    { "Reshape", &dd_op_reshape },
+    { "Identity", &dd_op_identity },
+    { "Dropout", &dd_op_dropout },
+    { "Pad", &dd_op_pad },
+    { "Softmax", &dd_op_softmax },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      g_assert_cmpstr (ops[i].k->onnx_name, ==, ops[i].name);
+      g_assert_true (dd_op_lookup (ops[i].name) == ops[i].k);
+    }
+  g_assert_null (dd_op_lookup ("NoSuchOp"));
+}
+
+static const Suite suites[] = {
+  { "conv", build_conv, G_N_ELEMENTS (conv_cfgs) },
+  { "relu", build_relu, 1 },
+  { "leaky-relu", build_leaky_relu, 3 },
+  { "clip", build_clip, 3 },
+  { "sigmoid", build_sigmoid, 1 },
+  { "max-pool", build_max_pool, G_N_ELEMENTS (max_pool_cfgs) },
+  { "average-pool", build_average_pool, G_N_ELEMENTS (average_pool_cfgs) },
+  { "global-average-pool", build_global_average_pool, 1 },
+  { "lrn", build_lrn, 4 },
+  { "add", build_add, G_N_ELEMENTS (binary_variants) },
+  { "mul", build_mul, G_N_ELEMENTS (binary_variants) },
+  { "batch-normalization", build_batch_norm, 2 },
+  { "gemm", build_gemm, G_N_ELEMENTS (gemm_cfgs) },
+  { "matmul", build_matmul, 4 },
+  { "concat", build_concat, 7 },
+  { "pad", build_pad, 5 },
+  { "softmax", build_softmax, 7 },
+};
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (g_getenv ("DD_TEST_SEED"))
+    seed = strtoul (g_getenv ("DD_TEST_SEED"), NULL, 0);
+  g_test_message ("random seed %u (set DD_TEST_SEED to change it)", seed);
+
+  g_test_add_func ("/ops/lookup", test_lookup);
+  for (gsize i = 0; i < G_N_ELEMENTS (suites); i++)
+    {
+      g_autofree char *fwd = g_strdup_printf ("/ops/%s/forward", suites[i].path);
+      g_autofree char *bwd = g_strdup_printf ("/ops/%s/backward", suites[i].path);
+      g_test_add_data_func (fwd, &suites[i], test_forward);
+      g_test_add_data_func (bwd, &suites[i], test_backward);
+    }
+  g_test_add_func ("/ops/conventions/backward", test_conventions);
+  g_test_add_data_func ("/ops/add/backward-same-input", &dd_op_add, test_same_input);
+  g_test_add_data_func ("/ops/mul/backward-same-input", &dd_op_mul, test_same_input);
+  g_test_add_data_func ("/ops/identity/infer", &dd_op_identity, test_views);
+  g_test_add_data_func ("/ops/dropout/infer", &dd_op_dropout, test_views);
+  g_test_add_data_func ("/ops/flatten/infer", &dd_op_flatten, test_views);
+  g_test_add_data_func ("/ops/reshape/infer", &dd_op_reshape, test_views);
+  return g_test_run ();
+}
