@@ -185,3 +185,40 @@ dd_model_list_tensors (DdModel *model, int width, int height, GError **error)
   }
   return list;
 }
+
+int
+dd_model_receptive_radius (DdModel *m, const char *const *targets, int n_targets)
+{
+  /* Per value: the spacing of its pixels in input pixels, and how far from
+   * a pixel's centre its inputs reach. */
+  g_autofree double *jump = g_new0 (double, m->n_values);
+  g_autofree double *radius = g_new0 (double, m->n_values);
+  jump[m->input] = 1;
+  for (int i = 0; i < m->n_nodes; i++) {
+    const DdNode *node = &m->nodes[i];
+    double j = 0, r = 0;
+    for (int k = 0; k < node->n_in; k++)
+      if (node->in[k] >= 0 && !m->values[node->in[k]].is_const) {
+        j = MAX (j, jump[node->in[k]]);
+        r = MAX (r, radius[node->in[k]]);
+      }
+    const DdOpClass *c = node->klass;
+    if (c == &dd_op_conv || c == &dd_op_max_pool || c == &dd_op_average_pool) {
+      const DdAttrs *a = &node->a;
+      double reach = MAX ((a->kernel[0] - 1) * a->dilation[0], (a->kernel[1] - 1) * a->dilation[1]);
+      r += reach / 2 * j;
+      j *= MAX (a->stride[0], a->stride[1]);
+    } else if (c == &dd_op_global_average_pool) {
+      r = G_MAXINT / 4;
+    }
+    jump[node->out] = j;
+    radius[node->out] = r;
+  }
+  double worst = 0;
+  for (int t = 0; t < n_targets; t++) {
+    int v = dd_model_find (m, targets[t]);
+    if (v >= 0)
+      worst = MAX (worst, radius[v]);
+  }
+  return (int) MIN (worst, G_MAXINT / 4);
+}

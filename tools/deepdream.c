@@ -1,0 +1,295 @@
+/* deepdream: the command line.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ *   deepdream [OPTION...] INPUT OUTPUT
+ *
+ * Its options come from the engine's parameter table; images are read and
+ * written through GEGL. Exit status: 0 done, 1 an error (one line on
+ * stderr), 2 bad usage.
+ */
+#include <cblas.h>
+#include <gegl.h>
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deepdream.h"
+
+enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
+static DdDreamParams params;
+static gboolean list_layers, quiet, show_version;
+
+static gboolean
+set_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  const char *name = option_name + (option_name[1] == '-' ? 2 : 1);
+  const DdParamSpec *spec = NULL;
+  int n;
+  const DdParamSpec *specs = dd_dream_param_specs (&n);
+  (void) data;
+  for (int i = 0; i < n && !spec; i++)
+    if (strcmp (specs[i].cli_name, name) == 0 ||
+        (name[1] == 0 && specs[i].cli_short == name[0]))
+      spec = &specs[i];
+  g_return_val_if_fail (spec, FALSE);
+
+  /* --layer repeats: each one adds a layer. */
+  if (spec->offset == G_STRUCT_OFFSET (DdDreamParams, layers) && params.layers && *params.layers) {
+    g_autofree char *joined = g_strconcat (params.layers, ",", value, NULL);
+    return dd_dream_param_set (&params, spec, joined, error);
+  }
+  GError *local = NULL;
+  if (!dd_dream_param_set (&params, spec, value, &local)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s: %s", spec->cli_name,
+                 local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The options of the parameter table, plus the command's own. */
+static GOptionEntry *
+make_entries (void)
+{
+  int n;
+  const DdParamSpec *specs = dd_dream_param_specs (&n);
+  GArray *entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
+  for (int i = 0; i < n; i++) {
+    if (!(specs[i].use & DD_PARAM_CLI))
+      continue;
+    GOptionEntry e = { specs[i].cli_name, specs[i].cli_short, 0, G_OPTION_ARG_CALLBACK,
+                       (gpointer) set_option, specs[i].help, specs[i].arg };
+    g_array_append_val (entries, e);
+  }
+  const GOptionEntry own[] = {
+    { "list-layers", 0, 0, G_OPTION_ARG_NONE, &list_layers,
+      "Print the dreamable tensors with their shapes, then exit", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version, then exit", NULL },
+  };
+  g_array_append_vals (entries, own, G_N_ELEMENTS (own));
+  return (GOptionEntry *) g_array_free (entries, FALSE);
+}
+
+/* ---- Images ------------------------------------------------------------------------- */
+
+typedef struct {
+  DdImage image;
+  const Babl *format;
+} Picture;
+
+static void
+picture_clear (Picture *p)
+{
+  g_free (p->image.pixels);
+}
+
+/* Reads a file through GEGL into memory, in 8-bit when the file is 8-bit
+ * and in float otherwise, keeping grey grey and alpha. */
+static gboolean
+load_picture (const char *path, Picture *out, GError **error)
+{
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "cannot read '%s': no such file", path);
+    return FALSE;
+  }
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  GeglNode *sink_node;
+  GeglBuffer *buffer = NULL;
+  sink_node = gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
+  gegl_node_link (load, sink_node);
+  gegl_node_process (sink_node);
+  if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1) {
+    g_clear_object (&buffer);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read '%s': not an image GEGL "
+                 "can load", path);
+    return FALSE;
+  }
+  const Babl *src = gegl_buffer_get_format (buffer);
+  gboolean alpha = babl_format_has_alpha (src);
+  gboolean grey = babl_format_get_n_components (src) - (alpha ? 1 : 0) < 3;
+  gboolean u8 = babl_format_get_type (src, 0) == babl_type ("u8");
+  const char *names[2][2][2] = { { { "R'G'B' float", "R'G'B'A float" },
+                                   { "Y' float", "Y'A float" } },
+                                 { { "R'G'B' u8", "R'G'B'A u8" }, { "Y' u8", "Y'A u8" } } };
+  DdImage *im = &out->image;
+  out->format = babl_format (names[u8][grey][alpha]);
+  im->width = gegl_buffer_get_width (buffer);
+  im->height = gegl_buffer_get_height (buffer);
+  im->channels = babl_format_get_n_components (out->format);
+  im->type = u8 ? DD_PIXEL_U8 : DD_PIXEL_FLOAT;
+  im->stride = (gsize) babl_format_get_bytes_per_pixel (out->format) * im->width;
+  im->pixels = g_try_malloc (im->stride * im->height);
+  if (!im->pixels) {
+    g_object_unref (buffer);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "'%s' is too big for memory", path);
+    return FALSE;
+  }
+  gegl_buffer_get (buffer, NULL, 1.0, out->format, im->pixels, im->stride, GEGL_ABYSS_NONE);
+  g_object_unref (buffer);
+  return TRUE;
+}
+
+static gboolean
+save_picture (const Picture *p, const char *path, GError **error)
+{
+  const DdImage *im = &p->image;
+  GeglRectangle extent = { 0, 0, im->width, im->height };
+  g_autoptr (GeglBuffer) buffer =
+      gegl_buffer_linear_new_from_data (im->pixels, p->format, &extent, (int) im->stride, NULL,
+                                        NULL);
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *source =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+  GeglNode *save;
+  if (g_str_has_suffix (path, ".png") || g_str_has_suffix (path, ".PNG"))
+    save = gegl_node_new_child (graph, "operation", "gegl:png-save", "path", path, "bitdepth",
+                                im->type == DD_PIXEL_U8 ? 8 : 16, NULL);
+  else
+    save = gegl_node_new_child (graph, "operation", "gegl:save", "path", path, NULL);
+  gegl_node_link (source, save);
+  gegl_node_process (save);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                 "cannot write '%s' (unknown extension or unwritable folder)", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- Commands ------------------------------------------------------------------------ */
+
+static void
+print_layers (DdModel *model, const DdModelCard *card, int width, int height)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) tensors = dd_model_list_tensors (model, width, height, &error);
+  if (!tensors) {
+    g_printerr ("deepdream: %s\n", error->message);
+    return;
+  }
+  printf ("# %s: tensors for a %dx%d input (channels x height x width)\n",
+          card->display_name ? card->display_name : card->name, width, height);
+  for (guint i = 0; i < tensors->len; i++) {
+    const DdTensorInfo *t = &g_array_index (tensors, DdTensorInfo, i);
+    if (t->rank != 4)
+      continue;
+    const char *note = "";
+    for (int k = 0; card->layers && card->layers[k]; k++)
+      if (strcmp (card->layers[k], t->name) == 0)
+        note = card->descriptions[k];
+    printf ("%-36s %-18s %5d x %4d x %4d  %s\n", t->name, t->op_type, (int) t->dims[1],
+            (int) t->dims[2], (int) t->dims[3], note);
+  }
+}
+
+static void
+show_progress (double fraction, int octave, int n_octaves, int iteration, int n_iterations,
+               gpointer data)
+{
+  const int width = 30, done = (int) (fraction * width + 0.5);
+  (void) data;
+  fprintf (stderr, "\roctave %d/%d, step %2d/%d [%.*s%*s] %3d%%", octave, n_octaves, iteration,
+           n_iterations, done, "##############################", width - done, "",
+           (int) (fraction * 100 + 0.5));
+  if (fraction >= 1)
+    fputc ('\n', stderr);
+}
+
+static int
+fail (const char *what, GError *error)
+{
+  g_printerr ("deepdream: %s%s%s\n", what ? what : "", what ? ": " : "", error->message);
+  g_error_free (error);
+  return EXIT_ERROR;
+}
+
+static int
+dream (char **args, int n_args)
+{
+  GError *error = NULL;
+  g_autoptr (DdModelCard) card = NULL;
+  g_autoptr (DdModel) model = dd_model_open (params.model, &card, &error);
+  if (!model)
+    return fail (NULL, error);
+  if (card->assumed && !quiet)
+    g_printerr ("deepdream: warning: no card for %s; assuming ImageNet RGB preprocessing "
+                "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n", card->file);
+
+  Picture input = { 0 }, guide = { 0 };
+  if (list_layers) {
+    int w = 224, h = 224;
+    if (n_args >= 1 && load_picture (args[0], &input, NULL)) {
+      w = input.image.width;
+      h = input.image.height;
+    }
+    print_layers (model, card, w, h);
+    picture_clear (&input);
+    return 0;
+  }
+  if (!load_picture (args[0], &input, &error))
+    return fail (NULL, error);
+  if (params.guide && *params.guide && !load_picture (params.guide, &guide, &error)) {
+    picture_clear (&input);
+    return fail ("guide", error);
+  }
+  DdDreamInfo info;
+  gboolean ok = dd_dream_run (model, card, &params, guide.image.pixels ? &guide.image : NULL,
+                              &input.image, quiet || !isatty (2) ? NULL : show_progress, NULL,
+                              NULL, &info, &error) &&
+                save_picture (&input, args[1], &error);
+  picture_clear (&input);
+  picture_clear (&guide);
+  if (!ok)
+    return fail (NULL, error);
+  if (!quiet)
+    g_printerr ("deepdream: wrote %s (seed %d, %d octave%s, %d tile%s of %dx%d)\n", args[1],
+                info.seed, info.octaves_run, info.octaves_run == 1 ? "" : "s", info.tiles,
+                info.tiles == 1 ? "" : "s", info.tile_width, info.tile_height);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GOptionContext) context = g_option_context_new ("INPUT OUTPUT");
+  g_autofree GOptionEntry *entries = make_entries ();
+
+  g_set_prgname ("deepdream");
+  dd_dream_params_init (&params);
+  g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
+                                         "inception_4c/output unless told otherwise).");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
+    return EXIT_USAGE;
+  }
+  if (show_version) {
+    printf ("deepdream %s\n", DD_VERSION);
+    return 0;
+  }
+  if (argc != 3 && !(list_layers && argc <= 2)) {
+    g_printerr ("deepdream: give an INPUT and an OUTPUT image (see deepdream --help)\n");
+    return EXIT_USAGE;
+  }
+  if (!dd_dream_params_validate (&params, &error)) {
+    g_printerr ("deepdream: %s\n", error->message);
+    return EXIT_USAGE;
+  }
+  if (params.threads > 0) {
+    omp_set_num_threads (params.threads);
+    openblas_set_num_threads (params.threads);
+  }
+  gegl_init (NULL, NULL);
+  int status = dream (argv + 1, argc - 1);
+  dd_dream_params_clear (&params);
+  gegl_exit ();
+  return status;
+}
