@@ -107,6 +107,9 @@ typedef struct {
   guint backward_reads_inputs; /* bit i: backward reads x[i] */
   gboolean backward_reads_output;
   gboolean view; /* y is x[0] reinterpreted: no forward, gx[0] is gy */
+  /* forward works with y == x[0], and backward with gx[0] == gy (it reads
+   * only y and gy): the executor may then give y the storage of x[0]. */
+  gboolean inplace;
 } DdOpClass;
 
 const DdOpClass *dd_op_lookup (const char *onnx_name);

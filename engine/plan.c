@@ -27,6 +27,7 @@ struct _DdPlan {
   DdModel *model;
   int n, *steps;           /* kept nodes, in order */
   gboolean *run_backward;  /* per step */
+  gboolean *in_place;      /* per step: output shares input 0's storage */
   gboolean *grad_add;      /* per step and input slot */
   DdShape *shapes;         /* per value */
   int *root;               /* per value: the value whose storage it uses */
@@ -111,26 +112,57 @@ step_node (const DdPlan *p, int k)
   return &p->model->nodes[p->steps[k]];
 }
 
+/* Whether step k may write its output over its input: the op allows it,
+ * and nothing else reads that input (no other node, no caller). */
+static gboolean
+can_run_in_place (const DdPlan *p, int k, const int *readers)
+{
+  const DdNode *node = step_node (p, k);
+  int v = node->in[0];
+  if (!node->klass->inplace || v < 0 || p->model->values[v].producer < 0 ||
+      p->model->nodes[p->model->values[v].producer].klass->view)
+    return FALSE;
+  for (int i = 0; i < p->n_targets; i++)
+    if (p->root[p->targets[i]] == p->root[v])
+      return FALSE;
+  return readers[v] == 1;
+}
+
 /* Which values depend on the input, and whose storage each value uses. */
 static void
 trace_values (DdPlan *p)
 {
   DdModel *m = p->model;
+  g_autofree int *readers = g_new0 (int, m->n_values);
   p->needs_grad = g_new0 (gboolean, m->n_values);
   p->root = g_new (int, m->n_values);
   for (int v = 0; v < m->n_values; v++)
     p->root[v] = v;
   p->needs_grad[m->input] = TRUE;
   p->run_backward = g_new0 (gboolean, p->n);
+  p->in_place = g_new0 (gboolean, p->n);
 
   for (int k = 0; k < p->n; k++) {
     const DdNode *node = step_node (p, k);
     for (int i = 0; i < node->n_in; i++)
-      if (node->in[i] >= 0 && p->needs_grad[node->in[i]])
-        p->needs_grad[node->out] = TRUE;
+      if (node->in[i] >= 0) {
+        p->needs_grad[node->out] |= p->needs_grad[node->in[i]];
+        readers[node->in[i]]++;
+      }
     if (node->klass->view)
       p->root[node->out] = p->root[node->in[0]];
     p->run_backward[k] = p->with_backward && p->needs_grad[node->out] && !node->klass->view;
+  }
+  /* In-place outputs join the storage of their input; views follow their
+   * input's storage, joined or not. */
+  for (int k = 0; k < p->n; k++) {
+    const DdNode *node = step_node (p, k);
+    if (node->klass->view)
+      p->root[node->out] = p->root[node->in[0]];
+    else if (can_run_in_place (p, k, readers)) {
+      p->in_place[k] = TRUE;
+      p->root[node->out] = p->root[node->in[0]];
+    }
   }
 }
 
@@ -192,6 +224,9 @@ gradient_starts (DdPlan *p)
     const DdNode *node = step_node (p, k);
     for (int i = 0; i < node->n_in; i++) {
       if (node->in[i] < 0 || !p->needs_grad[node->in[i]])
+        continue;
+      /* In place, the gradient is transformed where it lies, not summed. */
+      if (p->in_place[k] && i == 0)
         continue;
       int r = p->root[node->in[i]];
       p->grad_add[k * DD_MAX_INPUTS + i] = start[r] >= 0;
@@ -277,7 +312,7 @@ lay_out (DdPlan *p, GError **error)
     const DdShape *out = &p->shapes[node->out];
     int v = node->out;
 
-    if (!c->view)
+    if (p->root[v] == v)
       add_block (blocks, dd_shape_numel (out) * sizeof (float), k, act_end[v], &p->act[v]);
     if (p->run_backward[k] && p->root[v] == v && grad_start[v] >= 0)
       add_block (blocks, dd_shape_numel (out) * sizeof (float), grad_start[v], 2 * n - k,
@@ -326,7 +361,7 @@ bind_values (DdPlan *p)
   p->grad[m->input] = p->input_grad;
   for (int k = 0; k < p->n; k++) {
     const DdNode *node = step_node (p, k);
-    if (node->klass->view) {
+    if (p->root[node->out] != node->out) {
       p->act[node->out] = p->act[node->in[0]];
       p->grad[node->out] = p->grad[node->in[0]];
     }
@@ -388,6 +423,7 @@ dd_plan_free (DdPlan *p)
   free (p->input_grad);
   g_free (p->steps);
   g_free (p->run_backward);
+  g_free (p->in_place);
   g_free (p->grad_add);
   g_free (p->shapes);
   g_free (p->root);

@@ -59,6 +59,7 @@ const DdOpClass dd_op_relu = {
   .forward = relu_forward,
   .backward = relu_backward,
   .backward_reads_output = TRUE,
+  .inplace = TRUE,
 };
 
 /* ---- LeakyRelu ---------------------------------------------------------------- */
@@ -200,4 +201,5 @@ const DdOpClass dd_op_sigmoid = {
   .forward = sigmoid_forward,
   .backward = sigmoid_backward,
   .backward_reads_output = TRUE,
+  .inplace = TRUE,
 };
