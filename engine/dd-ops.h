@@ -88,6 +88,9 @@ typedef struct {
   const DdShape *ys;
   float *saved; /* saved_floats() floats, kept from forward to backward */
   float *work;  /* work_floats() floats, scratch for this call only */
+  /* Forward only: a ReLU follows in place and the executor skips it; an op
+   * that can (Conv) applies it to y itself. */
+  gboolean relu_after;
   const float *gy;
   float *gx[DD_MAX_INPUTS];
   gboolean gx_add[DD_MAX_INPUTS];

@@ -392,12 +392,14 @@ take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int 
   }
 }
 
+/* TRUE, with the error set, when the caller cancelled the dream. */
 static gboolean
 cancelled (Dream *d, GError **error)
 {
-  if (d->cancellable && g_cancellable_is_cancelled (d->cancellable))
-    return set_error (error, DD_ERROR_CANCELLED, "the dream was cancelled");
-  return FALSE;
+  if (!d->cancellable || !g_cancellable_is_cancelled (d->cancellable))
+    return FALSE;
+  set_error (error, DD_ERROR_CANCELLED, "the dream was cancelled");
+  return TRUE;
 }
 
 /* The gradient of the objective for the whole octave, tile by tile. */

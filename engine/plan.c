@@ -28,6 +28,8 @@ struct _DdPlan {
   int n, *steps;           /* kept nodes, in order */
   gboolean *run_backward;  /* per step */
   gboolean *in_place;      /* per step: output shares input 0's storage */
+  gboolean *relu_after;    /* per step: the next step's in-place ReLU is done here */
+  gboolean *skip_forward;  /* per step: done by the step before */
   gboolean *grad_add;      /* per step and input slot */
   DdShape *shapes;         /* per value */
   int *root;               /* per value: the value whose storage it uses */
@@ -110,6 +112,23 @@ static const DdNode *
 step_node (const DdPlan *p, int k)
 {
   return &p->model->nodes[p->steps[k]];
+}
+
+/* An in-place ReLU right after a Conv is folded into the Conv's output
+ * pass. */
+static void
+fuse_relus (DdPlan *p)
+{
+  p->relu_after = g_new0 (gboolean, p->n);
+  p->skip_forward = g_new0 (gboolean, p->n);
+  for (int k = 1; k < p->n; k++) {
+    const DdNode *node = step_node (p, k), *prev = step_node (p, k - 1);
+    if (p->in_place[k] && node->klass == &dd_op_relu && prev->klass == &dd_op_conv &&
+        node->in[0] == prev->out) {
+      p->relu_after[k - 1] = TRUE;
+      p->skip_forward[k] = TRUE;
+    }
+  }
 }
 
 /* Whether step k may write its output over its input: the op allows it,
@@ -405,6 +424,7 @@ dd_plan_new (DdModel *model, int width, int height, const char *const *targets, 
   p->seconds_backward = g_new0 (double, p->n);
 
   trace_values (p);
+  fuse_relus (p);
   if (!check_targets_distinct (p, error) || !lay_out (p, error))
     return NULL;
   if (!p->measure_only)
@@ -424,6 +444,8 @@ dd_plan_free (DdPlan *p)
   g_free (p->steps);
   g_free (p->run_backward);
   g_free (p->in_place);
+  g_free (p->relu_after);
+  g_free (p->skip_forward);
   g_free (p->grad_add);
   g_free (p->shapes);
   g_free (p->root);
@@ -515,10 +537,11 @@ dd_plan_forward (DdPlan *plan)
 {
   for (int k = 0; k < plan->n; k++) {
     const DdNode *node = step_node (plan, k);
-    if (node->klass->view)
+    if (node->klass->view || plan->skip_forward[k])
       continue;
     DdOpCtx c;
     fill_context (plan, k, &c);
+    c.relu_after = plan->relu_after[k];
     double t0 = plan->profiling ? now () : 0;
     node->klass->forward (&c);
     if (plan->profiling)

@@ -220,16 +220,24 @@ depthwise_plane_backward (const DdAttrs *a, const ConvGeom *g, const float *gy, 
     }
 }
 
+/* y += bias, then y = max(y, 0) when a ReLU follows: one pass for both. */
 static void
-add_bias (const ConvGeom *g, const float *bias, float *y)
+finish_output (const ConvGeom *g, const float *bias, gboolean relu, float *y)
 {
   const int64_t planes = g->n * g->o, plane = g->oh * g->ow;
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < planes; p++) {
-    float b = bias[p % g->o];
+    const float b = bias ? bias[p % g->o] : 0.0f;
     float *row = y + p * plane;
-    for (int64_t i = 0; i < plane; i++)
-      row[i] += b;
+    if (relu) {
+#pragma omp simd
+      for (int64_t i = 0; i < plane; i++)
+        row[i] = row[i] + b > 0 ? row[i] + b : 0;
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < plane; i++)
+        row[i] += b;
+    }
   }
 }
 
@@ -270,8 +278,9 @@ conv_forward (const DdOpCtx *c)
       conv_forward_group (c, &g, x + grp * g.cg * in_plane, c->x[1] + grp * g.og * g.kdim,
                           y + grp * g.og * out_plane);
   }
-  if (c->n_in > 2 && c->x[2])
-    add_bias (&g, c->x[2], c->y);
+  const float *bias = c->n_in > 2 ? c->x[2] : NULL;
+  if (bias || c->relu_after)
+    finish_output (&g, bias, c->relu_after, c->y);
 }
 
 static void

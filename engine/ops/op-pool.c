@@ -117,6 +117,59 @@ max_pool_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GEr
   return TRUE;
 }
 
+/* One output of a max pool, any window: the first image cell starts the
+ * search, so a -inf input still wins a place. Returns the winner's offset
+ * in the plane, or -1 for a window of padding only (a dilated one). */
+static int32_t
+max_pool_cell (const PoolGeom *g, const float *x, int64_t y0, int64_t ky_lo, int64_t ky_hi,
+               int64_t ox, float *best_out)
+{
+  int64_t x0 = ox * g->sw - g->pl, kx_lo, kx_hi;
+  tap_range (x0, g->kw, g->dw, g->w, &kx_lo, &kx_hi);
+  if (ky_lo == ky_hi || kx_lo == kx_hi) {
+    *best_out = 0.0f;
+    return -1;
+  }
+  int64_t best_i = (y0 + ky_lo * g->dh) * g->w + x0 + kx_lo * g->dw;
+  float best = x[best_i];
+  for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
+    int64_t row = (y0 + ky * g->dh) * g->w;
+    for (int64_t kx = kx_lo; kx < kx_hi; kx++) {
+      int64_t i = row + x0 + kx * g->dw;
+      gboolean wins = x[i] > best;
+      best = wins ? x[i] : best;
+      best_i = wins ? i : best_i;
+    }
+  }
+  *best_out = best;
+  return (int32_t) best_i;
+}
+
+/* The outputs [lo, hi) of a row whose windows lie inside the image across:
+ * all taken together, one window tap at a time, so the loop vectorises. */
+static void
+max_pool_row_interior (const PoolGeom *g, const float *x, int64_t y0, int64_t ky_lo,
+                       int64_t ky_hi, int64_t lo, int64_t hi, float *y, int32_t *arg)
+{
+  const int64_t first = (y0 + ky_lo * g->dh) * g->w - g->pl;
+#pragma omp simd
+  for (int64_t ox = lo; ox < hi; ox++) {
+    y[ox] = x[first + ox * g->sw];
+    arg[ox] = (int32_t) (first + ox * g->sw);
+  }
+  for (int64_t ky = ky_lo; ky < ky_hi; ky++)
+    for (int64_t kx = 0; kx < g->kw; kx++) {
+      const int64_t base = (y0 + ky * g->dh) * g->w - g->pl + kx * g->dw;
+#pragma omp simd
+      for (int64_t ox = lo; ox < hi; ox++) {
+        float v = x[base + ox * g->sw];
+        gboolean wins = v > y[ox];
+        y[ox] = wins ? v : y[ox];
+        arg[ox] = wins ? (int32_t) (base + ox * g->sw) : arg[ox];
+      }
+    }
+}
+
 /* Forward keeps, for each output, the offset of its winner within the input
  * plane: backward then needs neither x nor y. The first maximum in row-major
  * window order wins ties (strict >), as in PyTorch. */
@@ -126,6 +179,10 @@ max_pool_forward (const DdOpCtx *c)
   const PoolGeom g = pool_geom (c->a, c->xs[0], c->ys);
   const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
   int32_t *arg_all = (int32_t *) c->saved;
+  /* Outputs whose window lies inside the image horizontally. */
+  int64_t lo = MIN ((g.pl + g.sw - 1) / g.sw, g.ow);
+  int64_t reach = (g.kw - 1) * g.dw - g.pl;
+  int64_t hi = g.w - 1 - reach < 0 ? lo : MAX (MIN ((g.w - 1 - reach) / g.sw + 1, g.ow), lo);
 
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t p = 0; p < planes; p++)
@@ -135,34 +192,11 @@ max_pool_forward (const DdOpCtx *c)
       int32_t *arg = arg_all + (p * g.oh + oy) * g.ow;
       int64_t y0 = oy * g.sh - g.pt, ky_lo, ky_hi;
       tap_range (y0, g.kh, g.dh, g.h, &ky_lo, &ky_hi);
-
-      for (int64_t ox = 0; ox < g.ow; ox++) {
-        int64_t x0 = ox * g.sw - g.pl, kx_lo, kx_hi;
-        tap_range (x0, g.kw, g.dw, g.w, &kx_lo, &kx_hi);
-        /* Only a dilated window can skip every image cell (setup keeps pads
-         * below the window span): give it 0 and no gradient rather than -inf. */
-        if (ky_lo == ky_hi || kx_lo == kx_hi) {
-          y[ox] = 0.0f;
-          arg[ox] = -1;
-          continue;
-        }
-        /* Start from the first image cell, so a -inf input still wins a
-         * place; the updates are selects, not branches, since random data
-         * mispredicts half of them. */
-        int64_t best_i = (y0 + ky_lo * g.dh) * g.w + x0 + kx_lo * g.dw;
-        float best = x[best_i];
-        for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
-          int64_t row = (y0 + ky * g.dh) * g.w;
-          for (int64_t kx = kx_lo; kx < kx_hi; kx++) {
-            int64_t i = row + x0 + kx * g.dw;
-            gboolean wins = x[i] > best;
-            best = wins ? x[i] : best;
-            best_i = wins ? i : best_i;
-          }
-        }
-        y[ox] = best;
-        arg[ox] = (int32_t) best_i;
-      }
+      if (ky_lo < ky_hi)
+        max_pool_row_interior (&g, x, y0, ky_lo, ky_hi, lo, hi, y, arg);
+      for (int64_t ox = 0; ox < g.ow; ox++)
+        if (ox < lo || ox >= hi || ky_lo == ky_hi)
+          arg[ox] = max_pool_cell (&g, x, y0, ky_lo, ky_hi, ox, &y[ox]);
     }
 }
 
