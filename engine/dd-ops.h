@@ -89,8 +89,9 @@ typedef struct {
   float *saved; /* saved_floats() floats, kept from forward to backward */
   float *work;  /* work_floats() floats, scratch for this call only */
   /* Forward only: a ReLU follows in place and the executor skips it; an op
-   * that can (Conv) applies it to y itself. */
-  gboolean relu_after;
+   * that can (Conv) applies it to y itself and writes the ReLU's mask here
+   * (one byte per element, see dd_relu_apply). */
+  guint8 *relu_mask;
   const float *gy;
   float *gx[DD_MAX_INPUTS];
   gboolean gx_add[DD_MAX_INPUTS];
@@ -129,6 +130,8 @@ extern const DdOpClass dd_op_concat, dd_op_flatten, dd_op_reshape, dd_op_identit
 extern const DdOpClass dd_op_softmax;
 
 /* Shared helpers for the ops. */
+/* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
+void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);
 GQuark dd_error_quark (void);
 gboolean dd_op_fail (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 /* Output length of a pooling or convolution window along one axis;

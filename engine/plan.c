@@ -338,8 +338,9 @@ lay_out (DdPlan *p, GError **error)
                  &p->grad[v]);
     gsize saved = c->saved_floats ? c->saved_floats (&node->a, in, out) : 0;
     if (saved)
-      add_block (blocks, saved * sizeof (float), k, p->run_backward[k] ? 2 * n - k : k,
-                 &p->saved[k]);
+      /* A fused ReLU's mask is written by the step before it. */
+      add_block (blocks, saved * sizeof (float), p->skip_forward[k] ? k - 1 : k,
+                 p->run_backward[k] ? 2 * n - k : k, &p->saved[k]);
     if (c->work_floats)
       work_floats = MAX (work_floats, c->work_floats (&node->a, in, out));
   }
@@ -541,7 +542,7 @@ dd_plan_forward (DdPlan *plan)
       continue;
     DdOpCtx c;
     fill_context (plan, k, &c);
-    c.relu_after = plan->relu_after[k];
+    c.relu_mask = plan->relu_after[k] ? (guint8 *) plan->saved[k + 1] : NULL;
     double t0 = plan->profiling ? now () : 0;
     node->klass->forward (&c);
     if (plan->profiling)

@@ -10,6 +10,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 static gboolean
 same_shape_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError **error)
@@ -28,27 +29,52 @@ put (float *gx, gboolean add, int64_t i, float v)
 
 /* ---- Relu ------------------------------------------------------------------- */
 
+/* Backward needs only where y > 0: a byte per element kept from forward,
+ * a quarter of y, so y itself can go as soon as forward is done with it. */
+static gsize
+relu_saved_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
+{
+  (void) a, (void) in;
+  return (dd_shape_numel (out) + 3) / 4;
+}
+
+void
+dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask)
+{
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    float v = y[i] + bias;
+    mask[i] = v > 0;
+    y[i] = v > 0 ? v : 0;
+  }
+}
+
 static void
 relu_forward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys);
+  const int64_t n = dd_shape_numel (c->ys), chunk = 1 << 16;
   const float *x = c->x[0];
-  float *y = c->y;
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    y[i] = x[i] > 0 ? x[i] : 0;
+  guint8 *mask = (guint8 *) c->saved;
+#pragma omp parallel for schedule(static)
+  for (int64_t at = 0; at < n; at += chunk) {
+    const int64_t len = MIN (chunk, n - at);
+    if (c->y != x)
+      memcpy (c->y + at, x + at, len * sizeof (float));
+    dd_relu_apply (c->y + at, len, 0.0f, mask + at);
+  }
 }
 
 static void
 relu_backward (const DdOpCtx *c)
 {
   const int64_t n = dd_shape_numel (c->ys);
-  const float *y = c->y, *gy = c->gy;
+  const guint8 *mask = (const guint8 *) c->saved;
+  const float *gy = c->gy;
   float *gx = c->gx[0];
   const gboolean add = c->gx_add[0];
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; i++)
-    put (gx, add, i, y[i] > 0 ? gy[i] : 0);
+    put (gx, add, i, mask[i] ? gy[i] : 0);
 }
 
 const DdOpClass dd_op_relu = {
@@ -56,9 +82,9 @@ const DdOpClass dd_op_relu = {
   .min_inputs = 1,
   .max_inputs = 1,
   .infer = same_shape_infer,
+  .saved_floats = relu_saved_floats,
   .forward = relu_forward,
   .backward = relu_backward,
-  .backward_reads_output = TRUE,
   .inplace = TRUE,
 };
 

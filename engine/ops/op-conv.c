@@ -220,19 +220,17 @@ depthwise_plane_backward (const DdAttrs *a, const ConvGeom *g, const float *gy, 
     }
 }
 
-/* y += bias, then y = max(y, 0) when a ReLU follows: one pass for both. */
+/* y += bias, then the following ReLU when there is one: one pass for both. */
 static void
-finish_output (const ConvGeom *g, const float *bias, gboolean relu, float *y)
+finish_output (const ConvGeom *g, const float *bias, guint8 *relu_mask, float *y)
 {
   const int64_t planes = g->n * g->o, plane = g->oh * g->ow;
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < planes; p++) {
     const float b = bias ? bias[p % g->o] : 0.0f;
     float *row = y + p * plane;
-    if (relu) {
-#pragma omp simd
-      for (int64_t i = 0; i < plane; i++)
-        row[i] = row[i] + b > 0 ? row[i] + b : 0;
+    if (relu_mask) {
+      dd_relu_apply (row, plane, b, relu_mask + p * plane);
     } else {
 #pragma omp simd
       for (int64_t i = 0; i < plane; i++)
@@ -279,8 +277,8 @@ conv_forward (const DdOpCtx *c)
                           y + grp * g.og * out_plane);
   }
   const float *bias = c->n_in > 2 ? c->x[2] : NULL;
-  if (bias || c->relu_after)
-    finish_output (&g, bias, c->relu_after, c->y);
+  if (bias || c->relu_mask)
+    finish_output (&g, bias, c->relu_mask, c->y);
 }
 
 static void

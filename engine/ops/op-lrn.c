@@ -68,16 +68,6 @@ lrn_saved_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
   return dd_shape_numel (in);
 }
 
-/* Backward keeps s^-beta per element here, so it takes one pow per element
- * (a ring of the channels in flight would do, but its size is unbounded). */
-static gsize
-lrn_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
-{
-  (void) a;
-  (void) out;
-  return dd_shape_numel (in);
-}
-
 /* s^-beta. The common beta = 0.75 goes by square roots, several times faster
  * than powf and as accurate. */
 static inline float
@@ -147,27 +137,20 @@ lrn_forward (const DdOpCtx *c)
     }
 }
 
-/* Channel i enters backward's window: keep its r = s^-beta in work for the
- * steps that still need it, and return its term t = gy * x * r / s. */
+/* The term t = gy * x * s^-beta / s of element i. It is computed again
+ * when i leaves the window rather than kept: keeping it would need a buffer
+ * the size of the input, and the powers are cheap next to memory. */
 static inline double
-lrn_enter (const float *gy, const float *x, const float *s, float *r, float beta, int64_t i)
+lrn_term (const float *gy, const float *x, const float *s, float beta, int64_t i)
 {
-  r[i] = lrn_pow (s[i], beta);
-  return (double) (gy[i] * x[i] * r[i] / s[i]);
-}
-
-/* The same term for a channel leaving the window, from the r it left. */
-static inline double
-lrn_leave (const float *gy, const float *x, const float *s, const float *r, int64_t i)
-{
-  return (double) (gy[i] * x[i] * r[i] / s[i]);
+  return (double) (gy[i] * x[i] * lrn_pow (s[i], beta) / s[i]);
 }
 
 /* With r = s^-beta and t[c] = gy[c] * x[c] * r[c] / s[c],
  *   gx[j] = gy[j] * r[j] - 2*alpha*beta/size * x[j] * sum of t[c] over the
  *           channels c whose window holds j, that is c in [j-hi, j+lo].
- * That reversed window enters channel j+lo at step j, so each r is computed
- * once, on entry, before its own step reads it. */
+ * The sum runs as a sliding window: channel j+lo enters at step j, channel
+ * j-hi-1 leaves. */
 static void
 lrn_backward (const DdOpCtx *c)
 {
@@ -184,24 +167,24 @@ lrn_backward (const DdOpCtx *c)
       const int64_t p0 = blk * LRN_BLOCK, len = MIN (LRN_BLOCK, g.plane - p0);
       const int64_t base = b * g.c * g.plane + p0;
       const float *x = c->x[0] + base, *s = c->saved + base, *gy = c->gy + base;
-      float *r = c->work + base, *gx = c->gx[0] + base;
+      float *gx = c->gx[0] + base;
       double acc[LRN_BLOCK] = { 0.0 };
 
       for (int64_t k = 0; k < MIN (g.lo, g.c); k++)
         for (int64_t i = 0; i < len; i++)
-          acc[i] += lrn_enter (gy, x, s, r, beta, k * g.plane + i);
+          acc[i] += lrn_term (gy, x, s, beta, k * g.plane + i);
 
       for (int64_t j = 0; j < g.c; j++) {
         const int64_t in = j + g.lo, out = j - g.hi - 1;
         if (in < g.c)
           for (int64_t i = 0; i < len; i++)
-            acc[i] += lrn_enter (gy, x, s, r, beta, in * g.plane + i);
+            acc[i] += lrn_term (gy, x, s, beta, in * g.plane + i);
         if (out >= 0)
           for (int64_t i = 0; i < len; i++)
-            acc[i] -= lrn_leave (gy, x, s, r, out * g.plane + i);
+            acc[i] -= lrn_term (gy, x, s, beta, out * g.plane + i);
         const int64_t o = j * g.plane;
         for (int64_t i = 0; i < len; i++) {
-          float v = gy[o + i] * r[o + i] - k2 * x[o + i] * (float) acc[i];
+          float v = gy[o + i] * lrn_pow (s[o + i], beta) - k2 * x[o + i] * (float) acc[i];
           gx[o + i] = add ? gx[o + i] + v : v;
         }
       }
@@ -215,7 +198,6 @@ const DdOpClass dd_op_lrn = {
   .setup = lrn_setup,
   .infer = lrn_infer,
   .saved_floats = lrn_saved_floats,
-  .work_floats = lrn_work_floats,
   .forward = lrn_forward,
   .backward = lrn_backward,
   .backward_reads_inputs = 1u << 0,
