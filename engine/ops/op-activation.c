@@ -72,9 +72,10 @@ relu_backward (const DdOpCtx *c)
   const float *gy = c->gy;
   float *gx = c->gx[0];
   const gboolean add = c->gx_add[0];
+  /* Multiplying by the 0/1 mask, unlike a select, vectorises. */
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; i++)
-    put (gx, add, i, mask[i] ? gy[i] : 0);
+    put (gx, add, i, gy[i] * (float) mask[i]);
 }
 
 const DdOpClass dd_op_relu = {
@@ -180,7 +181,7 @@ clip_backward (const DdOpCtx *c)
   const gboolean add = c->gx_add[0];
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; i++)
-    put (gx, add, i, x[i] >= lo && x[i] <= hi ? gy[i] : 0);
+    put (gx, add, i, gy[i] * (float) (x[i] >= lo && x[i] <= hi));
 }
 
 const DdOpClass dd_op_clip = {
