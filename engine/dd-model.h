@@ -45,8 +45,9 @@ DdModel *dd_model_alloc (void);
 int dd_model_find (DdModel *m, const char *name); /* -1 when absent */
 /* Shapes of every value for a 1 x C x height x width input. keep[] (or NULL
  * for all) selects the nodes to infer; shapes of others are left rank 0. */
-/* How far (in input pixels) the targets' pixels see around their centre:
- * half their theoretical receptive field. */
-int dd_model_receptive_radius (DdModel *m, const char *const *targets, int n_targets);
+/* How far (in input pixels) the targets' pixels see around their centre,
+ * half their theoretical receptive field; and in *stride, the largest
+ * spacing of their pixels in input pixels. */
+int dd_model_receptive_radius (DdModel *m, const char *const *targets, int n_targets, int *stride);
 gboolean dd_model_infer_shapes (DdModel *m, int height, int width, const gboolean *keep,
                                 DdShape *shapes, GError **error);

@@ -56,6 +56,7 @@ typedef struct {
   DdPlan *plan;
   Size window, tile;
   int tiles_x, tiles_y, margin;
+  int stride; /* pixel spacing of the targets: windows start on multiples */
   /* Guide features per target: channels x positions. */
   float *guide[MAX_LAYERS];
   int guide_n[MAX_LAYERS];
@@ -90,8 +91,8 @@ static float
 source_value (const Dream *d, int c, int px, int py)
 {
   if (d->p->start == DD_START_NOISE) {
-    guint32 h = d->noise_seed ^ (guint32) (px * 73856093) ^ (guint32) (py * 19349663) ^
-                (guint32) (c * 83492791);
+    guint32 h = d->noise_seed ^ (guint32) px * 73856093u ^ (guint32) py * 19349663u ^
+                (guint32) c * 83492791u;
     h ^= h >> 13;
     h *= 0x5bd1e995u;
     h ^= h >> 15;
@@ -222,20 +223,26 @@ min_size (const Dream *d)
   return lo;
 }
 
-/* Splits length into the fewest tiles whose windows (tile + 2 margins) are
- * at most window_max, all of equal size. */
+/* Splits length into the fewest tiles whose windows are at most
+ * window_max, all of equal size. A window holds its tile, a margin on each
+ * side, and room to start on a multiple of stride; its length is chosen so
+ * that the last window, flush with the end, starts on one too. Aligned
+ * windows sample the layer at the same places as the untiled image. */
 static void
-split_axis (int length, int window_max, int margin, int *count, int *tile, int *window)
+split_axis (int length, int window_max, int margin, int stride, int *count, int *tile,
+            int *window)
 {
   if (length <= window_max) {
     *count = 1;
     *tile = *window = length;
     return;
   }
-  int core = MAX (window_max - 2 * margin, 1);
+  int core = MAX (window_max - 2 * margin - 2 * stride, stride);
   *count = (length + core - 1) / core;
   *tile = (length + *count - 1) / *count;
-  *window = MIN (*tile + 2 * margin, length);
+  int w = *tile + 2 * margin + stride;
+  w += ((length - w) % stride + stride) % stride;
+  *window = MIN (w, length);
 }
 
 /* Chooses the window of the octave of size s: the whole octave when it fits
@@ -246,14 +253,14 @@ choose_tiling (Dream *d, Size s, gsize budget, int min_edge, GError **error)
   if (d->class_mode) {
     int edge = min_edge;
     d->margin = 0;
-    split_axis (s.width, edge, 0, &d->tiles_x, &d->tile.width, &d->window.width);
-    split_axis (s.height, edge, 0, &d->tiles_y, &d->tile.height, &d->window.height);
+    split_axis (s.width, edge, 0, 1, &d->tiles_x, &d->tile.width, &d->window.width);
+    split_axis (s.height, edge, 0, 1, &d->tiles_y, &d->tile.height, &d->window.height);
     d->window = (Size){ edge, edge };
     return TRUE;
   }
   int edge_max = MAX (s.width, s.height);
   if (d->p->tile > 0)
-    edge_max = MIN (edge_max, d->p->tile + 2 * d->margin);
+    edge_max = MIN (edge_max, d->p->tile + 2 * d->margin + 2 * d->stride);
   else if (plan_bytes (d, s) > budget) {
     int lo = min_edge, hi = edge_max;
     if (plan_bytes (d, (Size){ lo, lo }) > budget)
@@ -270,8 +277,10 @@ choose_tiling (Dream *d, Size s, gsize budget, int min_edge, GError **error)
     edge_max = lo;
   }
   edge_max = MAX (edge_max, min_edge);
-  split_axis (s.width, edge_max, d->margin, &d->tiles_x, &d->tile.width, &d->window.width);
-  split_axis (s.height, edge_max, d->margin, &d->tiles_y, &d->tile.height, &d->window.height);
+  split_axis (s.width, edge_max, d->margin, d->stride, &d->tiles_x, &d->tile.width,
+              &d->window.width);
+  split_axis (s.height, edge_max, d->margin, d->stride, &d->tiles_y, &d->tile.height,
+              &d->window.height);
   return TRUE;
 }
 
@@ -402,6 +411,14 @@ cancelled (Dream *d, GError **error)
   return TRUE;
 }
 
+/* The multiple of stride at or before want, within [0, last]. */
+static int
+aligned_start (int want, int stride, int last)
+{
+  int start = want <= 0 ? 0 : want / stride * stride;
+  return CLAMP (start, 0, MAX (last, 0));
+}
+
 /* The gradient of the objective for the whole octave, tile by tile. */
 static gboolean
 compute_gradient (Dream *d, Size s, int ox, int oy, GError **error)
@@ -412,8 +429,8 @@ compute_gradient (Dream *d, Size s, int ox, int oy, GError **error)
         return FALSE;
       int cx0 = tx * d->tile.width, cx1 = MIN (cx0 + d->tile.width, s.width);
       int cy0 = ty * d->tile.height, cy1 = MIN (cy0 + d->tile.height, s.height);
-      int wx = CLAMP (cx0 - d->margin, 0, MAX (s.width - d->window.width, 0));
-      int wy = CLAMP (cy0 - d->margin, 0, MAX (s.height - d->window.height, 0));
+      int wx = aligned_start (cx0 - d->margin, d->stride, s.width - d->window.width);
+      int wy = aligned_start (cy0 - d->margin, d->stride, s.height - d->window.height);
       fill_window (d, s, wx, wy, ox, oy);
       dd_plan_forward (d->plan);
       set_objective (d);
@@ -850,11 +867,13 @@ run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
  * quarter of its radius keeps tiled and untiled gradients close (see
  * tests/test-dream.c) at a fraction of the cost. */
 static int
-receptive_margin (const Dream *d)
+receptive_margin (Dream *d)
 {
+  d->stride = 1;
   if (d->class_mode)
     return 0;
-  int radius = dd_model_receptive_radius (d->model, (const char *const *) d->targets, d->n_targets);
+  int radius = dd_model_receptive_radius (d->model, (const char *const *) d->targets, d->n_targets,
+                                          &d->stride);
   return CLAMP (radius / 4, 8, 64);
 }
 
@@ -864,10 +883,8 @@ prepare (Dream *d, const DdImage *guide, int *min_edge, GError **error)
   if (!dd_dream_params_validate (d->p, error) || !check_image (d->image, "image", error) ||
       (guide && !check_image (guide, "guide", error)) || !parse_layers (d, error))
     return FALSE;
+  /* A layer no size reaches is refused by check_targets with its reason. */
   *min_edge = min_size (d);
-  if (*min_edge > 2048)
-    return set_error (error, DD_ERROR_ARGUMENT, "layers: '%s' cannot be reached from the image",
-                      d->targets[0]);
   if (!check_targets (d, MAX (*min_edge, 64), error) || !plan_octaves (d, *min_edge, error))
     return FALSE;
   d->margin = receptive_margin (d);

@@ -187,7 +187,7 @@ dd_model_list_tensors (DdModel *model, int width, int height, GError **error)
 }
 
 int
-dd_model_receptive_radius (DdModel *m, const char *const *targets, int n_targets)
+dd_model_receptive_radius (DdModel *m, const char *const *targets, int n_targets, int *stride)
 {
   /* Per value: the spacing of its pixels in input pixels, and how far from
    * a pixel's centre its inputs reach. */
@@ -214,11 +214,14 @@ dd_model_receptive_radius (DdModel *m, const char *const *targets, int n_targets
     jump[node->out] = j;
     radius[node->out] = r;
   }
-  double worst = 0;
+  double worst = 0, spacing = 1;
   for (int t = 0; t < n_targets; t++) {
     int v = dd_model_find (m, targets[t]);
-    if (v >= 0)
+    if (v >= 0) {
       worst = MAX (worst, radius[v]);
+      spacing = MAX (spacing, jump[v]);
+    }
   }
+  *stride = (int) MIN (spacing, 1024);
   return (int) MIN (worst, G_MAXINT / 4);
 }

@@ -213,7 +213,8 @@ dd_dream_param_get (const DdDreamParams *p, const DdParamSpec *s)
   case DD_PARAM_INT:
     return g_strdup_printf ("%d", *(int *) field (p, s));
   case DD_PARAM_DOUBLE:
-    return g_strdup (g_ascii_dtostr (text, sizeof text, *(double *) field (p, s)));
+    /* Short and locale-independent: "1.4", not "1.3999999999999999". */
+    return g_strdup (g_ascii_formatd (text, sizeof text, "%.9g", *(double *) field (p, s)));
   case DD_PARAM_STRING:
     return g_strdup (*(char **) field (p, s) ? *(char **) field (p, s) : "");
   case DD_PARAM_CHOICE:

@@ -5,6 +5,7 @@
  */
 #include "testutil.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -389,4 +390,18 @@ tu_model_pack (TuModel *m)
   guint8 *buf = g_malloc (MAX (size, 1));
   onnx__model_proto__pack (&m->model, buf);
   return g_bytes_new_take (buf, size);
+}
+
+void
+tu_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  for (const char *name; dir && (name = g_dir_read_name (dir));) {
+    g_autofree char *child = g_build_filename (path, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+      tu_remove_tree (child);
+    else
+      g_remove (child);
+  }
+  g_rmdir (path);
 }

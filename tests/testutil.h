@@ -27,6 +27,10 @@ TuTensor *tu_tensor_load (const char *path, GError **error);
 void tu_tensor_free (TuTensor *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TuTensor, tu_tensor_free)
 
+/* Deletes a folder and everything below it (symbolic links, not their
+ * targets). */
+void tu_remove_tree (const char *path);
+
 /* max|a - b| / max|b| and ||a - b|| / ||b||. */
 double tu_max_rel_error (const float *a, const float *b, gsize n);
 double tu_rl2_error (const float *a, const float *b, gsize n);

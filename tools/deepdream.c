@@ -11,6 +11,7 @@
  */
 #include <cblas.h>
 #include <gegl.h>
+#include <glib/gstdio.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,6 +137,23 @@ load_picture (const char *path, Picture *out, GError **error)
   return TRUE;
 }
 
+/* Fails early, before a long dream, when OUTPUT surely cannot be written. */
+static gboolean
+check_writable (const char *path, GError **error)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  const char *why = NULL;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    why = "it is a folder";
+  else if (g_access (folder, W_OK) != 0)
+    why = "its folder is missing or read-only";
+  else if (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0)
+    why = "the file is read-only";
+  if (why)
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "cannot write '%s': %s", path, why);
+  return !why;
+}
+
 static gboolean
 save_picture (const Picture *p, const char *path, GError **error)
 {
@@ -165,15 +183,12 @@ save_picture (const Picture *p, const char *path, GError **error)
 
 /* ---- Commands ------------------------------------------------------------------------ */
 
-static void
-print_layers (DdModel *model, const DdModelCard *card, int width, int height)
+static gboolean
+print_layers (DdModel *model, const DdModelCard *card, int width, int height, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) tensors = dd_model_list_tensors (model, width, height, &error);
-  if (!tensors) {
-    g_printerr ("deepdream: %s\n", error->message);
-    return;
-  }
+  g_autoptr (GArray) tensors = dd_model_list_tensors (model, width, height, error);
+  if (!tensors)
+    return FALSE;
   printf ("# %s: tensors for a %dx%d input (channels x height x width)\n",
           card->display_name ? card->display_name : card->name, width, height);
   for (guint i = 0; i < tensors->len; i++) {
@@ -187,6 +202,7 @@ print_layers (DdModel *model, const DdModelCard *card, int width, int height)
     printf ("%-36s %-18s %5d x %4d x %4d  %s\n", t->name, t->op_type, (int) t->dims[1],
             (int) t->dims[2], (int) t->dims[3], note);
   }
+  return TRUE;
 }
 
 static void
@@ -214,6 +230,8 @@ static int
 dream (char **args, int n_args)
 {
   GError *error = NULL;
+  if (!list_layers && !check_writable (args[1], &error))
+    return fail (NULL, error);
   g_autoptr (DdModelCard) card = NULL;
   g_autoptr (DdModel) model = dd_model_open (params.model, &card, &error);
   if (!model)
@@ -225,13 +243,14 @@ dream (char **args, int n_args)
   Picture input = { 0 }, guide = { 0 };
   if (list_layers) {
     int w = 224, h = 224;
-    if (n_args >= 1 && load_picture (args[0], &input, NULL)) {
+    if (n_args >= 1) {
+      if (!load_picture (args[0], &input, &error))
+        return fail (NULL, error);
       w = input.image.width;
       h = input.image.height;
+      picture_clear (&input);
     }
-    print_layers (model, card, w, h);
-    picture_clear (&input);
-    return 0;
+    return print_layers (model, card, w, h, &error) ? 0 : fail (NULL, error);
   }
   if (!load_picture (args[0], &input, &error))
     return fail (NULL, error);
@@ -255,6 +274,17 @@ dream (char **args, int n_args)
   return 0;
 }
 
+/* GEGL warns on stderr about files it cannot read or write, which we
+ * report in one line of our own: only criticals and errors get through,
+ * unless G_MESSAGES_DEBUG asks for more. */
+static GLogWriterOutput
+write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  if (!(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) && !g_getenv ("G_MESSAGES_DEBUG"))
+    return G_LOG_WRITER_HANDLED;
+  return g_log_writer_default (level, fields, n_fields, data);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -263,6 +293,7 @@ main (int argc, char **argv)
   g_autofree GOptionEntry *entries = make_entries ();
 
   g_set_prgname ("deepdream");
+  g_log_set_writer_func (write_log, NULL, NULL);
   dd_dream_params_init (&params);
   g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
                                          "inception_4c/output unless told otherwise).");

@@ -1,0 +1,631 @@
+/* test-cli.c: the deepdream command line, run as a user runs it.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Runs the built program (its path in $DD_CLI) in a temporary folder on
+ * images made here with GEGL from the shared test images ($DD_SHARED_DIR),
+ * and checks exit codes, messages and the files it writes. Small images and
+ * few steps keep each run to seconds.
+ */
+#include <gegl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "deepdream.h"
+#include "testutil.h"
+
+#define SMALL_WIDTH 256
+#define SMALL_HEIGHT 192
+
+static const char *cli_path;   /* the deepdream program */
+static char *shared_images;    /* DD_SHARED_DIR/images */
+static char *tmp_dir;          /* every file the tests make */
+static char *small_rgb;        /* SMALL_WIDTH x SMALL_HEIGHT crop of the sky, RGB */
+
+/* ---- Running the program ------------------------------------------------------------ */
+
+typedef struct {
+  int status; /* exit code, or -1 when a signal ended it */
+  char *out, *err;
+} CliRun;
+
+static void
+cli_run_clear (CliRun *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliRun, cli_run_clear)
+
+/* Runs deepdream with args (NULL-terminated) in the temporary folder. */
+static int
+run_cliv (CliRun *run, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) cli_path);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_autoptr (GError) error = NULL;
+  int wait_status = 0;
+  cli_run_clear (run);
+  g_spawn_sync (tmp_dir, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &run->out,
+                &run->err, &wait_status, &error);
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  g_test_message ("deepdream exited with %d; stderr: %s", run->status, run->err);
+  return run->status;
+}
+
+static G_GNUC_NULL_TERMINATED int
+run_cli (CliRun *run, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return run_cliv (run, (const char *const *) args->pdata);
+}
+
+static char *
+tmp_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+/* The run failed with status, one line "deepdream: ..." on stderr that
+ * mentions mention (unless NULL), and wrote no output. */
+static void
+assert_failed (const CliRun *run, int status, const char *mention, const char *output)
+{
+  g_assert_cmpint (run->status, ==, status);
+  g_assert_true (g_str_has_prefix (run->err, "deepdream: "));
+  g_assert_true (g_str_has_suffix (run->err, "\n"));
+  g_assert_cmpint (strchr (run->err, '\n') - run->err, ==, strlen (run->err) - 1);
+  if (mention)
+    g_assert_nonnull (strstr (run->err, mention));
+  g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+}
+
+/* ---- Images ----------------------------------------------------------------------------- */
+
+static GeglBuffer *
+load_image (const char *path)
+{
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglBuffer *buffer = NULL;
+  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  GeglNode *sink =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
+  gegl_node_link (load, sink);
+  gegl_node_process (sink);
+  return buffer;
+}
+
+/* The whole image in format, g_free() it. */
+static guint8 *
+image_pixels (GeglBuffer *buffer, const char *format)
+{
+  const Babl *f = babl_format (format);
+  const GeglRectangle *extent = gegl_buffer_get_extent (buffer);
+  guint8 *pixels = g_malloc ((gsize) babl_format_get_bytes_per_pixel (f) * extent->width *
+                             extent->height);
+  gegl_buffer_get (buffer, extent, 1.0, f, pixels, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  return pixels;
+}
+
+/* Writes pixels (width x height in format) as an 8-bit PNG. */
+static void
+save_png (const char *path, const char *format, const guint8 *pixels, int width, int height)
+{
+  const Babl *f = babl_format (format);
+  GeglRectangle extent = { 0, 0, width, height };
+  g_autoptr (GeglBuffer) buffer = gegl_buffer_new (&extent, f);
+  gegl_buffer_set (buffer, &extent, 0, f, pixels, GEGL_AUTO_ROWSTRIDE);
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *source =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+  GeglNode *save = gegl_node_new_child (graph, "operation", "gegl:png-save", "path", path,
+                                        "bitdepth", 8, NULL);
+  gegl_node_link (source, save);
+  gegl_node_process (save);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+}
+
+/* The sky image cropped to the aspect ratio of width x height and scaled
+ * to that size, R'G'B'A u8. */
+static guint8 *
+sky_pixels (int width, int height)
+{
+  g_autofree char *sky = g_build_filename (shared_images, "sky1024px.jpg", NULL);
+  g_autoptr (GeglBuffer) full = load_image (sky);
+  g_assert_nonnull (full);
+  const GeglRectangle *e = gegl_buffer_get_extent (full);
+  double scale = MAX ((double) width / e->width, (double) height / e->height);
+  GeglRectangle window = { 0, 0, width, height };
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglBuffer *scaled = NULL;
+  GeglNode *source =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", full, NULL);
+  GeglNode *scale_node = gegl_node_new_child (graph, "operation", "gegl:scale-ratio", "x", scale,
+                                              "y", scale, NULL);
+  GeglNode *sink =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &scaled, NULL);
+  gegl_node_link_many (source, scale_node, sink, NULL);
+  gegl_node_process (sink);
+  guint8 *pixels = g_malloc ((gsize) width * height * 4);
+  gegl_buffer_get (scaled, &window, 1.0, babl_format ("R'G'B'A u8"), pixels, GEGL_AUTO_ROWSTRIDE,
+                   GEGL_ABYSS_CLAMP);
+  g_object_unref (scaled);
+  return pixels;
+}
+
+/* A PNG in the temporary folder: the sky at width x height in format. */
+static char *
+make_sky_png (const char *name, const char *format, int width, int height)
+{
+  g_autofree guint8 *rgba = sky_pixels (width, height);
+  const Babl *f = babl_format (format);
+  g_autofree guint8 *pixels = g_malloc ((gsize) babl_format_get_bytes_per_pixel (f) * width *
+                                        height);
+  babl_process (babl_fish (babl_format ("R'G'B'A u8"), f), rgba, pixels, width * height);
+  char *path = tmp_path (name);
+  save_png (path, format, pixels, width, height);
+  return path;
+}
+
+/* The file is an image of width x height. */
+static void
+assert_image_size (const char *path, int width, int height)
+{
+  g_autoptr (GeglBuffer) buffer = load_image (path);
+  g_assert_nonnull (buffer);
+  if (!buffer)
+    return;
+  g_assert_cmpint (gegl_buffer_get_width (buffer), ==, width);
+  g_assert_cmpint (gegl_buffer_get_height (buffer), ==, height);
+}
+
+/* The run succeeded and wrote output, an image of width x height. */
+static void
+assert_dreamed (const CliRun *run, const char *output, int width, int height)
+{
+  g_assert_cmpint (run->status, ==, 0);
+  assert_image_size (output, width, height);
+}
+
+static char *
+file_sha256 (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (path, &data, &size, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, size);
+}
+
+static gboolean
+files_equal (const char *a, const char *b)
+{
+  g_autofree char *sum_a = file_sha256 (a);
+  g_autofree char *sum_b = file_sha256 (b);
+  return strcmp (sum_a, sum_b) == 0;
+}
+
+/* ---- Dreams ------------------------------------------------------------------------------ */
+
+static void
+test_end_to_end (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *input = g_build_filename (shared_images, "sky1024px.jpg", NULL);
+  g_autofree char *output = tmp_path ("sky-dream.png");
+  g_autofree char *sum_before = file_sha256 (input);
+
+  run_cli (&run, "--octaves", "2", "--iterations", "3", input, output, NULL);
+  g_autoptr (GeglBuffer) in = load_image (input);
+  int width = gegl_buffer_get_width (in), height = gegl_buffer_get_height (in);
+  assert_dreamed (&run, output, width, height);
+  if (g_test_failed ())
+    return;
+
+  g_autoptr (GeglBuffer) out = load_image (output);
+  g_autofree guint8 *a = image_pixels (in, "R'G'B' u8");
+  g_autofree guint8 *b = image_pixels (out, "R'G'B' u8");
+  gsize n = (gsize) width * height * 3;
+  double sum = 0;
+  for (gsize i = 0; i < n; i++)
+    sum += ABS ((int) a[i] - (int) b[i]);
+  g_test_message ("mean change %.2f grey levels", sum / n);
+  g_assert_cmpfloat (sum / n, >, 1.0);
+
+  g_autofree char *sum_after = file_sha256 (input);
+  g_assert_cmpstr (sum_before, ==, sum_after);
+}
+
+static void
+test_reproducible (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *first = tmp_path ("seed5-a.png");
+  g_autofree char *second = tmp_path ("seed5-b.png");
+  const char *const common[] = { "--jitter", "0", "--seed", "5", "--octaves", "2",
+                                 "--iterations", "2" };
+
+  for (int k = 0; k < 2; k++) {
+    const char *args[G_N_ELEMENTS (common) + 3] = { 0 };
+    memcpy (args, common, sizeof common);
+    args[G_N_ELEMENTS (common)] = small_rgb;
+    args[G_N_ELEMENTS (common) + 1] = k ? second : first;
+    run_cliv (&run, args);
+    assert_dreamed (&run, args[G_N_ELEMENTS (common) + 1], SMALL_WIDTH, SMALL_HEIGHT);
+    g_assert_nonnull (strstr (run.err, "seed 5"));
+  }
+  g_assert_true (files_equal (first, second));
+}
+
+static void
+test_seeds_differ (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *first = tmp_path ("seed1.png");
+  g_autofree char *second = tmp_path ("seed2.png");
+
+  run_cli (&run, "--jitter", "32", "--seed", "1", "--octaves", "2", "--iterations", "2",
+           small_rgb, first, NULL);
+  assert_dreamed (&run, first, SMALL_WIDTH, SMALL_HEIGHT);
+  g_assert_nonnull (strstr (run.err, "seed 1"));
+  run_cli (&run, "--quiet", "--jitter", "32", "--seed", "2", "--octaves", "2", "--iterations",
+           "2", small_rgb, second, NULL);
+  assert_dreamed (&run, second, SMALL_WIDTH, SMALL_HEIGHT);
+  g_assert_cmpstr (run.err, ==, "");
+  g_assert_false (files_equal (first, second));
+}
+
+/* A quick dream of input with extra options (NULL-terminated, later
+ * options win) that must succeed. */
+static void
+assert_quick_dream_runs (const char *input, int width, int height, const char *const *extra)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("quick.png");
+  const char *args[16] = { "--octaves", "2", "--iterations", "2", "--seed", "3" };
+  int n = 6;
+  for (int i = 0; extra[i]; i++) {
+    g_assert_cmpint (n, <, (int) G_N_ELEMENTS (args) - 3);
+    args[n++] = extra[i];
+  }
+  args[n++] = input;
+  args[n++] = output;
+  run_cliv (&run, args);
+  assert_dreamed (&run, output, width, height);
+  g_remove (output);
+}
+
+static void
+test_guide (void)
+{
+  g_autofree char *guide = g_build_filename (shared_images, "flowers.jpg", NULL);
+  const char *const extra[] = { "--guide", guide, NULL };
+  assert_quick_dream_runs (small_rgb, SMALL_WIDTH, SMALL_HEIGHT, extra);
+}
+
+static void
+test_class (void)
+{
+  g_autofree char *input = make_sky_png ("square.png", "R'G'B' u8", 224, 224);
+  const char *const extra[] = { "--class", "309", "--octaves", "1", "--iterations", "5", NULL };
+  assert_quick_dream_runs (input, 224, 224, extra);
+}
+
+static void
+test_laplacian (void)
+{
+  const char *const extra[] = { "--laplacian", "4", NULL };
+  assert_quick_dream_runs (small_rgb, SMALL_WIDTH, SMALL_HEIGHT, extra);
+}
+
+static void
+test_several_layers (void)
+{
+  const char *const extra[] = { "--layer", "inception_3b/5x5_reduce", "--layer",
+                                "inception_4c/output:0.5", NULL };
+  assert_quick_dream_runs (small_rgb, SMALL_WIDTH, SMALL_HEIGHT, extra);
+}
+
+/* ---- Formats ----------------------------------------------------------------------------- */
+
+static void
+test_extensions (void)
+{
+  const char *const names[] = { "out.png", "out.jpg", "out.tif" };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_auto (CliRun) run = { 0 };
+    g_autofree char *output = tmp_path (names[i]);
+    run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", small_rgb, output, NULL);
+    assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  }
+}
+
+static void
+test_alpha (void)
+{
+  g_autofree guint8 *pixels = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  for (int y = 0; y < SMALL_HEIGHT; y++)
+    for (int x = 0; x < SMALL_WIDTH; x++)
+      pixels[(y * SMALL_WIDTH + x) * 4 + 3] = (guint8) (x * 255 / (SMALL_WIDTH - 1));
+  g_autofree char *input = tmp_path ("rgba.png");
+  g_autofree char *output = tmp_path ("rgba-dream.png");
+  save_png (input, "R'G'B'A u8", pixels, SMALL_WIDTH, SMALL_HEIGHT);
+
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "2", "--iterations", "2", input, output, NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  if (g_test_failed ())
+    return;
+  g_autoptr (GeglBuffer) in = load_image (input);
+  g_autoptr (GeglBuffer) out = load_image (output);
+  g_assert_true (babl_format_has_alpha (gegl_buffer_get_format (out)));
+  g_autofree guint8 *a = image_pixels (in, "R'G'B'A u8");
+  g_autofree guint8 *b = image_pixels (out, "R'G'B'A u8");
+  for (int i = 0; i < SMALL_WIDTH * SMALL_HEIGHT; i++)
+    g_assert_cmpint (a[i * 4 + 3], ==, b[i * 4 + 3]);
+}
+
+static void
+test_grey (void)
+{
+  g_autofree char *input = make_sky_png ("grey.png", "Y' u8", SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *output = tmp_path ("grey-dream.png");
+  g_autoptr (GeglBuffer) in = load_image (input);
+  g_assert_cmpint (babl_format_get_n_components (gegl_buffer_get_format (in)), ==, 1);
+
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "2", "--iterations", "2", input, output, NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  if (g_test_failed ())
+    return;
+  g_autoptr (GeglBuffer) out = load_image (output);
+  g_assert_cmpint (babl_format_get_n_components (gegl_buffer_get_format (out)), <=, 2);
+}
+
+/* ---- Usage errors and failures ---------------------------------------------------------- */
+
+static void
+test_unknown_option (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, "--sparkles", small_rgb, output, NULL);
+  assert_failed (&run, 2, "--sparkles", output);
+}
+
+static void
+test_missing_output (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, small_rgb, NULL);
+  assert_failed (&run, 2, "OUTPUT", output);
+}
+
+static void
+test_bad_values (void)
+{
+  const struct {
+    const char *option, *value;
+  } cases[] = {
+    { "--octaves", "0" },
+    { "--octave-scale", "1.0" },
+    { "--step", "abc" },
+    { "--start", "sideways" },
+  };
+  g_autofree char *output = tmp_path ("fail.png");
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, cases[i].option, cases[i].value, small_rgb, output, NULL);
+    assert_failed (&run, 2, cases[i].option, output);
+  }
+}
+
+static void
+test_missing_input (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, "no-such-image.png", output, NULL);
+  assert_failed (&run, 1, "no-such-image.png", output);
+}
+
+static void
+test_corrupt_input (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *input = tmp_path ("x.png");
+  g_autofree char *output = tmp_path ("fail.png");
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  guint8 noise[4096];
+  for (gsize i = 0; i < sizeof noise; i++)
+    noise[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  g_assert_true (g_file_set_contents (input, (const char *) noise, sizeof noise, NULL));
+  run_cli (&run, input, output, NULL);
+  assert_failed (&run, 1, "x.png", output);
+}
+
+static void
+test_unknown_layer (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, "--layer", "inception_9z/output", small_rgb, output, NULL);
+  assert_failed (&run, 1, "inception_9z/output", output);
+}
+
+static void
+test_missing_model (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, "--model", "/nonexistent.onnx", small_rgb, output, NULL);
+  assert_failed (&run, 1, "/nonexistent.onnx", output);
+}
+
+static void
+test_unknown_card (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, "--model", "no-such-net", small_rgb, output, NULL);
+  assert_failed (&run, 1, "no-such-net", output);
+}
+
+static void
+test_unwritable_output (void)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = g_build_filename (tmp_dir, "no-such-folder", "out.png", NULL);
+  run_cli (&run, "--octaves", "1", "--iterations", "1", small_rgb, output, NULL);
+  assert_failed (&run, 1, output, output);
+}
+
+static void
+test_tiny_image (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModelCard) card = NULL;
+  g_autoptr (DdModel) model = dd_model_open (NULL, &card, &error);
+  g_assert_no_error (error);
+  if (!model)
+    return;
+  DdDreamParams params;
+  dd_dream_params_init (&params);
+  int min_edge = dd_dream_min_size (model, card, &params, &error);
+  dd_dream_params_clear (&params);
+  g_assert_no_error (error);
+
+  g_autofree char *input = make_sky_png ("tiny.png", "R'G'B' u8", 8, 8);
+  g_autofree char *output = tmp_path ("fail.png");
+  g_autofree char *size = g_strdup_printf ("%dx%d", min_edge, min_edge);
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, input, output, NULL);
+  assert_failed (&run, 1, size, output);
+}
+
+/* ---- Information ------------------------------------------------------------------------- */
+
+/* stdout lists inception_4c/output as 512 x height x width with the card's
+ * description of it. */
+static void
+assert_lists_4c (const CliRun *run, int height, int width)
+{
+  g_assert_cmpint (run->status, ==, 0);
+  g_autofree char *pattern = g_strdup_printf ("^inception_4c/output\\s+\\S+\\s+512 x\\s+%d x\\s+%d"
+                                              "\\s+Objects: ", height, width);
+  g_assert_true (g_regex_match_simple (pattern, run->out, G_REGEX_MULTILINE, 0));
+}
+
+static void
+test_list_layers (void)
+{
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--list-layers", NULL);
+  assert_lists_4c (&run, 14, 14); /* a 224x224 input */
+}
+
+static void
+test_list_layers_for_image (void)
+{
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--list-layers", small_rgb, NULL);
+  assert_lists_4c (&run, SMALL_HEIGHT / 16, SMALL_WIDTH / 16);
+}
+
+static void
+test_version (void)
+{
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--version", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.out, ==, "deepdream " DD_VERSION "\n");
+}
+
+static void
+test_help (void)
+{
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--help", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  int n;
+  const DdParamSpec *specs = dd_dream_param_specs (&n);
+  for (int i = 0; i < n; i++) {
+    if (!(specs[i].use & DD_PARAM_CLI))
+      continue;
+    g_autofree char *option = g_strdup_printf ("--%s%s", specs[i].cli_name,
+                                               specs[i].arg ? "=" : " ");
+    g_test_message ("looking for %s", option);
+    g_assert_nonnull (strstr (run.out, option));
+  }
+}
+
+/* ---- Set-up ------------------------------------------------------------------------------ */
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* A failed check fails its case and the run goes on, so that every case
+   * runs and the temporary folder is removed. */
+  g_test_set_nonfatal_assertions ();
+  gegl_init (&argc, &argv);
+  cli_path = g_getenv ("DD_CLI");
+  const char *shared = g_getenv ("DD_SHARED_DIR");
+  if (!cli_path || !shared) {
+    g_printerr ("test-cli: set DD_CLI to the deepdream program and DD_SHARED_DIR to the "
+                "shared folder (meson test does)\n");
+    return 1;
+  }
+  shared_images = g_build_filename (shared, "images", NULL);
+  g_autoptr (GError) error = NULL;
+  tmp_dir = g_dir_make_tmp ("test-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  small_rgb = make_sky_png ("small.png", "R'G'B' u8", SMALL_WIDTH, SMALL_HEIGHT);
+
+  g_test_add_func ("/cli/dream/end-to-end", test_end_to_end);
+  g_test_add_func ("/cli/dream/reproducible", test_reproducible);
+  g_test_add_func ("/cli/dream/seeds-differ", test_seeds_differ);
+  g_test_add_func ("/cli/dream/guide", test_guide);
+  g_test_add_func ("/cli/dream/class", test_class);
+  g_test_add_func ("/cli/dream/laplacian", test_laplacian);
+  g_test_add_func ("/cli/dream/several-layers", test_several_layers);
+  g_test_add_func ("/cli/format/extensions", test_extensions);
+  g_test_add_func ("/cli/format/alpha", test_alpha);
+  g_test_add_func ("/cli/format/grey", test_grey);
+  g_test_add_func ("/cli/usage/unknown-option", test_unknown_option);
+  g_test_add_func ("/cli/usage/missing-output", test_missing_output);
+  g_test_add_func ("/cli/usage/bad-values", test_bad_values);
+  g_test_add_func ("/cli/error/missing-input", test_missing_input);
+  g_test_add_func ("/cli/error/corrupt-input", test_corrupt_input);
+  g_test_add_func ("/cli/error/unknown-layer", test_unknown_layer);
+  g_test_add_func ("/cli/error/missing-model", test_missing_model);
+  g_test_add_func ("/cli/error/unknown-card", test_unknown_card);
+  g_test_add_func ("/cli/error/unwritable-output", test_unwritable_output);
+  g_test_add_func ("/cli/error/tiny-image", test_tiny_image);
+  g_test_add_func ("/cli/info/list-layers", test_list_layers);
+  g_test_add_func ("/cli/info/version", test_version);
+  g_test_add_func ("/cli/info/help", test_help);
+  g_test_add_func ("/cli/info/list-layers-for-image", test_list_layers_for_image);
+  int status = g_test_run ();
+
+  tu_remove_tree (tmp_dir);
+  g_free (tmp_dir);
+  g_free (small_rgb);
+  g_free (shared_images);
+  gegl_exit ();
+  return status;
+}

@@ -1,0 +1,989 @@
+/* test-dream.c: the dream loop (dd_dream_run) on the real BVLC GoogLeNet.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Small crops of the notebook's sky photo, dreamed for a few steps, judged
+ * by measured numbers: the objective the step climbs, octaves run, tiled
+ * against untiled PSNR, determinism, cancelling, refused parameters, alpha
+ * and grey images, the variants of the objective, class visualisation and
+ * the model card. The model is found through its card on
+ * DEEPDREAM_MODEL_PATH (set by tests/meson.build); every test skips when the
+ * shared data folder is absent.
+ */
+#include <gegl.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "deepdream.h"
+#include "testutil.h"
+
+#define LAYER "inception_4c/output"
+#define SKY "images/sky1024px.jpg"
+#define FLOWERS "images/flowers.jpg"
+#define PADDING 16  /* bytes after each row, that a dream must not touch */
+#define PAD_BYTE 0xa5
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DdDreamParams, dd_dream_params_clear)
+
+/* ---- The model ------------------------------------------------------------------ */
+
+static DdModel *model;
+static DdModelCard *card;
+
+/* Opens googlenet by its card once; FALSE (test skipped) without shared data. */
+static gboolean
+have_model (void)
+{
+  g_autofree char *dir = tu_shared_path ("models/bvlc_googlenet");
+  if (!dir)
+    return FALSE;
+  if (!model) {
+    g_autoptr (GError) error = NULL;
+    model = dd_model_open ("googlenet", &card, &error);
+    g_assert_no_error (error);
+  }
+  return TRUE;
+}
+
+/* ---- Test images ---------------------------------------------------------------- */
+
+static void
+image_free (DdImage *im)
+{
+  if (!im)
+    return;
+  g_free (im->pixels);
+  g_free (im);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdImage, image_free)
+
+static gsize
+sample_size (const DdImage *im)
+{
+  return im->type == DD_PIXEL_U8 ? 1 : sizeof (float);
+}
+
+static DdImage *
+image_alloc (int width, int height, int channels, DdPixelType type)
+{
+  DdImage *im = g_new0 (DdImage, 1);
+  im->width = width;
+  im->height = height;
+  im->channels = channels;
+  im->type = type;
+  im->stride = (gsize) width * channels * sample_size (im) + PADDING;
+  im->pixels = g_malloc (im->stride * height);
+  memset (im->pixels, PAD_BYTE, im->stride * height);
+  return im;
+}
+
+static DdImage *
+image_copy (const DdImage *im)
+{
+  DdImage *copy = g_memdup2 (im, sizeof *im);
+  copy->pixels = g_memdup2 (im->pixels, im->stride * im->height);
+  return copy;
+}
+
+/* Channel c of pixel (x, y), 0..255. */
+static float
+image_get (const DdImage *im, int x, int y, int c)
+{
+  const char *row = (const char *) im->pixels + (gsize) y * im->stride;
+  gsize at = (gsize) x * im->channels + c;
+  return im->type == DD_PIXEL_U8 ? ((const guint8 *) row)[at] : ((const float *) row)[at] * 255;
+}
+
+static void
+image_set (DdImage *im, int x, int y, int c, float v)
+{
+  char *row = (char *) im->pixels + (gsize) y * im->stride;
+  gsize at = (gsize) x * im->channels + c;
+  if (im->type == DD_PIXEL_U8)
+    ((guint8 *) row)[at] = (guint8) lrintf (CLAMP (v, 0, 255));
+  else
+    ((float *) row)[at] = v / 255;
+}
+
+static int
+colour_channels (const DdImage *im)
+{
+  return im->channels >= 3 ? 3 : 1;
+}
+
+/* A picture file as planar R'G'B' floats, 0..1. */
+static float *
+load_planar (const char *relative, int *width, int *height)
+{
+  g_autofree char *path = tu_shared_path (relative);
+  if (!path)
+    return NULL;
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  GeglRectangle r = gegl_node_get_bounding_box (load);
+  g_assert_cmpint (r.width, >, 0);
+  const gsize plane = (gsize) r.width * r.height;
+  g_autofree float *rgb = g_new (float, plane * 3);
+  gegl_node_blit (load, 1.0, &r, babl_format ("R'G'B' float"), rgb, GEGL_AUTO_ROWSTRIDE,
+                  GEGL_BLIT_DEFAULT);
+  float *planar = g_new (float, plane * 3);
+  for (gsize i = 0; i < plane; i++)
+    for (int c = 0; c < 3; c++)
+      planar[c * plane + i] = rgb[i * 3 + c];
+  *width = r.width;
+  *height = r.height;
+  return planar;
+}
+
+/* The largest centred crop of a picture file with the aspect of
+ * width x height, resized to that: grey for 1 or 2 channels, RGB for 3 or 4,
+ * with a varied alpha for 2 and 4. NULL (test skipped) without shared data. */
+static DdImage *
+image_new (const char *file, int width, int height, int channels, DdPixelType type)
+{
+  int fw, fh;
+  g_autofree float *src = load_planar (file, &fw, &fh);
+  if (!src)
+    return NULL;
+  const double k = MIN ((double) fw / width, (double) fh / height);
+  const int cw = (int) (width * k), ch = (int) (height * k);
+  const int x0 = (fw - cw) / 2, y0 = (fh - ch) / 2;
+  g_autofree float *crop = g_new (float, (gsize) cw * ch * 3);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < ch; y++)
+      memcpy (crop + ((gsize) c * ch + y) * cw, src + ((gsize) c * fh + y0 + y) * fw + x0,
+              cw * sizeof (float));
+  const gsize plane = (gsize) width * height;
+  g_autofree float *rgb = g_new (float, plane * 3);
+  dd_resize_bilinear (crop, cw, ch, rgb, width, height, 3);
+
+  DdImage *im = image_alloc (width, height, channels, type);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      const gsize i = (gsize) y * width + x;
+      float r = rgb[i] * 255, g = rgb[plane + i] * 255, b = rgb[2 * plane + i] * 255;
+      if (channels >= 3) {
+        image_set (im, x, y, 0, r);
+        image_set (im, x, y, 1, g);
+        image_set (im, x, y, 2, b);
+      } else {
+        image_set (im, x, y, 0, 0.2126f * r + 0.7152f * g + 0.0722f * b);
+      }
+      if (channels % 2 == 0)
+        image_set (im, x, y, channels - 1, (float) ((x * 7 + y * 13) % 256) + 0.3f);
+    }
+  return im;
+}
+
+/* ---- Comparisons ------------------------------------------------------------------- */
+
+/* Every byte, row padding included. */
+static gboolean
+same_bytes (const DdImage *a, const DdImage *b)
+{
+  g_assert_cmpuint (a->stride, ==, b->stride);
+  return memcmp (a->pixels, b->pixels, a->stride * a->height) == 0;
+}
+
+static gboolean
+same_alpha (const DdImage *a, const DdImage *b)
+{
+  g_assert_true (a->channels % 2 == 0);
+  const gsize size = sample_size (a);
+  for (int y = 0; y < a->height; y++)
+    for (int x = 0; x < a->width; x++) {
+      gsize at = (gsize) y * a->stride + ((gsize) x * a->channels + a->channels - 1) * size;
+      if (memcmp ((const char *) a->pixels + at, (const char *) b->pixels + at, size) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+padding_intact (const DdImage *im)
+{
+  for (int y = 0; y < im->height; y++) {
+    const guint8 *pad = (const guint8 *) im->pixels + (gsize) y * im->stride + im->stride - PADDING;
+    for (int i = 0; i < PADDING; i++)
+      if (pad[i] != PAD_BYTE)
+        return FALSE;
+  }
+  return TRUE;
+}
+
+/* Mean absolute difference and mean squared difference of the colour
+ * channels, in grey levels. */
+static double
+colour_diff (const DdImage *a, const DdImage *b, double *mse)
+{
+  g_assert_cmpint (a->width, ==, b->width);
+  g_assert_cmpint (a->height, ==, b->height);
+  double abs_sum = 0, sq_sum = 0;
+  const int cc = colour_channels (a);
+  for (int y = 0; y < a->height; y++)
+    for (int x = 0; x < a->width; x++)
+      for (int c = 0; c < cc; c++) {
+        double d = image_get (a, x, y, c) - image_get (b, x, y, c);
+        abs_sum += fabs (d);
+        sq_sum += d * d;
+      }
+  const double n = (double) a->width * a->height * cc;
+  if (mse)
+    *mse = sq_sum / n;
+  return abs_sum / n;
+}
+
+static double
+colour_mad (const DdImage *a, const DdImage *b)
+{
+  return colour_diff (a, b, NULL);
+}
+
+static double
+colour_psnr (const DdImage *a, const DdImage *b)
+{
+  double mse;
+  colour_diff (a, b, &mse);
+  return mse > 0 ? 10 * log10 (255.0 * 255.0 / mse) : INFINITY;
+}
+
+/* ---- Running dreams ---------------------------------------------------------------- */
+
+/* Defaults made small and reproducible: one octave, three steps, no jitter. */
+static void
+small_params (DdDreamParams *p)
+{
+  dd_dream_params_init (p);
+  p->octaves = 1;
+  p->iterations = 3;
+  p->jitter = 0;
+  p->seed = 1;
+}
+
+static void
+set_string (char **field, const char *value)
+{
+  g_free (*field);
+  *field = g_strdup (value);
+}
+
+/* Dreams im in place; the run must succeed. */
+static void
+dream (DdImage *im, const DdDreamParams *p, const DdImage *guide, DdDreamInfo *info)
+{
+  g_autoptr (GError) error = NULL;
+  DdDreamInfo local;
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok = dd_dream_run (model, card, p, guide, im, NULL, NULL, NULL, info ? info : &local,
+                              &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_test_message ("dream of %dx%d, %d channels, %d octaves x %d steps: %.2f s", im->width,
+                  im->height, im->channels, p->octaves, p->iterations,
+                  (g_get_monotonic_time () - start) / 1e6);
+}
+
+/* A run that must fail with code, a message holding needle (unless NULL),
+ * and im left as it was to the byte. */
+static void
+dream_fails (DdImage *im, const DdDreamParams *p, DdProgressFunc progress, gpointer data,
+             GCancellable *cancellable, DdError code, const char *needle)
+{
+  g_autoptr (DdImage) before = image_copy (im);
+  g_autoptr (GError) error = NULL;
+  DdDreamInfo info;
+  g_assert_false (dd_dream_run (model, card, p, NULL, im, progress, data, cancellable, &info,
+                                &error));
+  g_assert_error (error, DD_ERROR, (gint) code);
+  g_test_message ("refused: %s", error->message);
+  if (needle && !strstr (error->message, needle))
+    g_test_fail_printf ("the message '%s' does not name '%s'", error->message, needle);
+  g_assert_true (same_bytes (im, before));
+}
+
+/* ---- The network's view of an image -------------------------------------------------- */
+
+/* A forward-only plan to target with im (RGB) as its input, after forward. */
+static DdPlan *
+forward (const DdImage *im, const char *target)
+{
+  g_autoptr (GError) error = NULL;
+  DdPlan *plan = dd_plan_new (model, im->width, im->height, &target, 1, DD_PLAN_FORWARD_ONLY,
+                              &error);
+  g_assert_no_error (error);
+  float *in = dd_plan_get_input (plan);
+  const gsize plane = (gsize) im->width * im->height;
+  for (int k = 0; k < 3; k++) {
+    const int c = card->bgr ? 2 - k : k;
+    const float scale = card->range / 255 / card->std[k], shift = card->mean[k] / card->std[k];
+    for (int y = 0; y < im->height; y++)
+      for (int x = 0; x < im->width; x++)
+        in[k * plane + (gsize) y * im->width + x] = image_get (im, x, y, c) * scale - shift;
+  }
+  dd_plan_forward (plan);
+  return plan;
+}
+
+/* 1/2 sum(a^2) at target. */
+static double
+objective (const DdImage *im, const char *target)
+{
+  g_autoptr (DdPlan) plan = forward (im, target);
+  DdTensorInfo info;
+  const float *a = dd_plan_get_target (plan, 0, &info);
+  double sum = 0;
+  for (gsize i = 0, n = dd_tensor_info_numel (&info); i < n; i++)
+    sum += 0.5 * (double) a[i] * a[i];
+  return sum;
+}
+
+/* Mean activation of channel c of target (c = -1: of every channel). */
+static double
+mean_activation (const DdImage *im, const char *target, int c)
+{
+  g_autoptr (DdPlan) plan = forward (im, target);
+  DdTensorInfo info;
+  const float *a = dd_plan_get_target (plan, 0, &info);
+  const gsize n = dd_tensor_info_numel (&info), positions = n / info.dims[1];
+  const gsize from = c < 0 ? 0 : c * positions, to = c < 0 ? n : from + positions;
+  double sum = 0;
+  for (gsize i = from; i < to; i++)
+    sum += a[i];
+  return sum / (to - from);
+}
+
+/* Rank (1 = first) of class among the 1000 of "prob"; best gets the first. */
+static int
+class_rank (const DdImage *im, int class_index, int *best, float *best_prob)
+{
+  g_autoptr (DdPlan) plan = forward (im, "prob");
+  DdTensorInfo info;
+  const float *prob = dd_plan_get_target (plan, 0, &info);
+  g_assert_cmpint (info.dims[1], ==, 1000);
+  int rank = 1;
+  *best = 0;
+  for (int i = 0; i < 1000; i++) {
+    rank += prob[i] > prob[class_index];
+    if (prob[i] > prob[*best])
+      *best = i;
+  }
+  *best_prob = prob[*best];
+  g_test_message ("class %d ranks %d (p = %.4f); first is %d (p = %.4f)", class_index, rank,
+                  prob[class_index], *best, prob[*best]);
+  return rank;
+}
+
+/* ---- 1. The objective rises -------------------------------------------------------- */
+
+static void
+test_objective_rises (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  if (!have_model () || !(image = image_new (SKY, 224, 160, 3, DD_PIXEL_FLOAT)))
+    return;
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+
+  double last = objective (image, LAYER);
+  g_test_message ("objective before: %.6g", last);
+  const int steps[] = { 1, 2, 4 };
+  for (gsize i = 0; i < G_N_ELEMENTS (steps); i++) {
+    g_autoptr (DdImage) dreamed = image_copy (image);
+    p.iterations = steps[i];
+    dream (dreamed, &p, NULL, NULL);
+    double value = objective (dreamed, LAYER);
+    g_test_message ("objective after %d steps: %.6g (x%.3f)", steps[i], value, value / last);
+    if (!(value > last))
+      g_test_fail_printf ("after %d steps the objective is %.6g, not above %.6g", steps[i], value,
+                          last);
+    last = value;
+  }
+}
+
+/* ---- 2. Octaves and progress ------------------------------------------------------- */
+
+typedef struct {
+  double fraction;
+  int octave, n_octaves, iteration, n_iterations;
+} Progress;
+
+static void
+record_progress (double fraction, int octave, int n_octaves, int iteration, int n_iterations,
+                 gpointer data)
+{
+  Progress rec = { fraction, octave, n_octaves, iteration, n_iterations };
+  g_array_append_val ((GArray *) data, rec);
+}
+
+/* Octaves of width x height whose edges stay at least min_edge, chaining
+ * the rounded sizes as the engine does. */
+static int
+expected_octaves (int width, int height, const DdDreamParams *p, int min_edge)
+{
+  int n = 1;
+  for (; n < p->octaves; n++) {
+    width = (int) lround (width / p->octave_scale);
+    height = (int) lround (height / p->octave_scale);
+    if (width < min_edge || height < min_edge)
+      break;
+  }
+  return n;
+}
+
+/* Dreams a width x height sky with p; checks the octaves run and the
+ * progress reports; returns the octaves run. */
+static int
+check_octaves (int width, int height, const DdDreamParams *p, int min_edge)
+{
+  g_autoptr (DdImage) image = image_new (SKY, width, height, 3, DD_PIXEL_FLOAT);
+  g_autoptr (GArray) reports = g_array_new (FALSE, FALSE, sizeof (Progress));
+  g_autoptr (GError) error = NULL;
+  DdDreamInfo info;
+  g_assert_true (dd_dream_run (model, card, p, NULL, image, record_progress, reports, NULL, &info,
+                               &error));
+  g_assert_no_error (error);
+  const int n = info.octaves_run;
+  g_test_message ("%dx%d: %d of %d octaves", width, height, n, p->octaves);
+  g_assert_cmpint (n, ==, expected_octaves (width, height, p, min_edge));
+  g_assert_cmpuint (reports->len, ==, (guint) (n * p->iterations));
+  for (guint i = 0; i < reports->len; i++) {
+    const Progress *r = &g_array_index (reports, Progress, i);
+    g_assert_cmpint (r->n_octaves, ==, n);
+    g_assert_cmpint (r->octave, ==, (int) i / p->iterations + 1);
+    g_assert_cmpint (r->iteration, ==, (int) i % p->iterations + 1);
+    g_assert_cmpint (r->n_iterations, ==, p->iterations);
+    g_assert_cmpfloat (r->fraction, >, i ? g_array_index (reports, Progress, i - 1).fraction : 0);
+  }
+  g_assert_cmpfloat (g_array_index (reports, Progress, reports->len - 1).fraction, ==, 1.0);
+  return n;
+}
+
+static void
+test_octaves (void)
+{
+  if (!have_model ())
+    return;
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  p.octaves = 3;
+  p.octave_scale = 1.4;
+  p.iterations = 2;
+  g_autoptr (GError) error = NULL;
+  const int min_edge = dd_dream_min_size (model, card, &p, &error);
+  g_assert_no_error (error);
+  g_test_message ("smallest edge for %s: %d", LAYER, min_edge);
+  g_assert_cmpint (min_edge, >, 1);
+
+  g_assert_cmpint (check_octaves (320, 240, &p, min_edge), ==, 3);
+  /* The smallest square with two octaves, and one pixel less. */
+  int edge = min_edge;
+  while (lround (edge / p.octave_scale) < min_edge)
+    edge++;
+  g_assert_cmpint (check_octaves (edge, edge, &p, min_edge), ==, 2);
+  g_assert_cmpint (check_octaves (edge - 1, edge + 40, &p, min_edge), ==, 1);
+  g_assert_cmpint (check_octaves (min_edge, min_edge, &p, min_edge), ==, 1);
+
+  /* Below the minimum: refused with the minimum in the message. */
+  g_autofree char *needle = g_strdup_printf ("%dx%d", min_edge, min_edge);
+  g_autoptr (DdImage) tiny = image_new (SKY, min_edge + 20, min_edge - 1, 3, DD_PIXEL_FLOAT);
+  dream_fails (tiny, &p, NULL, NULL, NULL, DD_ERROR_ARGUMENT, needle);
+}
+
+/* ---- 3. Tiles agree with the whole ------------------------------------------------- */
+
+/* PSNR between the untiled and the tiled (tile edge tile) dreams of image,
+ * iterations steps; the tiled run's info goes to info. */
+static double
+tiled_psnr (const DdImage *image, int iterations, int tile, DdDreamInfo *info)
+{
+  g_autoptr (DdImage) whole = image_copy (image);
+  g_autoptr (DdImage) tiled = image_copy (image);
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  p.iterations = iterations;
+  DdDreamInfo whole_info;
+  dream (whole, &p, NULL, &whole_info);
+  g_assert_cmpint (whole_info.tiles, ==, 1);
+  p.tile = tile;
+  dream (tiled, &p, NULL, info);
+  const double psnr = colour_psnr (whole, tiled);
+  g_test_message ("%d steps: %d tiles of %dx%d windows; tiled vs untiled PSNR %.2f dB (mean "
+                  "difference %.3f grey levels, the dream moved pixels by %.2f)",
+                  iterations, info->tiles, info->tile_width, info->tile_height, psnr,
+                  colour_mad (whole, tiled), colour_mad (whole, image));
+  return psnr;
+}
+
+static void
+test_tiled (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  if (!have_model () || !(image = image_new (SKY, 448, 320, 3, DD_PIXEL_FLOAT)))
+    return;
+  DdDreamInfo info;
+  /* One step: how close the tiled gradient is. Windows start on the
+   * layer's pixel grid, so only the margins' truncated context differs. */
+  const double one_step = tiled_psnr (image, 1, 160, &info);
+  g_assert_cmpint (info.tiles, >, 1);
+  if (one_step < 55)
+    g_test_fail_printf ("one tiled step differs from the untiled one: PSNR %.2f dB < 55",
+                        one_step);
+
+  /* For scale: how far apart two untiled dreams of 10 steps end when their
+   * inputs differ by 0.01 grey level. */
+  g_autoptr (DdImage) a = image_copy (image);
+  g_autoptr (DdImage) b = image_copy (image);
+  for (int y = 0; y < b->height; y++)
+    for (int x = 0; x < b->width; x++)
+      image_set (b, x, y, 0, image_get (b, x, y, 0) + 0.01f);
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  p.iterations = 10;
+  dream (a, &p, NULL, NULL);
+  dream (b, &p, NULL, NULL);
+  const double chaos = colour_psnr (a, b);
+  g_test_message ("untiled, input moved by 0.01 grey level: PSNR %.2f dB after 10 steps", chaos);
+
+  /* A ReLU network's input gradient jumps wherever a unit switches, so
+   * after 10 steps any difference, tiling's or a 0.01 grey level nudge's,
+   * has grown to about the same size: tiling must do no worse than that. */
+  const double psnr = tiled_psnr (image, 10, 160, &info);
+  if (psnr < chaos - 3)
+    g_test_fail_printf ("tiled and untiled dreams differ: PSNR %.2f dB after 10 steps, worse "
+                        "than an untiled dream nudged by 0.01 grey level (%.2f dB)", psnr, chaos);
+}
+
+/* ---- 4. Seeds ---------------------------------------------------------------------- */
+
+static void
+test_seed (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  if (!have_model () || !(image = image_new (SKY, 224, 160, 3, DD_PIXEL_FLOAT)))
+    return;
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  p.octaves = 2;
+  p.jitter = 32;
+  p.seed = 1234;
+
+  g_autoptr (DdImage) a = image_copy (image);
+  g_autoptr (DdImage) b = image_copy (image);
+  g_autoptr (DdImage) c = image_copy (image);
+  DdDreamInfo info;
+  dream (a, &p, NULL, &info);
+  g_assert_cmpint (info.seed, ==, 1234);
+  dream (b, &p, NULL, NULL);
+  p.seed = 1235;
+  dream (c, &p, NULL, NULL);
+  const double other = colour_mad (a, c);
+  g_test_message ("same seed: %s; seeds 1234 and 1235 differ by %.3f grey levels",
+                  same_bytes (a, b) ? "identical" : "different", other);
+  g_assert_true (same_bytes (a, b));
+  g_assert_cmpfloat (other, >, 0.5);
+
+  /* Seed -1 draws one and reports it; that seed gives the same dream. */
+  g_autoptr (DdImage) d = image_copy (image);
+  g_autoptr (DdImage) e = image_copy (image);
+  p.seed = -1;
+  dream (d, &p, NULL, &info);
+  g_assert_cmpint (info.seed, >=, 0);
+  p.seed = info.seed;
+  dream (e, &p, NULL, NULL);
+  g_assert_true (same_bytes (d, e));
+}
+
+/* ---- 5. Cancelling ----------------------------------------------------------------- */
+
+typedef struct {
+  GCancellable *cancellable;
+  int calls;
+} CancelState;
+
+static void
+cancel_after_first (double fraction, int octave, int n_octaves, int iteration,
+                    int n_iterations, gpointer data)
+{
+  CancelState *s = data;
+  (void) fraction, (void) octave, (void) n_octaves, (void) iteration, (void) n_iterations;
+  s->calls++;
+  g_cancellable_cancel (s->cancellable);
+}
+
+static void
+test_cancel (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  if (!have_model () || !(image = image_new (SKY, 224, 160, 3, DD_PIXEL_FLOAT)))
+    return;
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  p.octaves = 2;
+
+  CancelState state = { g_cancellable_new (), 0 };
+  dream_fails (image, &p, cancel_after_first, &state, state.cancellable, DD_ERROR_CANCELLED,
+               NULL);
+  g_assert_cmpint (state.calls, ==, 1);
+  g_object_unref (state.cancellable);
+
+  /* Cancelled before it starts: no step at all. */
+  state = (CancelState){ g_cancellable_new (), 0 };
+  g_cancellable_cancel (state.cancellable);
+  dream_fails (image, &p, cancel_after_first, &state, state.cancellable, DD_ERROR_CANCELLED,
+               NULL);
+  g_assert_cmpint (state.calls, ==, 0);
+  g_object_unref (state.cancellable);
+}
+
+/* ---- 6. Refused parameters --------------------------------------------------------- */
+
+/* Sets a numeric field to v, the int or double it holds. */
+static void
+set_number (DdDreamParams *p, const DdParamSpec *s, double v)
+{
+  if (s->type == DD_PARAM_INT)
+    *(int *) ((char *) p + s->offset) = (int) v;
+  else
+    *(double *) ((char *) p + s->offset) = v;
+}
+
+/* p with one field out of range must be refused by validate and by a run. */
+static void
+check_refused (DdImage *image, DdDreamParams *p, const DdParamSpec *s, double v)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (DdDreamParams) bad = { 0 };
+  dd_dream_params_copy (&bad, p);
+  set_number (&bad, s, v);
+  g_assert_false (dd_dream_params_validate (&bad, &error));
+  g_assert_error (error, DD_ERROR, DD_ERROR_ARGUMENT);
+  if (!strstr (error->message, s->name))
+    g_test_fail_printf ("%s = %g: the message '%s' does not name it", s->name, v, error->message);
+  dream_fails (image, &bad, NULL, NULL, NULL, DD_ERROR_ARGUMENT, s->name);
+
+  /* The same value as text. */
+  g_autofree char *text = g_strdup_printf ("%.17g", v);
+  g_autofree char *kept = dd_dream_param_get (p, s);
+  g_clear_error (&error);
+  g_assert_false (dd_dream_param_set (p, s, text, &error));
+  g_assert_error (error, DD_ERROR, DD_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, s->name));
+  g_autofree char *after = dd_dream_param_get (p, s);
+  g_assert_cmpstr (after, ==, kept);
+}
+
+static void
+check_garbage (DdDreamParams *p, const DdParamSpec *s, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kept = dd_dream_param_get (p, s);
+  g_assert_false (dd_dream_param_set (p, s, text, &error));
+  g_assert_error (error, DD_ERROR, DD_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, s->name));
+  g_autofree char *after = dd_dream_param_get (p, s);
+  g_assert_cmpstr (after, ==, kept);
+}
+
+/* A run with the layer, channel or class set to a bad value. */
+static void
+check_bad_target (DdImage *image, const char *layers, int channel, int class_index,
+                  const char *needle)
+{
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  set_string (&p.layers, layers);
+  p.channel = channel;
+  p.class_index = class_index;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (dd_dream_params_validate (&p, &error));
+  dream_fails (image, &p, NULL, NULL, NULL, DD_ERROR_ARGUMENT, needle);
+}
+
+static void
+test_bad_params (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  if (!have_model () || !(image = image_new (SKY, 64, 48, 3, DD_PIXEL_FLOAT)))
+    return;
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  int n_specs, checked = 0;
+  const DdParamSpec *specs = dd_dream_param_specs (&n_specs);
+  for (int i = 0; i < n_specs; i++) {
+    const DdParamSpec *s = &specs[i];
+    if (s->type == DD_PARAM_INT || s->type == DD_PARAM_DOUBLE) {
+      const double below = s->type == DD_PARAM_INT ? s->min - 1 : s->min - 0.01;
+      const double above = s->type == DD_PARAM_INT ? s->max + 1 : s->max + 0.01;
+      check_refused (image, &p, s, below);
+      if (above <= G_MAXINT || s->type == DD_PARAM_DOUBLE)
+        check_refused (image, &p, s, above);
+      else
+        g_test_message ("%s: its maximum %g is the largest int", s->name, s->max);
+      checked++;
+    }
+    if (s->type != DD_PARAM_STRING) {
+      check_garbage (&p, s, "abc");
+      check_garbage (&p, s, "1.5x");
+      check_garbage (&p, s, "");
+    }
+  }
+  g_test_message ("%d numeric parameters refused below and above their ranges", checked);
+  g_assert_cmpint (checked, >=, 10);
+
+  const DdParamSpec *scale = dd_dream_param_find ("octave-scale");
+  g_assert_nonnull (scale);
+  check_refused (image, &p, scale, 1.0);
+
+  check_bad_target (image, "inception_9z/output", -1, -1, "inception_9z/output");
+  check_bad_target (image, "inception_4c_1x1_weights", -1, -1, "inception_4c_1x1_weights");
+  check_bad_target (image, LAYER ",data", -1, -1, "data");
+  check_bad_target (image, LAYER ":x2", -1, -1, "layers");
+  check_bad_target (image, LAYER, 512, -1, "channel");
+  check_bad_target (image, "inception_3b/output", 480, -1, "channel");
+  check_bad_target (image, "", -1, 1000, "class");
+}
+
+/* ---- 7, 8. Alpha, grey, 8-bit ------------------------------------------------------ */
+
+/* Dreams a sky of that layout; checks the colour moved, alpha and row
+ * padding did not. */
+static void
+check_layout (int channels, DdPixelType type)
+{
+  g_autoptr (DdImage) image = image_new (SKY, 224, 160, channels, type);
+  g_autoptr (DdImage) before = image_copy (image);
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  dream (image, &p, NULL, NULL);
+  const double change = colour_mad (image, before);
+  g_test_message ("%d channels, %s: colour moved by %.2f grey levels", channels,
+                  type == DD_PIXEL_U8 ? "8-bit" : "float", change);
+  g_assert_cmpfloat (change, >, 1);
+  if (channels % 2 == 0)
+    g_assert_true (same_alpha (image, before));
+  g_assert_true (padding_intact (image));
+}
+
+static void
+test_alpha (void)
+{
+  if (!have_model ())
+    return;
+  check_layout (4, DD_PIXEL_FLOAT);
+  check_layout (4, DD_PIXEL_U8);
+}
+
+static void
+test_grey (void)
+{
+  if (!have_model ())
+    return;
+  check_layout (1, DD_PIXEL_FLOAT);
+  check_layout (2, DD_PIXEL_FLOAT);
+  check_layout (2, DD_PIXEL_U8);
+  check_layout (3, DD_PIXEL_U8);
+}
+
+/* ---- 9. Variants of the objective -------------------------------------------------- */
+
+static void
+test_variants (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  g_autoptr (DdImage) guide = NULL;
+  if (!have_model () || !(image = image_new (SKY, 224, 160, 3, DD_PIXEL_FLOAT)) ||
+      !(guide = image_new (FLOWERS, 320, 240, 3, DD_PIXEL_FLOAT)))
+    return;
+  enum { BASE, TWO_LAYERS, CHANNEL, GUIDE, LAPLACIAN, N_VARIANTS };
+  const char *names[] = { "baseline", "two layers", "channel 10", "guide", "laplacian 4" };
+  DdImage *out[N_VARIANTS];
+  for (int v = 0; v < N_VARIANTS; v++) {
+    g_auto (DdDreamParams) p = { 0 };
+    small_params (&p);
+    p.iterations = 5;
+    if (v == TWO_LAYERS)
+      set_string (&p.layers, LAYER ",inception_3b/output:0.5");
+    p.channel = v == CHANNEL ? 10 : -1;
+    p.laplacian = v == LAPLACIAN ? 4 : 0;
+    out[v] = image_copy (image);
+    dream (out[v], &p, v == GUIDE ? guide : NULL, NULL);
+  }
+  for (int v = 0; v < N_VARIANTS; v++)
+    for (int w = 0; w < v; w++) {
+      const double mad = colour_mad (out[v], out[w]);
+      g_test_message ("%s vs %s: %.3f grey levels", names[v], names[w], mad);
+      if (mad < 0.5)
+        g_test_fail_printf ("%s and %s dream alike (%.3f grey levels apart)", names[v], names[w],
+                            mad);
+    }
+
+  /* The one-channel dream raises its channel more than the layer as a whole. */
+  const double c_before = mean_activation (image, LAYER, 10);
+  const double c_after = mean_activation (out[CHANNEL], LAYER, 10);
+  const double all_before = mean_activation (image, LAYER, -1);
+  const double all_after = mean_activation (out[CHANNEL], LAYER, -1);
+  g_test_message ("channel 10: mean %.4g -> %.4g; all channels: %.4g -> %.4g", c_before, c_after,
+                  all_before, all_after);
+  g_assert_cmpfloat (c_after - c_before, >, all_after - all_before);
+  g_assert_cmpfloat (c_after / c_before, >, all_after / all_before);
+
+  /* The two-layer dream raises inception_3b/output more than the baseline. */
+  const double b_base = objective (out[BASE], "inception_3b/output");
+  const double b_two = objective (out[TWO_LAYERS], "inception_3b/output");
+  g_test_message ("inception_3b/output objective: baseline %.6g, two layers %.6g", b_base, b_two);
+  g_assert_cmpfloat (b_two, >, b_base);
+
+  for (int v = 0; v < N_VARIANTS; v++)
+    image_free (out[v]);
+}
+
+/* ---- 10. Class visualisation ------------------------------------------------------- */
+
+#define CLASS_INDEX 309 /* bee */
+
+static void
+check_class (DdStart start, int iterations)
+{
+  g_autoptr (DdImage) image = image_new (SKY, 224, 224, 3, DD_PIXEL_FLOAT);
+  int best;
+  float best_prob;
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  p.class_index = CLASS_INDEX;
+  p.iterations = iterations;
+  p.start = start;
+  p.jitter = 8;
+  if (start == DD_START_IMAGE)
+    class_rank (image, CLASS_INDEX, &best, &best_prob);
+  dream (image, &p, NULL, NULL);
+  const int rank = class_rank (image, CLASS_INDEX, &best, &best_prob);
+  if (rank != 1)
+    g_test_fail_printf ("start %s, %d steps: class %d ranks %d; %d is first (p = %.3f)",
+                        start == DD_START_NOISE ? "noise" : "image", iterations, CLASS_INDEX,
+                        rank, best, best_prob);
+}
+
+static void
+test_class (void)
+{
+  if (!have_model ())
+    return;
+  check_class (DD_START_IMAGE, 100);
+  check_class (DD_START_NOISE, 50);
+}
+
+/* ---- 11. The model card ------------------------------------------------------------ */
+
+static void
+test_card (void)
+{
+  g_autofree char *onnx = tu_shared_path ("models/bvlc_googlenet/bvlc_googlenet.onnx");
+  if (!onnx || !have_model ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModelCard) c = dd_model_card_find ("googlenet", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->name, ==, "googlenet");
+  g_assert_true (c->bgr);
+  g_assert_false (c->assumed);
+  g_assert_cmpfloat (c->range, ==, 255);
+  const float mean[3] = { 104, 117, 123 };
+  for (int i = 0; i < 3; i++) {
+    g_assert_cmpfloat (c->mean[i], ==, mean[i]);
+    g_assert_cmpfloat (c->std[i], ==, 1);
+  }
+  g_assert_cmpstr (c->default_layer, ==, LAYER);
+  g_assert_cmpstr (c->classifier, ==, "loss3/classifier");
+  g_assert_cmpint (c->classifier_size, ==, 224);
+  g_assert_true (g_path_is_absolute (c->file));
+  g_assert_true (g_file_test (c->file, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_strv_contains ((const char *const *) c->layers, "inception_3b/5x5_reduce"));
+  g_assert_cmpstr (c->layers[0], ==, LAYER);
+  g_assert_cmpuint (g_strv_length (c->layers), ==, g_strv_length (c->descriptions));
+
+  /* By file, through its sha256. */
+  g_autoptr (DdModelCard) by_file = dd_model_card_find (onnx, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (by_file->name, ==, "googlenet");
+  g_assert_cmpstr (by_file->file, ==, onnx);
+  g_assert_false (by_file->assumed);
+
+  g_auto (GStrv) installed = dd_model_card_list_installed ();
+  g_assert_true (g_strv_contains ((const char *const *) installed, "googlenet"));
+
+  /* Unknown names and files. */
+  g_autoptr (DdModelCard) unknown = dd_model_card_find ("no-such-net", &error);
+  g_assert_null (unknown);
+  g_assert_error (error, DD_ERROR, DD_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "no-such-net"));
+  g_clear_error (&error);
+  g_autoptr (DdModelCard) missing = dd_model_card_find ("/nonexistent/net.onnx", &error);
+  g_assert_null (missing);
+  g_assert_error (error, DD_ERROR, DD_ERROR_IO);
+  g_clear_error (&error);
+  g_autoptr (DdModel) none = dd_model_open ("no-such-net", NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, DD_ERROR, DD_ERROR_ARGUMENT);
+  g_clear_error (&error);
+
+  /* A model no card describes gets assumed ImageNet preprocessing. */
+  g_autoptr (TuModel) tiny = tu_model_new (11);
+  const int64_t dims[] = { 1, 3, -1, -1 };
+  tu_model_set_input (tiny, "x", 4, dims);
+  tu_model_add_node (tiny, "Relu", "relu", "x", "y", NULL);
+  tu_model_add_output (tiny, "y");
+  g_autoptr (GBytes) bytes = tu_model_pack (tiny);
+  g_autofree char *dir = g_dir_make_tmp ("test-dream-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "tiny.onnx", NULL);
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+  g_assert_true (g_file_set_contents (path, data, size, &error));
+  g_autoptr (DdModelCard) assumed = dd_model_card_find (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (assumed->assumed);
+  g_assert_false (assumed->bgr);
+  g_assert_cmpfloat (assumed->range, ==, 1);
+  g_assert_null (assumed->default_layer);
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+
+  /* Bare conv names mean their pre-ReLU tensor; other names stay. */
+  const char *const names[][2] = {
+    { "inception_3b/5x5_reduce", "inception_3b/5x5_reduce_preact" },
+    { "conv2/3x3", "conv2/3x3_preact" },
+    { LAYER, LAYER },
+    { "inception_3b/5x5_reduce_preact", "inception_3b/5x5_reduce_preact" },
+    { "no-such-layer", "no-such-layer" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *resolved = dd_model_card_resolve_layer (c, model, names[i][0]);
+    g_assert_cmpstr (resolved, ==, names[i][1]);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gegl_init (&argc, &argv);
+  g_test_add_func ("/dream/objective-rises", test_objective_rises);
+  g_test_add_func ("/dream/octaves", test_octaves);
+  g_test_add_func ("/dream/tiled-matches-untiled", test_tiled);
+  g_test_add_func ("/dream/seed", test_seed);
+  g_test_add_func ("/dream/cancel", test_cancel);
+  g_test_add_func ("/dream/bad-params", test_bad_params);
+  g_test_add_func ("/dream/alpha", test_alpha);
+  g_test_add_func ("/dream/grey-and-8-bit", test_grey);
+  g_test_add_func ("/dream/variants", test_variants);
+  g_test_add_func ("/dream/class", test_class);
+  g_test_add_func ("/dream/card", test_card);
+  int status = g_test_run ();
+  g_clear_pointer (&model, dd_model_unref);
+  g_clear_pointer (&card, dd_model_card_free);
+  gegl_exit ();
+  return status;
+}

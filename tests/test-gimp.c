@@ -1,0 +1,728 @@
+/* test-gimp.c: plug-in-deepdream inside a real GIMP.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Each case starts gimp-console-2.10 in batch mode on a copy of the sky
+ * picture (scaled to 256x144), in a GIMP profile of its own made once per
+ * run with the built plug-in in it. A first Script-Fu command prepares the
+ * image, writes a report of its layers and its composite ("before"), and
+ * calls the plug-in; a second one writes them again ("after"), so a failed
+ * call can be checked to have left the image as it was. gimp-console
+ * exits 0 even when a command fails: cases read what it printed.
+ *
+ * Environment: DD_PLUGIN (the built plug-in), DD_GIMP_HELPERS (the Script-Fu
+ * helpers), DD_BATCH_SCRIPT, DD_SHARED_DIR, DEEPDREAM_MODEL_PATH.
+ */
+#include <gegl.h>
+#include <gio/gio.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <libgimpbase/gimpbase.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* libgimp's header needs GTK; the test only needs these values of its
+ * GimpLayerMode, which are part of the PDB's stable interface. */
+enum { LAYER_MODE_OVERLAY = 23, LAYER_MODE_NORMAL = 28, LAYER_MODE_SCREEN = 31 };
+
+#define EDGE_W 256
+#define EDGE_H 144
+
+static struct {
+  char *gimp;    /* gimp-console-2.10, NULL when not installed */
+  char *dir;     /* this program's temporary folder */
+  char *profile; /* GIMP2_DIRECTORY */
+  gboolean ready, broken;
+} env;
+
+/* ---- Running GIMP ---------------------------------------------------------------- */
+
+/* Runs gimp-console on the commands, each after loading the helpers;
+ * returns what it printed (stdout, then stderr). */
+static char *
+run_gimp (const char *const *commands)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (env.gimp));
+  for (const char *flag = "idf"; *flag; flag++)
+    g_ptr_array_add (argv, g_strdup_printf ("-%c", *flag));
+  for (int i = 0; commands && commands[i]; i++) {
+    g_ptr_array_add (argv, g_strdup ("-b"));
+    g_ptr_array_add (argv, g_strdup_printf ("(begin (load \"%s\") %s)",
+                                            g_getenv ("DD_GIMP_HELPERS"), commands[i]));
+  }
+  g_ptr_array_add (argv, g_strdup ("-b"));
+  g_ptr_array_add (argv, g_strdup ("(gimp-quit 0)"));
+  g_ptr_array_add (argv, NULL);
+
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "GIMP2_DIRECTORY", env.profile, TRUE);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!g_spawn_sync (env.dir, (char **) argv->pdata, envp, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL,
+                     &out, &err, NULL, &error))
+    return g_strdup_printf ("could not start %s: %s", env.gimp, error->message);
+  return g_strconcat (out, err, NULL);
+}
+
+/* The profile is made by a first start (GIMP wants to create the folder
+ * itself); the plug-in copied in then is registered at the next start. */
+static gboolean
+make_profile (void)
+{
+  env.profile = g_build_filename (env.dir, "gimp", NULL);
+  g_autofree char *output = run_gimp (NULL);
+  g_autofree char *plugin_dir =
+      g_build_filename (env.profile, "plug-ins", "plug-in-deepdream", NULL);
+  g_autofree char *target = g_build_filename (plugin_dir, "plug-in-deepdream", NULL);
+  g_autoptr (GFile) src = g_file_new_for_path (g_getenv ("DD_PLUGIN"));
+  g_autoptr (GFile) dst = g_file_new_for_path (target);
+  g_autoptr (GError) error = NULL;
+  if (g_mkdir_with_parents (plugin_dir, 0755) != 0 ||
+      !g_file_copy (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error)) {
+    g_test_message ("cannot install the plug-in into %s: %s\n%s", plugin_dir,
+                    error ? error->message : g_strerror (errno), output);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* FALSE, with the case skipped or failed, when GIMP cannot be run. */
+static gboolean
+gimp_ready (void)
+{
+  if (!env.gimp) {
+    g_test_skip ("gimp-console-2.10 is not installed");
+    return FALSE;
+  }
+  if (!env.ready && !env.broken) {
+    env.ready = make_profile ();
+    env.broken = !env.ready;
+  }
+  if (env.broken)
+    g_test_fail ();
+  return env.ready;
+}
+
+/* ---- One case ----------------------------------------------------------------------- */
+
+typedef struct {
+  char *dir;    /* the case's folder: its copy of the picture, reports, PNGs */
+  char *image;  /* the copy */
+  char *output; /* what GIMP printed */
+} Case;
+
+static char *
+case_path (const Case *c, const char *name)
+{
+  return g_build_filename (c->dir, name, NULL);
+}
+
+static gboolean
+case_begin (Case *c, const char *picture)
+{
+  *c = (Case){ 0 };
+  if (!gimp_ready ())
+    return FALSE;
+  g_autofree char *shared = g_build_filename (g_getenv ("DD_SHARED_DIR"), "images", picture, NULL);
+  if (!g_file_test (shared, G_FILE_TEST_IS_REGULAR)) {
+    g_test_skip ("the test pictures (DD_SHARED_DIR) are absent");
+    return FALSE;
+  }
+  g_autofree char *name = g_strdelimit (g_strdup (g_test_get_path () + 1), "/", '-');
+  c->dir = g_build_filename (env.dir, name, NULL);
+  c->image = case_path (c, picture);
+  g_mkdir_with_parents (c->dir, 0755);
+  g_autoptr (GFile) src = g_file_new_for_path (shared);
+  g_autoptr (GFile) dst = g_file_new_for_path (c->image);
+  g_assert_true (g_file_copy (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, NULL));
+  return TRUE;
+}
+
+/* Opens the copy as img with its layer as drw, runs prepare, snapshots
+ * "before", runs call; then snapshots "after" in a command of its own. */
+static void
+case_run (Case *c, const char *prepare, const char *call)
+{
+  g_autofree char *first = g_strdup_printf (
+      "(let* ((img (dd-open \"%s\")) (drw (dd-layer img))) %s (dd-snapshot img \"%s\" "
+      "\"before\") %s)",
+      c->image, prepare, c->dir, call);
+  g_autofree char *second =
+      g_strdup_printf ("(dd-snapshot (dd-last-image) \"%s\" \"after\")", c->dir);
+  const char *commands[] = { first, second, NULL };
+  c->output = run_gimp (commands);
+  g_test_message ("%s", c->output);
+}
+
+static void
+case_end (Case *c)
+{
+  g_free (c->dir);
+  g_free (c->image);
+  g_free (c->output);
+}
+
+static void
+assert_succeeded (const Case *c)
+{
+  if (strstr (c->output, "execution error") || strstr (c->output, "calling error"))
+    g_error ("the batch command failed:\n%s", c->output);
+}
+
+/* The call failed with a message containing expected. */
+static void
+assert_failed_with (const Case *c, const char *expected)
+{
+  g_assert_nonnull (strstr (c->output, "execution error"));
+  g_assert_nonnull (strstr (c->output, "plug-in-deepdream failed"));
+  if (!strstr (c->output, expected))
+    g_error ("the error does not say '%s':\n%s", expected, c->output);
+}
+
+/* ---- Reports ------------------------------------------------------------------------ */
+
+typedef struct {
+  int depth;
+  char name[128];
+  int mode;
+  double opacity;
+  int x, y, width, height;
+  gboolean mask;
+  int type, bpp;
+} Layer;
+
+typedef struct {
+  int base_type, precision, width, height;
+  int n_layers;
+  Layer layers[16];
+} Report;
+
+static void
+report_load (const Case *c, const char *tag, Report *r)
+{
+  g_autofree char *name = g_strconcat (tag, ".txt", NULL);
+  g_autofree char *path = case_path (c, name);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    g_error ("no report %s:\n%s", path, c->output);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  *r = (Report){ 0 };
+  g_assert_cmpint (
+      sscanf (lines[0], "%d|%d|%d|%d|", &r->base_type, &r->precision, &r->width, &r->height), ==,
+      4);
+  for (int i = 1; lines[i] && *lines[i]; i++) {
+    g_assert_cmpint (r->n_layers, <, (int) G_N_ELEMENTS (r->layers));
+    Layer *l = &r->layers[r->n_layers++];
+    g_auto (GStrv) f = g_strsplit (lines[i], "|", -1);
+    g_assert_cmpuint (g_strv_length (f), >=, 11);
+    l->depth = atoi (f[0]);
+    g_strlcpy (l->name, f[1], sizeof l->name);
+    l->mode = atoi (f[2]);
+    l->opacity = g_ascii_strtod (f[3], NULL);
+    l->x = atoi (f[4]);
+    l->y = atoi (f[5]);
+    l->width = atoi (f[6]);
+    l->height = atoi (f[7]);
+    l->mask = atoi (f[8]);
+    l->type = atoi (f[9]);
+    l->bpp = atoi (f[10]);
+  }
+}
+
+/* The one dream layer added on top of a plain one-layer image. */
+static const Layer *
+single_dream_layer (const Case *c, Report *after)
+{
+  Report before;
+  report_load (c, "before", &before);
+  report_load (c, "after", after);
+  g_assert_cmpint (before.n_layers, ==, 1);
+  g_assert_cmpint (after->n_layers, ==, 2);
+  g_assert_cmpstr (after->layers[1].name, ==, before.layers[0].name);
+  g_assert_true (g_str_has_prefix (after->layers[0].name, "DeepDream "));
+  return &after->layers[0];
+}
+
+/* ---- Pixels ------------------------------------------------------------------------- */
+
+typedef struct {
+  float *rgba;
+  int width, height;
+} Picture;
+
+static void
+picture_load (const Case *c, const char *file, Picture *p)
+{
+  g_autofree char *path = case_path (c, file);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    g_error ("GIMP did not write %s:\n%s", path, c->output);
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglBuffer *buffer = NULL;
+  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  GeglNode *sink =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
+  gegl_node_link (load, sink);
+  gegl_node_process (sink);
+  g_assert_nonnull (buffer);
+  p->width = gegl_buffer_get_width (buffer);
+  p->height = gegl_buffer_get_height (buffer);
+  p->rgba = g_new (float, (gsize) p->width * p->height * 4);
+  gegl_buffer_get (buffer, NULL, 1.0, babl_format ("R'G'B'A float"), p->rgba, GEGL_AUTO_ROWSTRIDE,
+                   GEGL_ABYSS_NONE);
+  g_object_unref (buffer);
+}
+
+static void
+picture_clear (Picture *p)
+{
+  g_clear_pointer (&p->rgba, g_free);
+}
+
+static gboolean
+inside (const GeglRectangle *r, int x, int y)
+{
+  return x >= r->x && x < r->x + r->width && y >= r->y && y < r->y + r->height;
+}
+
+/* Largest channel difference outside keep_out (NULL: everywhere) and mean
+ * difference inside look (NULL: everywhere). */
+static void
+compare (const Picture *a, const Picture *b, const GeglRectangle *keep_out,
+         const GeglRectangle *look, double *max_outside, double *mean_inside)
+{
+  g_assert_cmpint (a->width, ==, b->width);
+  g_assert_cmpint (a->height, ==, b->height);
+  double max = 0, sum = 0;
+  gsize n = 0;
+  for (int y = 0; y < a->height; y++)
+    for (int x = 0; x < a->width; x++)
+      for (int k = 0; k < 4; k++) {
+        gsize i = ((gsize) y * a->width + x) * 4 + k;
+        double d = fabs (a->rgba[i] - b->rgba[i]);
+        if (!keep_out || !inside (keep_out, x, y))
+          max = MAX (max, d);
+        if (!look || inside (look, x, y)) {
+          sum += d;
+          n++;
+        }
+      }
+  *max_outside = max;
+  *mean_inside = n ? sum / n : 0;
+}
+
+/* The composite changed inside look and nowhere outside keep_out. */
+static void
+assert_composite_changed (const Case *c, const GeglRectangle *keep_out, const GeglRectangle *look)
+{
+  Picture before, after;
+  double max_outside, mean_inside;
+  picture_load (c, "before.png", &before);
+  picture_load (c, "after.png", &after);
+  compare (&before, &after, keep_out, look, &max_outside, &mean_inside);
+  if (keep_out)
+    g_assert_cmpfloat (max_outside, ==, 0);
+  g_assert_cmpfloat (mean_inside, >, 1.0 / 255);
+  picture_clear (&before);
+  picture_clear (&after);
+}
+
+/* A failed run left the image exactly as it was. */
+static void
+assert_image_unchanged (const Case *c)
+{
+  g_autofree char *before_txt = case_path (c, "before.txt");
+  g_autofree char *after_txt = case_path (c, "after.txt");
+  g_autofree char *before = NULL, *after = NULL;
+  g_assert_true (g_file_get_contents (before_txt, &before, NULL, NULL));
+  if (!g_file_get_contents (after_txt, &after, NULL, NULL))
+    g_error ("no report after the failed run:\n%s", c->output);
+  g_assert_cmpstr (before, ==, after);
+  Picture a, b;
+  double max_outside, mean_inside;
+  picture_load (c, "before.png", &a);
+  picture_load (c, "after.png", &b);
+  compare (&a, &b, NULL, NULL, &max_outside, &mean_inside);
+  g_assert_cmpfloat (max_outside, ==, 0);
+  picture_clear (&a);
+  picture_clear (&b);
+}
+
+/* ---- Cases -------------------------------------------------------------------------- */
+
+#define DREAM_3B(mode, opacity)                                                                    \
+  "(dd-dream img drw \"\" \"inception_3b/output\" 1 " mode " " opacity ")"
+
+static void
+test_feathered_ellipse (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *prepare = g_strdup_printf (
+      "(gimp-image-select-ellipse img CHANNEL-OP-REPLACE 64 24 128 96) "
+      "(gimp-selection-feather img 12) (dd-save-layer img drw \"%s/source-before.png\")",
+      c.dir);
+  g_autofree char *call =
+      g_strdup_printf ("(begin " DREAM_3B ("LAYER-MODE-NORMAL", "100") " (dd-save-layer img drw "
+                                                                       "\"%s/source-after.png\"))",
+                       c.dir);
+  case_run (&c, prepare, call);
+  assert_succeeded (&c);
+
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpstr (dream->name, ==, "DeepDream inception_3b");
+  g_assert_true (dream->mask);
+  g_assert_cmpint (dream->mode, ==, LAYER_MODE_NORMAL);
+  /* The feather reaches about its radius beyond the ellipse. */
+  const GeglRectangle selection = { 64 - 12, 24 - 12, 128 + 24, 96 + 24 };
+  const GeglRectangle centre = { 64 + 32, 24 + 24, 64, 48 };
+  assert_composite_changed (&c, &selection, &centre);
+
+  /* The source layer itself is never written to. */
+  Picture a, b;
+  double max_diff, mean_diff;
+  picture_load (&c, "source-before.png", &a);
+  picture_load (&c, "source-after.png", &b);
+  compare (&a, &b, NULL, NULL, &max_diff, &mean_diff);
+  g_assert_cmpfloat (max_diff, ==, 0);
+  picture_clear (&a);
+  picture_clear (&b);
+  case_end (&c);
+}
+
+static void
+test_rectangle (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c, "(gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 20 150 100)",
+            DREAM_3B ("LAYER-MODE-NORMAL", "100"));
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpint (dream->x, ==, 40);
+  g_assert_cmpint (dream->y, ==, 20);
+  g_assert_cmpint (dream->width, ==, 150);
+  g_assert_cmpint (dream->height, ==, 100);
+  g_assert_true (dream->mask);
+  const GeglRectangle box = { 40, 20, 150, 100 };
+  assert_composite_changed (&c, &box, &box);
+  case_end (&c);
+}
+
+static void
+test_no_selection (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  /* The model's default layer, for the default name. */
+  case_run (&c, "(gimp-selection-none img)",
+            "(dd-dream img drw \"\" \"\" 1 LAYER-MODE-NORMAL 100)");
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpstr (dream->name, ==, "DeepDream inception_4c");
+  g_assert_cmpint (dream->x, ==, 0);
+  g_assert_cmpint (dream->y, ==, 0);
+  g_assert_cmpint (dream->width, ==, EDGE_W);
+  g_assert_cmpint (dream->height, ==, EDGE_H);
+  g_assert_false (dream->mask);
+  assert_composite_changed (&c, NULL, NULL);
+  case_end (&c);
+}
+
+static void
+test_stacked_modes (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c, "",
+            "(let ((first " DREAM_3B (
+                "LAYER-MODE-OVERLAY",
+                "60") "))"
+                      " (dd-dream img first \"\" \"inception_3a/output\" 1 LAYER-MODE-SCREEN 60))");
+  assert_succeeded (&c);
+  Report after;
+  report_load (&c, "after", &after);
+  g_assert_cmpint (after.n_layers, ==, 3);
+  g_assert_cmpstr (after.layers[0].name, ==, "DeepDream inception_3a");
+  g_assert_cmpint (after.layers[0].mode, ==, LAYER_MODE_SCREEN);
+  g_assert_cmpfloat_with_epsilon (after.layers[0].opacity, 60, 1e-3);
+  g_assert_cmpstr (after.layers[1].name, ==, "DeepDream inception_3b");
+  g_assert_cmpint (after.layers[1].mode, ==, LAYER_MODE_OVERLAY);
+  g_assert_cmpfloat_with_epsilon (after.layers[1].opacity, 60, 1e-3);
+  g_assert_cmpfloat_with_epsilon (after.layers[2].opacity, 100, 1e-3);
+  assert_composite_changed (&c, NULL, NULL);
+  case_end (&c);
+}
+
+static void
+test_grey (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c, "(gimp-image-convert-grayscale img)", DREAM_3B ("LAYER-MODE-NORMAL", "100"));
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpint (after.base_type, ==, GIMP_GRAY);
+  g_assert_cmpint (dream->type, ==, GIMP_GRAYA_IMAGE);
+  assert_composite_changed (&c, NULL, NULL);
+  case_end (&c);
+}
+
+/* A transparent stripe stays transparent in the dream, the rest opaque. */
+static void
+test_alpha (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *call = g_strdup_printf (
+      "(dd-save-layer img " DREAM_3B ("LAYER-MODE-NORMAL", "100") " \"%s/dream.png\")", c.dir);
+  case_run (&c,
+            "(gimp-layer-add-alpha drw)"
+            " (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 0 0 64 144)"
+            " (gimp-drawable-edit-clear drw) (gimp-selection-none img)",
+            call);
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpint (dream->type, ==, GIMP_RGBA_IMAGE);
+  Picture p;
+  picture_load (&c, "dream.png", &p);
+  g_assert_cmpint (p.width, ==, EDGE_W);
+  for (int y = 0; y < p.height; y++)
+    for (int x = 0; x < p.width; x++) {
+      float alpha = p.rgba[((gsize) y * p.width + x) * 4 + 3];
+      g_assert_cmpfloat (alpha, ==, x < 64 ? 0.0f : 1.0f);
+    }
+  picture_clear (&p);
+  case_end (&c);
+}
+
+/* A smaller copy of the layer, offset inside a group; the selection
+ * overlaps part of it. */
+static void
+test_offset_in_group (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c,
+            "(define group (car (gimp-layer-group-new img)))"
+            " (gimp-image-insert-layer img group 0 0)"
+            " (set! drw (let ((copy (car (gimp-layer-copy drw TRUE))))"
+            "   (gimp-image-insert-layer img copy group 0)"
+            "   (gimp-layer-resize copy 180 110 0 0)"
+            "   (gimp-layer-set-offsets copy 50 30) copy))"
+            " (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 20 10 220 110)",
+            DREAM_3B ("LAYER-MODE-NORMAL", "100"));
+  assert_succeeded (&c);
+  Report after;
+  report_load (&c, "after", &after);
+  /* group, dream, copy (in the group), background */
+  g_assert_cmpint (after.n_layers, ==, 4);
+  const Layer *dream = &after.layers[1];
+  g_assert_cmpint (after.layers[0].depth, ==, 0);
+  g_assert_cmpint (dream->depth, ==, 1);
+  g_assert_cmpint (after.layers[2].depth, ==, 1);
+  g_assert_cmpstr (dream->name, ==, "DeepDream inception_3b");
+  /* The layer spans 50..230 x 30..140, the selection 20..240 x 10..120. */
+  g_assert_cmpint (dream->x, ==, 50);
+  g_assert_cmpint (dream->y, ==, 30);
+  g_assert_cmpint (dream->width, ==, 180);
+  g_assert_cmpint (dream->height, ==, 90);
+  g_assert_true (dream->mask);
+  const GeglRectangle box = { 50, 30, 180, 90 };
+  assert_composite_changed (&c, &box, &box);
+  case_end (&c);
+}
+
+static void
+test_16_bit (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c, "(gimp-image-convert-precision img PRECISION-U16-GAMMA)",
+            DREAM_3B ("LAYER-MODE-NORMAL", "100"));
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpint (after.precision, ==, GIMP_PRECISION_U16_GAMMA);
+  g_assert_cmpint (dream->bpp, ==, 8); /* RGBA, 16 bits each */
+  assert_composite_changed (&c, NULL, NULL);
+  case_end (&c);
+}
+
+/* A run that must fail with a message containing expected, leaving the
+ * image as it was. */
+static void
+check_refused (const char *prepare, const char *call, const char *expected)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c, prepare, call);
+  assert_failed_with (&c, expected);
+  assert_image_unchanged (&c);
+  case_end (&c);
+}
+
+static void
+test_error_indexed (void)
+{
+  check_refused ("(gimp-image-convert-indexed img CONVERT-DITHER-NONE CONVERT-PALETTE-GENERATE "
+                 "64 FALSE FALSE \"\")",
+                 DREAM_3B ("LAYER-MODE-NORMAL", "100"), "indexed");
+}
+
+static void
+test_error_octaves (void)
+{
+  check_refused ("", "(dd-dream img drw \"\" \"inception_3b/output\" 0 LAYER-MODE-NORMAL 100)",
+                 "octaves: 0");
+}
+
+static void
+test_error_unknown_layer (void)
+{
+  check_refused ("", "(dd-dream img drw \"\" \"inception_9z/nothing\" 1 LAYER-MODE-NORMAL 100)",
+                 "inception_9z/nothing");
+}
+
+static void
+test_error_missing_model (void)
+{
+  check_refused ("",
+                 "(dd-dream img drw \"/nonexistent/dream-model.onnx\" \"\" 1 "
+                 "LAYER-MODE-NORMAL 100)",
+                 "/nonexistent/dream-model.onnx");
+}
+
+static void
+test_error_layer_mode (void)
+{
+  check_refused ("", DREAM_3B ("LAYER-MODE-PASS-THROUGH", "100"), "layer-mode");
+}
+
+/* "With last values" reads the settings file of the profile. */
+static void
+test_last_values (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *rc = g_build_filename (env.profile, "deepdreamrc", NULL);
+  g_assert_true (g_file_set_contents (rc,
+                                      "[DeepDream]\nlayers=inception_3a/output\noctaves=1\n"
+                                      "iterations=1\njitter=0\nseed=3\nlayer-mode=screen\n"
+                                      "opacity=40\n",
+                                      -1, NULL));
+  case_run (&c, "",
+            "(plug-in-deepdream RUN-WITH-LAST-VALS img drw \"\" \"\" -1 4 1.4 10 1.5 32 -1 -1 "
+            "LAYER-MODE-NORMAL 100 -1 0 0 0 0)");
+  g_unlink (rc);
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpstr (dream->name, ==, "DeepDream inception_3a");
+  g_assert_cmpint (dream->mode, ==, LAYER_MODE_SCREEN);
+  g_assert_cmpfloat_with_epsilon (dream->opacity, 40, 1e-3);
+  case_end (&c);
+}
+
+/* The batch script dreams a folder of two pictures into another folder. */
+static void
+test_batch_script (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *flowers =
+      g_build_filename (g_getenv ("DD_SHARED_DIR"), "images", "flowers.jpg", NULL);
+  g_autofree char *in = case_path (&c, "in");
+  g_autofree char *out = case_path (&c, "out");
+  g_mkdir_with_parents (in, 0755);
+  g_mkdir_with_parents (out, 0755);
+  g_autofree char *make_inputs =
+      g_strdup_printf ("(for-each (lambda (src dst) (let ((img (dd-open src)))"
+                       " (dd-save-layer img (dd-layer img) dst) (gimp-image-delete img)))"
+                       " (list \"%s\" \"%s\") (list \"%s/a.png\" \"%s/b.png\"))",
+                       c.image, flowers, in, in);
+  g_autofree char *batch = g_strdup_printf (
+      "(load \"%s\") (gimp-message (string-append \"written: \" (number->string"
+      " (deepdream-batch \"%s/*.png\" \"%s\" \"\" \"inception_3b/output\" 1 1 1.5 1"
+      " LAYER-MODE-NORMAL 100))))",
+      g_getenv ("DD_BATCH_SCRIPT"), in, out);
+  const char *commands[] = { make_inputs, batch, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  assert_succeeded (&c);
+  g_assert_nonnull (strstr (c.output, "written: 2"));
+  for (const char *const *name = (const char *const[]){ "a.png", "b.png", NULL }; *name; name++) {
+    g_autofree char *src = g_build_filename ("in", *name, NULL);
+    g_autofree char *dst = g_build_filename ("out", *name, NULL);
+    Picture a, b;
+    double max_diff, mean_diff;
+    picture_load (&c, src, &a);
+    picture_load (&c, dst, &b);
+    compare (&a, &b, NULL, NULL, &max_diff, &mean_diff);
+    g_assert_cmpfloat (mean_diff, >, 1.0 / 255);
+    picture_clear (&a);
+    picture_clear (&b);
+  }
+  case_end (&c);
+}
+
+/* ---- Main --------------------------------------------------------------------------- */
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gegl_init (NULL, NULL);
+  env.gimp = g_find_program_in_path ("gimp-console-2.10");
+  env.dir = g_dir_make_tmp ("test-gimp-XXXXXX", NULL);
+  g_assert_nonnull (env.dir);
+
+  g_test_add_func ("/gimp/selection/feathered-ellipse", test_feathered_ellipse);
+  g_test_add_func ("/gimp/selection/rectangle", test_rectangle);
+  g_test_add_func ("/gimp/selection/none", test_no_selection);
+  g_test_add_func ("/gimp/modes/stacked", test_stacked_modes);
+  g_test_add_func ("/gimp/image/grey", test_grey);
+  g_test_add_func ("/gimp/image/alpha", test_alpha);
+  g_test_add_func ("/gimp/image/offset-in-group", test_offset_in_group);
+  g_test_add_func ("/gimp/image/16-bit", test_16_bit);
+  g_test_add_func ("/gimp/errors/indexed", test_error_indexed);
+  g_test_add_func ("/gimp/errors/octaves", test_error_octaves);
+  g_test_add_func ("/gimp/errors/unknown-layer", test_error_unknown_layer);
+  g_test_add_func ("/gimp/errors/missing-model", test_error_missing_model);
+  g_test_add_func ("/gimp/errors/layer-mode", test_error_layer_mode);
+  g_test_add_func ("/gimp/settings/last-values", test_last_values);
+  g_test_add_func ("/gimp/batch/folder", test_batch_script);
+
+  int status = g_test_run ();
+  /* Keep the files of a failed run for a look. */
+  if (status == 0 && !g_getenv ("DD_KEEP_TEST_FILES"))
+    tu_remove_tree (env.dir);
+  else
+    g_printerr ("# test files kept in %s\n", env.dir);
+  g_free (env.gimp);
+  g_free (env.dir);
+  g_free (env.profile);
+  gegl_exit ();
+  return status;
+}
