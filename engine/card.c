@@ -44,8 +44,8 @@ dd_model_path (void)
       if (*parts[i])
         g_strv_builder_add (dirs, parts[i]);
   }
-  g_autofree char *user = g_build_filename (g_get_user_data_dir (), "gimp-deepdream", "models",
-                                            NULL);
+  g_autofree char *user =
+      g_build_filename (g_get_user_data_dir (), "gimp-deepdream", "models", NULL);
   g_strv_builder_add (dirs, user);
   g_strv_builder_add (dirs, DD_MODEL_DATADIR);
   return g_strv_builder_end (dirs);
@@ -241,7 +241,8 @@ dd_model_card_find (const char *name_or_file, GError **error)
     if (!card)
       g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
                    "no model card named '%s' on the model path (give an .onnx file, or install "
-                   "the model with models/fetch %s)", name, name);
+                   "the model with models/fetch %s)",
+                   name, name);
     return card;
   }
   g_autofree char *sha = file_sha256 (name, NULL);
@@ -298,7 +299,8 @@ dd_model_open (const char *name_or_file, DdModelCard **card_out, GError **error)
   if (!g_path_is_absolute (card->file) && !g_file_test (card->file, G_FILE_TEST_EXISTS)) {
     g_set_error (error, DD_ERROR, DD_ERROR_IO,
                  "model '%s' is not installed: its file %s is not on the model path (run "
-                 "models/fetch %s)", card->name, card->file, card->name);
+                 "models/fetch %s)",
+                 card->name, card->file, card->name);
     return NULL;
   }
   DdModel *model = dd_model_new_from_file (card->file, error);

@@ -11,11 +11,11 @@
 /* A tensor of the graph: a constant (weights, shapes) or an activation. */
 typedef struct {
   char *name;
-  DdShape shape;   /* constants: their shape; the graph input: -1 for free dims */
-  float *floats;   /* float constants (owned) */
-  int64_t *ints;   /* int64 constants (owned) */
+  DdShape shape; /* constants: their shape; the graph input: -1 for free dims */
+  float *floats; /* float constants (owned) */
+  int64_t *ints; /* int64 constants (owned) */
   gboolean is_const;
-  int producer;    /* node index, -1 for constants and the graph input */
+  int producer;      /* node index, -1 for constants and the graph input */
   gboolean unusable; /* a secondary output we do not compute (Dropout mask...) */
 } DdValue;
 

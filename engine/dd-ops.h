@@ -37,11 +37,11 @@ typedef struct {
   /* LRN (size, alpha, beta, bias), LeakyRelu (alpha), Gemm (alpha, beta) */
   int64_t size;
   float alpha, beta, bias;
-  float min, max;  /* Clip */
-  float epsilon;   /* BatchNormalization */
-  int64_t axis;    /* Concat, Flatten, Softmax */
-  gboolean legacy_softmax; /* opset < 13: coerce to 2-D at axis */
-  gboolean trans_a, trans_b;      /* Gemm */
+  float min, max;            /* Clip */
+  float epsilon;             /* BatchNormalization */
+  int64_t axis;              /* Concat, Flatten, Softmax */
+  gboolean legacy_softmax;   /* opset < 13: coerce to 2-D at axis */
+  gboolean trans_a, trans_b; /* Gemm */
   /* Pad: pad_nd[i] pads axis i at its start, pad_nd[DD_MAX_RANK + i] at
    * its end, for the first `size` axes (size must equal the input rank). */
   int64_t pad_nd[2 * DD_MAX_RANK];
@@ -61,7 +61,7 @@ gboolean dd_node_attr_ints (const DdNodeDesc *n, const char *name, int64_t *out,
                             int *count, GError **error);
 /* TRUE when the attribute is present as a string; *out is borrowed. */
 gboolean dd_node_attr_string (const DdNodeDesc *n, const char *name, const char **out);
-int dd_node_n_inputs (const DdNodeDesc *n);   /* including empty optional slots */
+int dd_node_n_inputs (const DdNodeDesc *n); /* including empty optional slots */
 gboolean dd_node_has_input (const DdNodeDesc *n, int i);
 int dd_node_opset (const DdNodeDesc *n);
 const char *dd_node_name (const DdNodeDesc *n);
@@ -101,8 +101,7 @@ typedef struct {
   const char *onnx_name;
   int min_inputs, max_inputs;
   gboolean (*setup) (DdAttrs *a, DdNodeDesc *n, GError **error);
-  gboolean (*infer) (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out,
-                     GError **error);
+  gboolean (*infer) (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError **error);
   /* NULL means 0. Both in floats. */
   gsize (*saved_floats) (const DdAttrs *a, const DdShape *in, const DdShape *out);
   gsize (*work_floats) (const DdAttrs *a, const DdShape *in, const DdShape *out);
@@ -125,14 +124,17 @@ extern const DdOpClass dd_op_max_pool, dd_op_average_pool, dd_op_global_average_
 extern const DdOpClass dd_op_lrn;
 extern const DdOpClass dd_op_add, dd_op_mul, dd_op_batch_norm;
 extern const DdOpClass dd_op_gemm, dd_op_matmul;
-extern const DdOpClass dd_op_concat, dd_op_flatten, dd_op_reshape, dd_op_identity,
-    dd_op_dropout, dd_op_pad;
+extern const DdOpClass dd_op_concat, dd_op_flatten, dd_op_reshape, dd_op_identity, dd_op_dropout,
+    dd_op_pad;
 extern const DdOpClass dd_op_softmax;
 
 /* Shared helpers for the ops. */
 /* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
 void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);
 GQuark dd_error_quark (void);
+/* Sets a DD_ERROR with code and a printf-style message; returns FALSE. */
+gboolean dd_fail (GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+/* dd_fail with DD_ERROR_UNSUPPORTED, for ops' setup and infer. */
 gboolean dd_op_fail (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 /* Output length of a pooling or convolution window along one axis;
  * -1 when the window does not fit. */

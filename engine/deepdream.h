@@ -128,8 +128,8 @@ const float *dd_plan_get_input_grad (DdPlan *plan);
  * fn (op_type, forward_seconds, backward_seconds); op_type is static. */
 void dd_plan_set_profiling (DdPlan *plan, gboolean enable);
 void dd_plan_foreach_profile (DdPlan *plan,
-                              void (*fn) (const char *op_type, double forward_s,
-                                          double backward_s, gpointer user_data),
+                              void (*fn) (const char *op_type, double forward_s, double backward_s,
+                                          gpointer user_data),
                               gpointer user_data);
 
 /* ---- Images ---------------------------------------------------------------- */
@@ -137,8 +137,8 @@ void dd_plan_foreach_profile (DdPlan *plan,
 /* Bilinear resampling of a planar (channel after channel) float image, pixel
  * centres aligned as in PyTorch's interpolate (align_corners=False) and in
  * Caffe's DeepDream zoom. No antialiasing. */
-void dd_resize_bilinear (const float *src, int src_width, int src_height, float *dst,
-                         int dst_width, int dst_height, int channels);
+void dd_resize_bilinear (const float *src, int src_width, int src_height, float *dst, int dst_width,
+                         int dst_height, int channels);
 
 /* ---- Model cards ----------------------------------------------------------- */
 
@@ -154,14 +154,14 @@ typedef struct {
   float mean[3];      /* in the network's channel order */
   float std[3];       /* in the network's channel order; 1 when unused */
   char *default_layer;
-  char *preact_suffix;  /* a bare conv name X means X + suffix when that exists */
-  char *classifier;     /* logits tensor for class visualisation, or NULL */
-  int classifier_size;  /* input edge the classifier needs (224), 0 if none */
-  char **layers;        /* recommended layers, best first (NULL-terminated) */
-  char **descriptions;  /* one line for each of layers */
+  char *preact_suffix; /* a bare conv name X means X + suffix when that exists */
+  char *classifier;    /* logits tensor for class visualisation, or NULL */
+  int classifier_size; /* input edge the classifier needs (224), 0 if none */
+  char **layers;       /* recommended layers, best first (NULL-terminated) */
+  char **descriptions; /* one line for each of layers */
   char *license;
   char *url;
-  gboolean assumed;     /* no card was found: preprocessing is a guess */
+  gboolean assumed; /* no card was found: preprocessing is a guess */
 } DdModelCard;
 
 void dd_model_card_free (DdModelCard *card);
@@ -228,14 +228,14 @@ typedef struct {
   const char *cli_name; /* long option */
   char cli_short;       /* short option or 0 */
   DdParamType type;
-  double def, min, max; /* numbers */
-  const char *def_string;      /* strings and choices */
-  const char *const *choices;  /* DD_PARAM_CHOICE: NULL-terminated names */
-  const char *label;           /* dialog label, with mnemonic */
-  const char *help;            /* one line: tooltip, --help, procedure blurb */
-  const char *arg;             /* --help placeholder ("N") */
-  gsize offset;                /* of the field in DdDreamParams */
-  guint use;                   /* DdParamUse */
+  double def, min, max;       /* numbers */
+  const char *def_string;     /* strings and choices */
+  const char *const *choices; /* DD_PARAM_CHOICE: NULL-terminated names */
+  const char *label;          /* dialog label, with mnemonic */
+  const char *help;           /* one line: tooltip, --help, procedure blurb */
+  const char *arg;            /* --help placeholder ("N") */
+  gsize offset;               /* of the field in DdDreamParams */
+  guint use;                  /* DdParamUse */
 } DdParamSpec;
 
 const DdParamSpec *dd_dream_param_specs (int *n_specs);
@@ -267,12 +267,12 @@ typedef struct {
 } DdImage;
 
 typedef struct {
-  int seed;            /* the seed used */
-  int octaves_run;     /* octaves large enough for the network */
-  int tiles;           /* tiles per step at full size (1 = untiled) */
+  int seed;                    /* the seed used */
+  int octaves_run;             /* octaves large enough for the network */
+  int tiles;                   /* tiles per step at full size (1 = untiled) */
   int tile_width, tile_height; /* window the network saw at full size */
-  gsize plan_bytes;    /* largest plan */
-  gsize work_bytes;    /* everything the dream allocated, plans included */
+  gsize plan_bytes;            /* largest plan */
+  gsize work_bytes;            /* everything the dream allocated, plans included */
 } DdDreamInfo;
 
 /* fraction of the whole run done, octave (1 = smallest) and iteration (1..). */

@@ -68,21 +68,6 @@ typedef struct {
   DdDreamInfo info;
 } Dream;
 
-static gboolean
-set_error (GError **error, DdError code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
-
-static gboolean
-set_error (GError **error, DdError code, const char *fmt, ...)
-{
-  va_list args;
-  va_start (args, fmt);
-  char *msg = g_strdup_vprintf (fmt, args);
-  va_end (args);
-  g_set_error_literal (error, DD_ERROR, code, msg);
-  g_free (msg);
-  return FALSE;
-}
-
 /* ---- Pixels in and out ---------------------------------------------------------- */
 
 /* Colour channel c (0..2, RGB) of the source at (px, py), 0..255. Grey
@@ -101,8 +86,7 @@ source_value (const Dream *d, int c, int px, int py)
   const DdImage *im = d->image;
   const char *row = (const char *) im->pixels + (gsize) py * im->stride;
   gsize at = (gsize) px * im->channels + c;
-  return im->type == DD_PIXEL_U8 ? ((const guint8 *) row)[at]
-                                 : ((const float *) row)[at] * 255.0f;
+  return im->type == DD_PIXEL_U8 ? ((const guint8 *) row)[at] : ((const float *) row)[at] * 255.0f;
 }
 
 static void
@@ -229,8 +213,7 @@ min_size (const Dream *d)
  * that the last window, flush with the end, starts on one too. Aligned
  * windows sample the layer at the same places as the untiled image. */
 static void
-split_axis (int length, int window_max, int margin, int stride, int *count, int *tile,
-            int *window)
+split_axis (int length, int window_max, int margin, int stride, int *count, int *tile, int *window)
 {
   if (length <= window_max) {
     *count = 1;
@@ -264,9 +247,9 @@ choose_tiling (Dream *d, Size s, gsize budget, int min_edge, GError **error)
   else if (plan_bytes (d, s) > budget) {
     int lo = min_edge, hi = edge_max;
     if (plan_bytes (d, (Size){ lo, lo }) > budget)
-      return set_error (error, DD_ERROR_MEMORY,
-                        "the memory budget of %zu MB is too small: even a %dx%d tile needs %zu MB",
-                        budget >> 20, lo, lo, plan_bytes (d, (Size){ lo, lo }) >> 20);
+      return dd_fail (error, DD_ERROR_MEMORY,
+                      "the memory budget of %zu MB is too small: even a %dx%d tile needs %zu MB",
+                      budget >> 20, lo, lo, plan_bytes (d, (Size){ lo, lo }) >> 20);
     while (lo < hi) {
       int mid = (lo + hi + 1) / 2;
       if (plan_bytes (d, (Size){ mid, mid }) <= budget)
@@ -368,7 +351,8 @@ fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
 #pragma omp parallel for collapse(2) schedule(static)
   for (int k = 0; k < 3; k++)
     for (int y = 0; y < d->window.height; y++) {
-      const float *src = d->x + rgb_of (d, k) * plane + (gsize) wrap (wy + y - oy, s.height) * s.width;
+      const float *src =
+          d->x + rgb_of (d, k) * plane + (gsize) wrap (wy + y - oy, s.height) * s.width;
       float *dst = in + k * wplane + (gsize) y * d->window.width;
       const float mean = d->card->mean[k], scale = unit / d->card->std[k];
       for (int x = 0; x < d->window.width; x++)
@@ -379,8 +363,7 @@ fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
 /* Adds the input gradient of the core [cx0, cx1) x [cy0, cy1) of the window
  * at (wx, wy) into g, undoing the roll. */
 static void
-take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int cy1, int ox,
-               int oy)
+take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int cy1, int ox, int oy)
 {
   const float *gin = dd_plan_get_input_grad (d->plan);
   const gsize plane = plane_of (s), wplane = plane_of (d->window);
@@ -407,7 +390,7 @@ cancelled (Dream *d, GError **error)
 {
   if (!d->cancellable || !g_cancellable_is_cancelled (d->cancellable))
     return FALSE;
-  set_error (error, DD_ERROR_CANCELLED, "the dream was cancelled");
+  dd_fail (error, DD_ERROR_CANCELLED, "the dream was cancelled");
   return TRUE;
 }
 
@@ -614,8 +597,8 @@ parse_layers (Dream *d, GError **error)
 {
   if (d->class_mode) {
     if (!d->card->classifier)
-      return set_error (error, DD_ERROR_ARGUMENT,
-                        "class: model '%s' has no classifier on its card", d->card->name);
+      return dd_fail (error, DD_ERROR_ARGUMENT, "class: model '%s' has no classifier on its card",
+                      d->card->name);
     d->targets[0] = g_strdup (d->card->classifier);
     d->weights[0] = 1;
     d->n_targets = 1;
@@ -623,9 +606,10 @@ parse_layers (Dream *d, GError **error)
   }
   const char *spec = d->p->layers && *d->p->layers ? d->p->layers : d->card->default_layer;
   if (!spec)
-    return set_error (error, DD_ERROR_ARGUMENT,
-                      "layers: model '%s' has no card to name a default layer; give one "
-                      "(deepdream --list-layers shows them)", d->card->name);
+    return dd_fail (error, DD_ERROR_ARGUMENT,
+                    "layers: model '%s' has no card to name a default layer; give one "
+                    "(deepdream --list-layers shows them)",
+                    d->card->name);
   g_auto (GStrv) parts = g_strsplit (spec, ",", -1);
   for (int i = 0; parts[i]; i++) {
     char *name = g_strstrip (parts[i]);
@@ -635,18 +619,18 @@ parse_layers (Dream *d, GError **error)
       char *end;
       weight = (float) g_ascii_strtod (colon + 1, &end);
       if (*end || colon[1] == 0 || !isfinite (weight))
-        return set_error (error, DD_ERROR_ARGUMENT, "layers: bad weight in '%s'", name);
+        return dd_fail (error, DD_ERROR_ARGUMENT, "layers: bad weight in '%s'", name);
       *colon = 0;
     }
     if (!*name)
       continue;
     if (d->n_targets == MAX_LAYERS)
-      return set_error (error, DD_ERROR_ARGUMENT, "layers: at most %d layers", MAX_LAYERS);
+      return dd_fail (error, DD_ERROR_ARGUMENT, "layers: at most %d layers", MAX_LAYERS);
     d->targets[d->n_targets] = dd_model_card_resolve_layer (d->card, d->model, name);
     d->weights[d->n_targets++] = weight;
   }
   if (d->n_targets == 0)
-    return set_error (error, DD_ERROR_ARGUMENT, "layers: no layer named in '%s'", spec);
+    return dd_fail (error, DD_ERROR_ARGUMENT, "layers: no layer named in '%s'", spec);
   return TRUE;
 }
 
@@ -658,8 +642,8 @@ check_targets (Dream *d, int edge, GError **error)
   GError *local = NULL;
   g_autoptr (DdPlan) plan = make_plan (d, (Size){ edge, edge }, DD_PLAN_MEASURE_ONLY, &local);
   if (!plan) {
-    set_error (error, local->code == DD_ERROR_ARGUMENT ? DD_ERROR_ARGUMENT : local->code,
-               "layers: %s", local->message);
+    dd_fail (error, local->code == DD_ERROR_ARGUMENT ? DD_ERROR_ARGUMENT : local->code,
+             "layers: %s", local->message);
     g_error_free (local);
     return FALSE;
   }
@@ -669,15 +653,15 @@ check_targets (Dream *d, int edge, GError **error)
     if (d->class_mode) {
       gsize classes = dd_tensor_info_numel (&info);
       if ((gsize) d->p->class_index >= classes)
-        return set_error (error, DD_ERROR_ARGUMENT, "class: %d is past the %zu classes of %s",
-                          d->p->class_index, classes, info.name);
+        return dd_fail (error, DD_ERROR_ARGUMENT, "class: %d is past the %zu classes of %s",
+                        d->p->class_index, classes, info.name);
     } else if (info.rank != 4) {
-      return set_error (error, DD_ERROR_ARGUMENT,
-                        "layers: '%s' is not an image-shaped activation (rank %d)", info.name,
-                        info.rank);
+      return dd_fail (error, DD_ERROR_ARGUMENT,
+                      "layers: '%s' is not an image-shaped activation (rank %d)", info.name,
+                      info.rank);
     } else if (d->p->channel >= info.dims[1]) {
-      return set_error (error, DD_ERROR_ARGUMENT, "channel: %d is past the %d channels of %s",
-                        d->p->channel, (int) info.dims[1], info.name);
+      return dd_fail (error, DD_ERROR_ARGUMENT, "channel: %d is past the %d channels of %s",
+                      d->p->channel, (int) info.dims[1], info.name);
     }
   }
   return TRUE;
@@ -689,9 +673,8 @@ plan_octaves (Dream *d, int min_edge, GError **error)
 {
   const DdImage *im = d->image;
   if (im->width < min_edge || im->height < min_edge)
-    return set_error (error, DD_ERROR_ARGUMENT,
-                      "the image is %dx%d; %s needs at least %dx%d pixels", im->width, im->height,
-                      d->targets[0], min_edge, min_edge);
+    return dd_fail (error, DD_ERROR_ARGUMENT, "the image is %dx%d; %s needs at least %dx%d pixels",
+                    im->width, im->height, d->targets[0], min_edge, min_edge);
   d->n_octaves = MIN (d->p->octaves, (int) G_N_ELEMENTS (d->sizes));
   d->sizes[0] = (Size){ im->width, im->height };
   d->first_octave = 0;
@@ -711,8 +694,8 @@ try_floats (gsize count, const char *what, GError **error)
 {
   float *p = g_try_malloc (MAX (count, 1) * sizeof (float));
   if (!p)
-    set_error (error, DD_ERROR_MEMORY, "not enough memory for the %s (%zu MB)", what,
-               count * sizeof (float) >> 20);
+    dd_fail (error, DD_ERROR_MEMORY, "not enough memory for the %s (%zu MB)", what,
+             count * sizeof (float) >> 20);
   return p;
 }
 
@@ -726,8 +709,8 @@ compute_guide (Dream *d, const DdImage *guide, GError **error)
   GError *local = NULL;
   g_autoptr (DdPlan) plan = make_plan (d, s, DD_PLAN_FORWARD_ONLY, &local);
   if (!plan) {
-    set_error (error, DD_ERROR_ARGUMENT, "guide: the %dx%d guide is too small for the layer: %s",
-               guide->width, guide->height, local->message);
+    dd_fail (error, DD_ERROR_ARGUMENT, "guide: the %dx%d guide is too small for the layer: %s",
+             guide->width, guide->height, local->message);
     g_error_free (local);
     return FALSE;
   }
@@ -739,8 +722,8 @@ compute_guide (Dream *d, const DdImage *guide, GError **error)
   DdDreamParams plain = *d->p;
   plain.start = DD_START_IMAGE;
   g.p = &plain;
-  g_autofree float *full = try_floats ((gsize) guide->width * guide->height * g.channels,
-                                       "guide", error);
+  g_autofree float *full =
+      try_floats ((gsize) guide->width * guide->height * g.channels, "guide", error);
   g_autofree float *small = try_floats (plane_of (s) * g.channels, "guide", error);
   if (!full || !small)
     return FALSE;
@@ -820,8 +803,8 @@ check_image (const DdImage *im, const char *what, GError **error)
 {
   if (!im->pixels || im->width < 1 || im->height < 1 || im->channels < 1 || im->channels > 4 ||
       im->stride < (gsize) im->width * im->channels * (im->type == DD_PIXEL_U8 ? 1 : 4))
-    return set_error (error, DD_ERROR_ARGUMENT, "%s: not a valid image (%dx%d, %d channels)", what,
-                      im->width, im->height, im->channels);
+    return dd_fail (error, DD_ERROR_ARGUMENT, "%s: not a valid image (%dx%d, %d channels)", what,
+                    im->width, im->height, im->channels);
   return TRUE;
 }
 
@@ -893,12 +876,16 @@ prepare (Dream *d, const DdImage *guide, int *min_edge, GError **error)
 
 gboolean
 dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
-              const DdImage *guide, DdImage *image, DdProgressFunc progress,
-              gpointer progress_data, GCancellable *cancellable, DdDreamInfo *info,
-              GError **error)
+              const DdImage *guide, DdImage *image, DdProgressFunc progress, gpointer progress_data,
+              GCancellable *cancellable, DdDreamInfo *info, GError **error)
 {
-  Dream d = { .model = model, .card = card, .p = params, .image = image, .progress = progress,
-              .progress_data = progress_data, .cancellable = cancellable };
+  Dream d = { .model = model,
+              .card = card,
+              .p = params,
+              .image = image,
+              .progress = progress,
+              .progress_data = progress_data,
+              .cancellable = cancellable };
   int min_edge = 0;
   gsize fixed = 0;
   gboolean ok = FALSE;

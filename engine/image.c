@@ -22,7 +22,8 @@ void
 dd_resize_bilinear (const float *src, int src_width, int src_height, float *dst, int dst_width,
                     int dst_height, int channels)
 {
-  const gsize src_plane = (gsize) src_width * src_height, dst_plane = (gsize) dst_width * dst_height;
+  const gsize src_plane = (gsize) src_width * src_height,
+              dst_plane = (gsize) dst_width * dst_height;
 #pragma omp parallel for schedule(static)
   for (int row = 0; row < channels * dst_height; row++) {
     int c = row / dst_height, y = row % dst_height, y0, y1;

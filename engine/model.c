@@ -7,7 +7,7 @@
 
 #include <inttypes.h>
 
-G_DEFINE_QUARK (dd-error-quark, dd_error)
+G_DEFINE_QUARK (dd - error - quark, dd_error)
 
 /* No single activation may hold more floats than this (16 GiB). */
 #define MAX_TENSOR_FLOATS (INT64_C (1) << 32)

@@ -30,30 +30,15 @@ struct _DdNodeDesc {
 };
 
 static const char *const data_type_names[] = {
-  "UNDEFINED", "FLOAT", "UINT8", "INT8",   "UINT16",    "INT16",      "INT32",    "INT64",
-  "STRING",    "BOOL",  "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128",
-  "BFLOAT16",
+  "UNDEFINED", "FLOAT",  "UINT8",     "INT8",       "UINT16",   "INT16",
+  "INT32",     "INT64",  "STRING",    "BOOL",       "FLOAT16",  "DOUBLE",
+  "UINT32",    "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
 };
 
 static const char *
 data_type_name (int32_t t)
 {
   return t >= 0 && t < (int32_t) G_N_ELEMENTS (data_type_names) ? data_type_names[t] : "unknown";
-}
-
-static gboolean
-fail (GError **error, DdError code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
-
-static gboolean
-fail (GError **error, DdError code, const char *fmt, ...)
-{
-  va_list args;
-  va_start (args, fmt);
-  char *msg = g_strdup_vprintf (fmt, args);
-  va_end (args);
-  g_set_error_literal (error, DD_ERROR, code, msg);
-  g_free (msg);
-  return FALSE;
 }
 
 /* ---- Attribute access for the ops' setup ------------------------------------ */
@@ -70,8 +55,8 @@ find_attr (const DdNodeDesc *n, const char *name)
 static gboolean
 attr_type_error (const DdNodeDesc *n, const char *name, const char *want, GError **error)
 {
-  return fail (error, DD_ERROR_INVALID, "node '%s': attribute %s should be %s", dd_node_name (n),
-               name, want);
+  return dd_fail (error, DD_ERROR_INVALID, "node '%s': attribute %s should be %s", dd_node_name (n),
+                  name, want);
 }
 
 gboolean
@@ -111,8 +96,10 @@ dd_node_attr_ints (const DdNodeDesc *n, const char *name, int64_t *out, int max,
   if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS)
     return attr_type_error (n, name, "a list of integers", error);
   if (a->n_ints > (size_t) max)
-    return fail (error, DD_ERROR_UNSUPPORTED, "node '%s': attribute %s has %zu values, at most %d "
-                 "are supported", dd_node_name (n), name, a->n_ints, max);
+    return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                    "node '%s': attribute %s has %zu values, at most %d "
+                    "are supported",
+                    dd_node_name (n), name, a->n_ints, max);
   memcpy (out, a->ints, a->n_ints * sizeof *out);
   *count = (int) a->n_ints;
   return TRUE;
@@ -213,7 +200,7 @@ static int
 add_value (DdModel *m, const char *name, GError **error)
 {
   if (dd_model_find (m, name) >= 0) {
-    fail (error, DD_ERROR_INVALID, "tensor '%s' is defined twice", name);
+    dd_fail (error, DD_ERROR_INVALID, "tensor '%s' is defined twice", name);
     return -1;
   }
   int id = m->n_values++;
@@ -227,14 +214,14 @@ static gboolean
 read_dims (const Onnx__TensorProto *t, const char *what, DdShape *shape, GError **error)
 {
   if (t->n_dims > DD_MAX_RANK)
-    return fail (error, DD_ERROR_UNSUPPORTED, "%s '%s' has rank %zu; at most %d is supported", what,
-                 t->name ? t->name : "", t->n_dims, DD_MAX_RANK);
+    return dd_fail (error, DD_ERROR_UNSUPPORTED, "%s '%s' has rank %zu; at most %d is supported",
+                    what, t->name ? t->name : "", t->n_dims, DD_MAX_RANK);
   shape->rank = (int) t->n_dims;
   int64_t numel = 1;
   for (size_t i = 0; i < t->n_dims; i++) {
     if (t->dims[i] < 0 || (t->dims[i] > 0 && numel > MAX_CONST_ELEMENTS / t->dims[i]))
-      return fail (error, DD_ERROR_INVALID, "%s '%s' has an invalid or huge dimension %" PRId64,
-                   what, t->name ? t->name : "", t->dims[i]);
+      return dd_fail (error, DD_ERROR_INVALID, "%s '%s' has an invalid or huge dimension %" PRId64,
+                      what, t->name ? t->name : "", t->dims[i]);
     shape->d[i] = t->dims[i];
     numel *= t->dims[i];
   }
@@ -247,29 +234,31 @@ read_tensor (const Onnx__TensorProto *t, const char *what, DdValue *v, GError **
 {
   const char *name = v->name;
   if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-    return fail (error, DD_ERROR_UNSUPPORTED,
-                 "%s '%s' uses external data (a separate weights file); save the model with its "
-                 "weights inside the .onnx file", what, name);
+    return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                    "%s '%s' uses external data (a separate weights file); save the model with its "
+                    "weights inside the .onnx file",
+                    what, name);
   if (!read_dims (t, what, &v->shape, error))
     return FALSE;
   int64_t n = dd_shape_numel (&v->shape);
   gsize width = t->data_type == ONNX_FLOAT ? 4 : 8;
 
   if (t->data_type != ONNX_FLOAT && t->data_type != ONNX_INT64)
-    return fail (error, DD_ERROR_UNSUPPORTED,
-                 "%s '%s' has data type %s; only float32 (and int64 shapes) are supported", what,
-                 name, data_type_name (t->data_type));
+    return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                    "%s '%s' has data type %s; only float32 (and int64 shapes) are supported", what,
+                    name, data_type_name (t->data_type));
   if (t->has_raw_data) {
     if (t->raw_data.len != (gsize) n * width)
-      return fail (error, DD_ERROR_INVALID, "%s '%s': raw data holds %zu bytes, its shape needs %"
-                   PRId64, what, name, t->raw_data.len, n * (int64_t) width);
+      return dd_fail (error, DD_ERROR_INVALID,
+                      "%s '%s': raw data holds %zu bytes, its shape needs %" PRId64, what, name,
+                      t->raw_data.len, n * (int64_t) width);
   } else {
     size_t have = t->data_type == ONNX_FLOAT ? t->n_float_data : t->n_int64_data;
     if (have != (size_t) n)
-      return fail (error, DD_ERROR_INVALID, "%s '%s' holds %zu values, its shape needs %" PRId64,
-                   what, name, have, n);
+      return dd_fail (error, DD_ERROR_INVALID, "%s '%s' holds %zu values, its shape needs %" PRId64,
+                      what, name, have, n);
   }
-  const void *src = t->has_raw_data ? (const void *) t->raw_data.data
+  const void *src = t->has_raw_data              ? (const void *) t->raw_data.data
                     : t->data_type == ONNX_FLOAT ? (const void *) t->float_data
                                                  : (const void *) t->int64_data;
   /* Host order is little-endian on every platform we build for, as in ONNX. */
@@ -290,7 +279,7 @@ read_initializers (DdModel *m, const Onnx__GraphProto *g, GError **error)
   for (size_t i = 0; i < g->n_initializer; i++) {
     const Onnx__TensorProto *t = g->initializer[i];
     if (!t->name || !*t->name)
-      return fail (error, DD_ERROR_INVALID, "initializer %zu has no name", i);
+      return dd_fail (error, DD_ERROR_INVALID, "initializer %zu has no name", i);
     int id = add_value (m, t->name, error);
     if (id < 0 || !read_tensor (t, "initializer", &m->values[id], error))
       return FALSE;
@@ -307,19 +296,20 @@ read_input (DdModel *m, const Onnx__GraphProto *g, GError **error)
     if (!vi->name || dd_model_find (m, vi->name) >= 0)
       continue;
     if (m->input >= 0)
-      return fail (error, DD_ERROR_UNSUPPORTED,
-                   "the model has several inputs ('%s', '%s'); only single-image models are "
-                   "supported", m->values[m->input].name, vi->name);
+      return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                      "the model has several inputs ('%s', '%s'); only single-image models are "
+                      "supported",
+                      m->values[m->input].name, vi->name);
     const Onnx__TypeProto *type = vi->type;
     if (!type || type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
-      return fail (error, DD_ERROR_UNSUPPORTED, "input '%s' is not a tensor", vi->name);
+      return dd_fail (error, DD_ERROR_UNSUPPORTED, "input '%s' is not a tensor", vi->name);
     const Onnx__TypeProto__Tensor *tt = type->tensor_type;
     if (tt->has_elem_type && tt->elem_type != ONNX_FLOAT)
-      return fail (error, DD_ERROR_UNSUPPORTED, "input '%s' has data type %s; float32 is needed",
-                   vi->name, data_type_name (tt->elem_type));
+      return dd_fail (error, DD_ERROR_UNSUPPORTED, "input '%s' has data type %s; float32 is needed",
+                      vi->name, data_type_name (tt->elem_type));
     if (!tt->shape || tt->shape->n_dim != 4)
-      return fail (error, DD_ERROR_UNSUPPORTED, "input '%s' must be an image tensor N x C x H x W",
-                   vi->name);
+      return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                      "input '%s' must be an image tensor N x C x H x W", vi->name);
     int id = add_value (m, vi->name, error);
     if (id < 0)
       return FALSE;
@@ -331,15 +321,17 @@ read_input (DdModel *m, const Onnx__GraphProto *g, GError **error)
       s->d[d] = known && dim->dim_value > 0 ? dim->dim_value : -1;
     }
     if (s->d[1] < 1 || s->d[1] > 64)
-      return fail (error, DD_ERROR_UNSUPPORTED, "input '%s' needs a fixed channel count (has %s)",
-                   vi->name, s->d[1] < 1 ? "none" : "too many");
+      return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                      "input '%s' needs a fixed channel count (has %s)", vi->name,
+                      s->d[1] < 1 ? "none" : "too many");
     if (s->d[0] > 1)
-      return fail (error, DD_ERROR_UNSUPPORTED, "input '%s' has a fixed batch of %" PRId64
-                   "; batch 1 is needed", vi->name, s->d[0]);
+      return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                      "input '%s' has a fixed batch of %" PRId64 "; batch 1 is needed", vi->name,
+                      s->d[0]);
     m->input = id;
   }
   if (m->input < 0)
-    return fail (error, DD_ERROR_INVALID, "the graph has no image input");
+    return dd_fail (error, DD_ERROR_INVALID, "the graph has no image input");
   return TRUE;
 }
 
@@ -354,8 +346,8 @@ read_constant_node (DdModel *m, const Onnx__NodeProto *p, const char *name, GErr
     if (g_strcmp0 (p->attribute[i]->name, "value") == 0)
       value = p->attribute[i];
   if (p->n_output != 1 || !value || !value->t)
-    return fail (error, DD_ERROR_UNSUPPORTED,
-                 "Constant node '%s': only the tensor 'value' form is supported", name);
+    return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                    "Constant node '%s': only the tensor 'value' form is supported", name);
   int id = add_value (m, p->output[0], error);
   return id >= 0 && read_tensor (value->t, "constant", &m->values[id], error);
 }
@@ -365,23 +357,24 @@ read_constant_node (DdModel *m, const Onnx__NodeProto *p, const char *name, GErr
 static gboolean
 declare_node (DdModel *m, const Onnx__NodeProto *p, int index, GError **error)
 {
-  g_autofree char *name = p->name && *p->name ? g_strdup (p->name)
-                                              : g_strdup_printf ("#%d", index);
+  g_autofree char *name = p->name && *p->name ? g_strdup (p->name) : g_strdup_printf ("#%d", index);
   const char *op_type = p->op_type ? p->op_type : "";
 
   if (p->domain && *p->domain && strcmp (p->domain, "ai.onnx") != 0)
-    return fail (error, DD_ERROR_UNSUPPORTED, "node '%s' uses op '%s' from domain '%s', which is "
-                 "not supported", name, op_type, p->domain);
+    return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                    "node '%s' uses op '%s' from domain '%s', which is "
+                    "not supported",
+                    name, op_type, p->domain);
   if (strcmp (op_type, "Constant") == 0)
     return read_constant_node (m, p, name, error);
   const DdOpClass *klass = dd_op_lookup (op_type);
   if (!klass)
-    return fail (error, DD_ERROR_UNSUPPORTED, "unsupported op '%s' (node '%s')", op_type, name);
+    return dd_fail (error, DD_ERROR_UNSUPPORTED, "unsupported op '%s' (node '%s')", op_type, name);
   if (p->n_output < 1 || !p->output[0] || !*p->output[0])
-    return fail (error, DD_ERROR_INVALID, "node '%s' has no output", name);
+    return dd_fail (error, DD_ERROR_INVALID, "node '%s' has no output", name);
   if ((int) p->n_input < klass->min_inputs || (int) p->n_input > klass->max_inputs)
-    return fail (error, DD_ERROR_INVALID, "node '%s' (%s) has %zu inputs; %d to %d expected", name,
-                 op_type, p->n_input, klass->min_inputs, klass->max_inputs);
+    return dd_fail (error, DD_ERROR_INVALID, "node '%s' (%s) has %zu inputs; %d to %d expected",
+                    name, op_type, p->n_input, klass->min_inputs, klass->max_inputs);
 
   int nid = m->n_nodes++;
   m->nodes = g_renew (DdNode, m->nodes, (guint) m->n_nodes);
@@ -413,11 +406,15 @@ resolve_inputs (DdModel *m, const Onnx__NodeProto *p, DdNode *node, GError **err
     }
     int id = dd_model_find (m, in);
     if (id < 0)
-      return fail (error, DD_ERROR_INVALID, "tensor '%s' (input %zu of node '%s') is missing: no "
-                   "initializer, input or node makes it", in, i, node->name);
+      return dd_fail (error, DD_ERROR_INVALID,
+                      "tensor '%s' (input %zu of node '%s') is missing: no "
+                      "initializer, input or node makes it",
+                      in, i, node->name);
     if (m->values[id].unusable)
-      return fail (error, DD_ERROR_UNSUPPORTED, "node '%s' reads '%s', a secondary output that "
-                   "is not supported", node->name, in);
+      return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                      "node '%s' reads '%s', a secondary output that "
+                      "is not supported",
+                      node->name, in);
     node->in[i] = id;
   }
   node->n_in = (int) p->n_input;
@@ -434,13 +431,16 @@ setup_node (DdModel *m, const Onnx__NodeProto *p, DdNode *node, GError **error)
   node->n_in = desc.n_data_inputs;
   for (int i = 0; i < node->n_in; i++)
     if ((desc.require_const >> i & 1) && node->in[i] >= 0 && !m->values[node->in[i]].is_const)
-      return fail (error, DD_ERROR_UNSUPPORTED, "node '%s' (%s): input '%s' must be a constant "
-                   "(weights computed by the graph are not supported)", node->name,
-                   node->klass->onnx_name, p->input[i]);
+      return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                      "node '%s' (%s): input '%s' must be a constant "
+                      "(weights computed by the graph are not supported)",
+                      node->name, node->klass->onnx_name, p->input[i]);
   for (int i = 0; i < node->n_in; i++)
     if (node->in[i] >= 0 && m->values[node->in[i]].ints && !m->values[node->in[i]].floats)
-      return fail (error, DD_ERROR_UNSUPPORTED, "node '%s' (%s): input '%s' is an int64 tensor "
-                   "where float data is needed", node->name, node->klass->onnx_name, p->input[i]);
+      return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                      "node '%s' (%s): input '%s' is an int64 tensor "
+                      "where float data is needed",
+                      node->name, node->klass->onnx_name, p->input[i]);
   return TRUE;
 }
 
@@ -472,8 +472,8 @@ sort_nodes (DdModel *m, const Onnx__NodeProto **protos, GError **error)
   if (tail < n) {
     for (int i = 0; i < n; i++)
       if (pending[i] > 0)
-        return fail (error, DD_ERROR_INVALID, "the graph has a cycle through node '%s'",
-                     m->nodes[i].name);
+        return dd_fail (error, DD_ERROR_INVALID, "the graph has a cycle through node '%s'",
+                        m->nodes[i].name);
   }
 
   g_autofree DdNode *sorted = g_new (DdNode, (guint) n);
@@ -505,8 +505,8 @@ fold_constant_view (DdModel *m, int index, GError **error)
   DdValue *out = &m->values[node->out];
   GError *local = NULL;
   if (!node->klass->infer (&node->a, 1, &src->shape, &out->shape, &local)) {
-    fail (error, DD_ERROR_INVALID, "node '%s' (%s): %s", node->name, node->klass->onnx_name,
-          local->message);
+    dd_fail (error, DD_ERROR_INVALID, "node '%s' (%s): %s", node->name, node->klass->onnx_name,
+             local->message);
     g_error_free (local);
     return FALSE;
   }
@@ -564,11 +564,11 @@ static gboolean
 read_output (DdModel *m, const Onnx__GraphProto *g, GError **error)
 {
   if (g->n_output < 1 || !g->output[0]->name)
-    return fail (error, DD_ERROR_INVALID, "the graph has no output");
+    return dd_fail (error, DD_ERROR_INVALID, "the graph has no output");
   m->output = dd_model_find (m, g->output[0]->name);
   if (m->output < 0 || m->values[m->output].producer < 0)
-    return fail (error, DD_ERROR_INVALID, "graph output '%s' is not made by any node",
-                 g->output[0]->name);
+    return dd_fail (error, DD_ERROR_INVALID, "graph output '%s' is not made by any node",
+                    g->output[0]->name);
   return TRUE;
 }
 
@@ -592,7 +592,8 @@ dd_model_new_from_data (const guint8 *data, gsize size, GError **error)
   if (!proto || !proto->graph || proto->graph->n_node == 0) {
     if (proto)
       onnx__model_proto__free_unpacked (proto, NULL);
-    fail (error, DD_ERROR_PARSE, "not an ONNX model, or the file is truncated (%zu bytes)", size);
+    dd_fail (error, DD_ERROR_PARSE, "not an ONNX model, or the file is truncated (%zu bytes)",
+             size);
     return NULL;
   }
 
@@ -616,7 +617,7 @@ dd_model_new_from_file (const char *path, GError **error)
   GError *local = NULL;
   g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, &local);
   if (!file) {
-    fail (error, DD_ERROR_IO, "cannot read model '%s': %s", path, local->message);
+    dd_fail (error, DD_ERROR_IO, "cannot read model '%s': %s", path, local->message);
     g_error_free (local);
     return NULL;
   }

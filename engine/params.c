@@ -22,46 +22,45 @@ static const char *const start_choices[] = { "image", "noise", NULL };
 
 /* In the GIMP procedure's argument order (after run-mode, image, drawable). */
 static const DdParamSpec specs[] = {
-  { "model", "model", 'm', DD_PARAM_STRING, 0, 0, 0, "googlenet", NULL, "_Model:",
-    "Model card name or .onnx file", "NAME|FILE", FIELD (model), ALL },
+  { "model", "model", 'm', DD_PARAM_STRING, 0, 0, 0, "googlenet", NULL,
+    "_Model:", "Model card name or .onnx file", "NAME|FILE", FIELD (model), ALL },
   { "layers", "layer", 'l', DD_PARAM_STRING, 0, 0, 0, "", NULL, "_Layer:",
     "Layer to amplify, NAME[:WEIGHT]; several separated by commas; empty = the model's default",
     "NAME[:WEIGHT]", FIELD (layers), ALL },
-  { "channel", "channel", 'c', DD_PARAM_INT, -1, -1, 65535, NULL, NULL, "_Channel:",
-    "Amplify one channel (feature map) of the layer only; -1 = all channels", "N",
+  { "channel", "channel", 'c', DD_PARAM_INT, -1, -1, 65535, NULL, NULL,
+    "_Channel:", "Amplify one channel (feature map) of the layer only; -1 = all channels", "N",
     FIELD (channel), ALL },
   { "octaves", "octaves", 0, DD_PARAM_INT, 4, 1, 12, NULL, NULL, "_Octaves:",
     "Number of scales to dream at, from small to full size", "N", FIELD (octaves), ALL },
-  { "octave-scale", "octave-scale", 0, DD_PARAM_DOUBLE, 1.4, 1.05, 4, NULL, NULL,
-    "Octave _scale:", "Size ratio between one octave and the next (greater than 1)", "F",
-    FIELD (octave_scale), ALL },
-  { "iterations", "iterations", 0, DD_PARAM_INT, 10, 1, 1000, NULL, NULL, "_Iterations:",
-    "Steps per octave", "N", FIELD (iterations), ALL },
+  { "octave-scale", "octave-scale", 0, DD_PARAM_DOUBLE, 1.4, 1.05, 4, NULL, NULL, "Octave _scale:",
+    "Size ratio between one octave and the next (greater than 1)", "F", FIELD (octave_scale), ALL },
+  { "iterations", "iterations", 0, DD_PARAM_INT, 10, 1, 1000, NULL, NULL,
+    "_Iterations:", "Steps per octave", "N", FIELD (iterations), ALL },
   { "step-size", "step", 's', DD_PARAM_DOUBLE, 1.5, 0.01, 100, NULL, NULL, "S_tep size:",
     "Mean change of a pixel per step, in grey levels (0..255)", "F", FIELD (step_size), ALL },
-  { "jitter", "jitter", 'j', DD_PARAM_INT, 32, 0, 1024, NULL, NULL, "_Jitter:",
-    "Random shift of the image at each step, in pixels; 0 = none (reproducible)", "N",
+  { "jitter", "jitter", 'j', DD_PARAM_INT, 32, 0, 1024, NULL, NULL,
+    "_Jitter:", "Random shift of the image at each step, in pixels; 0 = none (reproducible)", "N",
     FIELD (jitter), ALL },
   { "seed", "seed", 0, DD_PARAM_INT, -1, -1, G_MAXINT32, NULL, NULL, "S_eed:",
     "Seed of the random shifts and noise; -1 = a new random seed", "N", FIELD (seed), ALL },
-  { "guide", "guide", 'g', DD_PARAM_STRING, 0, 0, 0, "", NULL, "_Guide:",
-    "Guide image: amplify what looks like it", "IMAGE", FIELD (guide), DD_PARAM_CLI },
+  { "guide", "guide", 'g', DD_PARAM_STRING, 0, 0, 0, "", NULL,
+    "_Guide:", "Guide image: amplify what looks like it", "IMAGE", FIELD (guide), DD_PARAM_CLI },
   { "class", "class", 0, DD_PARAM_INT, -1, -1, 99999, NULL, NULL, "C_lass:",
-    "Maximise this class of the model's classifier instead (class visualisation); -1 = off",
-    "N", FIELD (class_index), ALL },
-  { "laplacian", "laplacian", 0, DD_PARAM_INT, 0, 0, 8, NULL, NULL, "_Laplacian bands:",
-    "Normalise the gradient in this many Laplacian bands (smoother); 0 = off", "N",
-    FIELD (laplacian), ALL },
-  { "start", "start", 0, DD_PARAM_CHOICE, 0, 0, 0, "image", start_choices, "Start _from:",
-    "Start from the image or from noise", "image|noise", FIELD (start), ALL },
-  { "tile", "tile", 0, DD_PARAM_INT, 0, 0, 16384, NULL, NULL, "_Tile edge:",
-    "Edge of the tiles big images are dreamed in, pixels; 0 = automatic", "N", FIELD (tile),
+    "Maximise this class of the model's classifier instead (class visualisation); -1 = off", "N",
+    FIELD (class_index), ALL },
+  { "laplacian", "laplacian", 0, DD_PARAM_INT, 0, 0, 8, NULL, NULL,
+    "_Laplacian bands:", "Normalise the gradient in this many Laplacian bands (smoother); 0 = off",
+    "N", FIELD (laplacian), ALL },
+  { "start", "start", 0, DD_PARAM_CHOICE, 0, 0, 0, "image", start_choices,
+    "Start _from:", "Start from the image or from noise", "image|noise", FIELD (start), ALL },
+  { "tile", "tile", 0, DD_PARAM_INT, 0, 0, 16384, NULL, NULL,
+    "_Tile edge:", "Edge of the tiles big images are dreamed in, pixels; 0 = automatic", "N",
+    FIELD (tile), DD_PARAM_CLI | DD_PARAM_PDB },
+  { "memory", "memory", 0, DD_PARAM_INT, 0, 0, 1 << 20, NULL, NULL,
+    "_Memory (MB):", "Working memory budget in MB; 0 = automatic", "MB", FIELD (memory_mb),
     DD_PARAM_CLI | DD_PARAM_PDB },
-  { "memory", "memory", 0, DD_PARAM_INT, 0, 0, 1 << 20, NULL, NULL, "_Memory (MB):",
-    "Working memory budget in MB; 0 = automatic", "MB", FIELD (memory_mb),
-    DD_PARAM_CLI | DD_PARAM_PDB },
-  { "threads", "threads", 0, DD_PARAM_INT, 0, 0, 256, NULL, NULL, "T_hreads:",
-    "Threads to use; 0 = every core", "N", FIELD (threads), DD_PARAM_CLI },
+  { "threads", "threads", 0, DD_PARAM_INT, 0, 0, 256, NULL, NULL,
+    "T_hreads:", "Threads to use; 0 = every core", "N", FIELD (threads), DD_PARAM_CLI },
 };
 
 const DdParamSpec *
@@ -201,7 +200,9 @@ dd_dream_param_set (DdDreamParams *p, const DdParamSpec *s, const char *value, G
     break;
   }
   g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "%s: '%s' is not a valid %s", s->name, value,
-               s->type == DD_PARAM_CHOICE ? s->arg : s->type == DD_PARAM_INT ? "integer" : "number");
+               s->type == DD_PARAM_CHOICE ? s->arg
+               : s->type == DD_PARAM_INT  ? "integer"
+                                          : "number");
   return FALSE;
 }
 

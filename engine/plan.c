@@ -25,17 +25,17 @@ typedef struct {
 
 struct _DdPlan {
   DdModel *model;
-  int n, *steps;           /* kept nodes, in order */
-  gboolean *run_backward;  /* per step */
-  gboolean *in_place;      /* per step: output shares input 0's storage */
-  gboolean *relu_after;    /* per step: the next step's in-place ReLU is done here */
-  gboolean *skip_forward;  /* per step: done by the step before */
-  gboolean *grad_add;      /* per step and input slot */
-  DdShape *shapes;         /* per value */
-  int *root;               /* per value: the value whose storage it uses */
-  gboolean *needs_grad;    /* per value */
-  float **act, **grad;     /* per root value */
-  float **saved;           /* per step */
+  int n, *steps;          /* kept nodes, in order */
+  gboolean *run_backward; /* per step */
+  gboolean *in_place;     /* per step: output shares input 0's storage */
+  gboolean *relu_after;   /* per step: the next step's in-place ReLU is done here */
+  gboolean *skip_forward; /* per step: done by the step before */
+  gboolean *grad_add;     /* per step and input slot */
+  DdShape *shapes;        /* per value */
+  int *root;              /* per value: the value whose storage it uses */
+  gboolean *needs_grad;   /* per value */
+  float **act, **grad;    /* per root value */
+  float **saved;          /* per step */
   int n_targets, *targets;
   float *input, *input_grad, *work, *arena;
   gsize arena_bytes, work_bytes, io_bytes;

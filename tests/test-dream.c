@@ -22,7 +22,7 @@
 #define LAYER "inception_4c/output"
 #define SKY "images/sky1024px.jpg"
 #define FLOWERS "images/flowers.jpg"
-#define PADDING 16  /* bytes after each row, that a dream must not touch */
+#define PADDING 16 /* bytes after each row, that a dream must not touch */
 #define PAD_BYTE 0xa5
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DdDreamParams, dd_dream_params_clear)
@@ -151,7 +151,7 @@ image_new (const char *file, int width, int height, int channels, DdPixelType ty
   const double k = MIN ((double) fw / width, (double) fh / height);
   const int cw = (int) (width * k), ch = (int) (height * k);
   const int x0 = (fw - cw) / 2, y0 = (fh - ch) / 2;
-  g_autofree float *crop = g_new (float, (gsize) cw * ch * 3);
+  g_autofree float *crop = g_new (float, (gsize) cw *ch * 3);
   for (int c = 0; c < 3; c++)
     for (int y = 0; y < ch; y++)
       memcpy (crop + ((gsize) c * ch + y) * cw, src + ((gsize) c * fh + y0 + y) * fw + x0,
@@ -277,8 +277,8 @@ dream (DdImage *im, const DdDreamParams *p, const DdImage *guide, DdDreamInfo *i
   g_autoptr (GError) error = NULL;
   DdDreamInfo local;
   gint64 start = g_get_monotonic_time ();
-  gboolean ok = dd_dream_run (model, card, p, guide, im, NULL, NULL, NULL, info ? info : &local,
-                              &error);
+  gboolean ok =
+      dd_dream_run (model, card, p, guide, im, NULL, NULL, NULL, info ? info : &local, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_test_message ("dream of %dx%d, %d channels, %d octaves x %d steps: %.2f s", im->width,
@@ -295,8 +295,8 @@ dream_fails (DdImage *im, const DdDreamParams *p, DdProgressFunc progress, gpoin
   g_autoptr (DdImage) before = image_copy (im);
   g_autoptr (GError) error = NULL;
   DdDreamInfo info;
-  g_assert_false (dd_dream_run (model, card, p, NULL, im, progress, data, cancellable, &info,
-                                &error));
+  g_assert_false (
+      dd_dream_run (model, card, p, NULL, im, progress, data, cancellable, &info, &error));
   g_assert_error (error, DD_ERROR, (gint) code);
   g_test_message ("refused: %s", error->message);
   if (needle && !strstr (error->message, needle))
@@ -311,8 +311,8 @@ static DdPlan *
 forward (const DdImage *im, const char *target)
 {
   g_autoptr (GError) error = NULL;
-  DdPlan *plan = dd_plan_new (model, im->width, im->height, &target, 1, DD_PLAN_FORWARD_ONLY,
-                              &error);
+  DdPlan *plan =
+      dd_plan_new (model, im->width, im->height, &target, 1, DD_PLAN_FORWARD_ONLY, &error);
   g_assert_no_error (error);
   float *in = dd_plan_get_input (plan);
   const gsize plane = (gsize) im->width * im->height;
@@ -442,8 +442,8 @@ check_octaves (int width, int height, const DdDreamParams *p, int min_edge)
   g_autoptr (GArray) reports = g_array_new (FALSE, FALSE, sizeof (Progress));
   g_autoptr (GError) error = NULL;
   DdDreamInfo info;
-  g_assert_true (dd_dream_run (model, card, p, NULL, image, record_progress, reports, NULL, &info,
-                               &error));
+  g_assert_true (
+      dd_dream_run (model, card, p, NULL, image, record_progress, reports, NULL, &info, &error));
   g_assert_no_error (error);
   const int n = info.octaves_run;
   g_test_message ("%dx%d: %d of %d octaves", width, height, n, p->octaves);
@@ -529,8 +529,7 @@ test_tiled (void)
   const double one_step = tiled_psnr (image, 1, 160, &info);
   g_assert_cmpint (info.tiles, >, 1);
   if (one_step < 55)
-    g_test_fail_printf ("one tiled step differs from the untiled one: PSNR %.2f dB < 55",
-                        one_step);
+    g_test_fail_printf ("one tiled step differs from the untiled one: PSNR %.2f dB < 55", one_step);
 
   /* For scale: how far apart two untiled dreams of 10 steps end when their
    * inputs differ by 0.01 grey level. */
@@ -553,7 +552,8 @@ test_tiled (void)
   const double psnr = tiled_psnr (image, 10, 160, &info);
   if (psnr < chaos - 3)
     g_test_fail_printf ("tiled and untiled dreams differ: PSNR %.2f dB after 10 steps, worse "
-                        "than an untiled dream nudged by 0.01 grey level (%.2f dB)", psnr, chaos);
+                        "than an untiled dream nudged by 0.01 grey level (%.2f dB)",
+                        psnr, chaos);
 }
 
 /* ---- 4. Seeds ---------------------------------------------------------------------- */
@@ -604,8 +604,8 @@ typedef struct {
 } CancelState;
 
 static void
-cancel_after_first (double fraction, int octave, int n_octaves, int iteration,
-                    int n_iterations, gpointer data)
+cancel_after_first (double fraction, int octave, int n_octaves, int iteration, int n_iterations,
+                    gpointer data)
 {
   CancelState *s = data;
   (void) fraction, (void) octave, (void) n_octaves, (void) iteration, (void) n_iterations;
@@ -624,16 +624,14 @@ test_cancel (void)
   p.octaves = 2;
 
   CancelState state = { g_cancellable_new (), 0 };
-  dream_fails (image, &p, cancel_after_first, &state, state.cancellable, DD_ERROR_CANCELLED,
-               NULL);
+  dream_fails (image, &p, cancel_after_first, &state, state.cancellable, DD_ERROR_CANCELLED, NULL);
   g_assert_cmpint (state.calls, ==, 1);
   g_object_unref (state.cancellable);
 
   /* Cancelled before it starts: no step at all. */
   state = (CancelState){ g_cancellable_new (), 0 };
   g_cancellable_cancel (state.cancellable);
-  dream_fails (image, &p, cancel_after_first, &state, state.cancellable, DD_ERROR_CANCELLED,
-               NULL);
+  dream_fails (image, &p, cancel_after_first, &state, state.cancellable, DD_ERROR_CANCELLED, NULL);
   g_assert_cmpint (state.calls, ==, 0);
   g_object_unref (state.cancellable);
 }
@@ -862,8 +860,8 @@ check_class (DdStart start, int iterations)
   const int rank = class_rank (image, CLASS_INDEX, &best, &best_prob);
   if (rank != 1)
     g_test_fail_printf ("start %s, %d steps: class %d ranks %d; %d is first (p = %.3f)",
-                        start == DD_START_NOISE ? "noise" : "image", iterations, CLASS_INDEX,
-                        rank, best, best_prob);
+                        start == DD_START_NOISE ? "noise" : "image", iterations, CLASS_INDEX, rank,
+                        best, best_prob);
 }
 
 static void

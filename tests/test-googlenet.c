@@ -41,7 +41,7 @@ load_flowers (void)
   GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
   GeglRectangle r = gegl_node_get_bounding_box (load);
   g_assert_cmpint (r.width, ==, 320);
-  g_autofree float *rgb = g_new (float, (gsize) r.width * r.height * 3);
+  g_autofree float *rgb = g_new (float, (gsize) r.width *r.height * 3);
   gegl_node_blit (load, 1.0, &r, babl_format ("R'G'B' float"), rgb, GEGL_AUTO_ROWSTRIDE,
                   GEGL_BLIT_DEFAULT);
 
@@ -51,7 +51,7 @@ load_flowers (void)
   for (gsize i = 0; i < plane; i++)
     for (int c = 0; c < 3; c++)
       bgr[c * plane + i] = rgb[i * 3 + (2 - c)] * 255.0f - mean[c];
-  float *out = g_new (float, SIZE * SIZE * 3);
+  float *out = g_new (float, SIZE *SIZE * 3);
   dd_resize_bilinear (bgr, r.width, r.height, out, SIZE, SIZE, 3);
   return out;
 }

@@ -13,8 +13,8 @@
  * Every buffer an op must write (y, gx in overwrite mode, work) is filled
  * with NaN first, so an element the op forgets, or scratch it reads before
  * writing, shows up as NaN. Backward is also run with NaN in place of every
- * activation input (and the output) it does not declare reading. Inputs come from a GRand with a fixed seed
- * (override it with DD_TEST_SEED); failure messages print it.
+ * activation input (and the output) it does not declare reading. Inputs come from a GRand with a
+ * fixed seed (override it with DD_TEST_SEED); failure messages print it.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -23,11 +23,11 @@
 
 #include "dd-ops.h"
 
-#define FD_EPS 1e-2    /* finite-difference step, inputs are O(1) */
-#define FD_TOL 1e-2    /* max|gx - fd| / max|fd| */
-#define FWD_TOL 1e-5   /* max|y - ref| / max|ref| */
-#define SAME_TOL 1e-5  /* one result computed twice, in another mode */
-#define N_SHAPES 3     /* random shapes per forward variant; the last is large */
+#define FD_EPS 1e-2   /* finite-difference step, inputs are O(1) */
+#define FD_TOL 1e-2   /* max|gx - fd| / max|fd| */
+#define FWD_TOL 1e-5  /* max|y - ref| / max|ref| */
+#define SAME_TOL 1e-5 /* one result computed twice, in another mode */
+#define N_SHAPES 3    /* random shapes per forward variant; the last is large */
 
 static guint32 seed = 20260417;
 
@@ -115,24 +115,21 @@ append_shape (GString *s, const DdShape *sh)
 
 /* The case's label: the op, the printf part (fmt may be NULL), then the
  * input shapes. */
-static void G_GNUC_PRINTF (2, 3)
-case_label (Case *c, const char *fmt, ...)
+static void G_GNUC_PRINTF (2, 3) case_label (Case *c, const char *fmt, ...)
 {
   GString *s = g_string_new (c->k->onnx_name);
   va_list ap;
-  if (fmt)
-    {
-      g_string_append_c (s, ' ');
-      va_start (ap, fmt);
-      g_string_append_vprintf (s, fmt, ap);
-      va_end (ap);
-    }
+  if (fmt) {
+    g_string_append_c (s, ' ');
+    va_start (ap, fmt);
+    g_string_append_vprintf (s, fmt, ap);
+    va_end (ap);
+  }
   g_string_append (s, " in");
-  for (int i = 0; i < c->n_in; i++)
-    {
-      g_string_append_c (s, ' ');
-      append_shape (s, &c->xs[i]);
-    }
+  for (int i = 0; i < c->n_in; i++) {
+    g_string_append_c (s, ' ');
+    append_shape (s, &c->xs[i]);
+  }
   g_free (c->label);
   c->label = g_string_free (s, FALSE);
 }
@@ -165,21 +162,17 @@ fill_uniform (GRand *r, float *x, int64_t n, double lo, double hi)
 /* Uniform values at least 3 FD_EPS away from every kink, so that no
  * finite-difference step crosses one. */
 static void
-fill_away (GRand *r, float *x, int64_t n, double lo, double hi, const double *kinks,
-           int n_kinks)
+fill_away (GRand *r, float *x, int64_t n, double lo, double hi, const double *kinks, int n_kinks)
 {
-  for (int64_t i = 0; i < n; i++)
-    {
-      gboolean near;
-      do
-        {
-          x[i] = g_rand_double_range (r, lo, hi);
-          near = FALSE;
-          for (int j = 0; j < n_kinks; j++)
-            near |= fabs (x[i] - kinks[j]) < 3 * FD_EPS;
-        }
-      while (near);
-    }
+  for (int64_t i = 0; i < n; i++) {
+    gboolean near;
+    do {
+      x[i] = g_rand_double_range (r, lo, hi);
+      near = FALSE;
+      for (int j = 0; j < n_kinks; j++)
+        near |= fabs (x[i] - kinks[j]) < 3 * FD_EPS;
+    } while (near);
+  }
 }
 
 /* Distinct values 5 FD_EPS apart in random order: no ties, and no
@@ -189,13 +182,12 @@ fill_distinct (GRand *r, float *x, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
     x[i] = (i - n / 2) * 5 * FD_EPS;
-  for (int64_t i = n - 1; i > 0; i--)
-    {
-      int64_t j = g_rand_int_range (r, 0, i + 1);
-      float t = x[i];
-      x[i] = x[j];
-      x[j] = t;
-    }
+  for (int64_t i = n - 1; i > 0; i--) {
+    int64_t j = g_rand_int_range (r, 0, i + 1);
+    float t = x[i];
+    x[i] = x[j];
+    x[j] = t;
+  }
 }
 
 static void
@@ -229,8 +221,8 @@ static DdShape
 random_shape (const Case *c, GRand *r, gboolean any_rank)
 {
   int rank = any_rank ? g_rand_int_range (r, 1, 5) : 4;
-  DdShape s = shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 1, 5), rodd (c, r, 1, 9),
-                        rodd (c, r, 1, 11));
+  DdShape s =
+      shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 1, 5), rodd (c, r, 1, 9), rodd (c, r, 1, 11));
   s.rank = rank;
   if (rank < 4)
     memmove (s.d, s.d + 4 - rank, rank * sizeof s.d[0]);
@@ -271,11 +263,10 @@ ctx_init (const Case *c, const Run *run, DdOpCtx *ctx)
   memset (ctx, 0, sizeof *ctx);
   ctx->a = &c->a;
   ctx->n_in = c->n_in;
-  for (int i = 0; i < c->n_in; i++)
-    {
-      ctx->x[i] = c->x[i];
-      ctx->xs[i] = &c->xs[i];
-    }
+  for (int i = 0; i < c->n_in; i++) {
+    ctx->x[i] = c->x[i];
+    ctx->xs[i] = &c->xs[i];
+  }
   ctx->y = run->y;
   ctx->ys = &c->ys;
   ctx->saved = run->saved;
@@ -297,8 +288,8 @@ run_forward (const Case *c, Run *run)
  * backward sees NaN in the output and in every activation input (those of
  * grad_mask; constants outlive every op) it does not declare reading. */
 static void
-run_backward (const Case *c, Run *run, const float *gy, guint mask, gboolean add,
-              gboolean poison, float **gx)
+run_backward (const Case *c, Run *run, const float *gy, guint mask, gboolean add, gboolean poison,
+              float **gx)
 {
   DdOpCtx ctx;
   float *junk[DD_MAX_INPUTS + 1] = { NULL };
@@ -306,34 +297,30 @@ run_backward (const Case *c, Run *run, const float *gy, guint mask, gboolean add
   run_forward (c, run);
   ctx_init (c, run, &ctx);
   ctx.gy = gy;
-  for (int i = 0; i < c->n_in; i++)
-    {
-      gx[i] = NULL;
-      if (!(mask & (1u << i)))
-        continue;
-      int64_t n = numel (&c->xs[i]);
-      gx[i] = g_new (float, MAX (n, 1));
-      for (int64_t j = 0; j < n; j++)
-        gx[i][j] = add ? 1.0f : NAN;
-      ctx.gx[i] = gx[i];
-      ctx.gx_add[i] = add;
+  for (int i = 0; i < c->n_in; i++) {
+    gx[i] = NULL;
+    if (!(mask & (1u << i)))
+      continue;
+    int64_t n = numel (&c->xs[i]);
+    gx[i] = g_new (float, MAX (n, 1));
+    for (int64_t j = 0; j < n; j++)
+      gx[i][j] = add ? 1.0f : NAN;
+    ctx.gx[i] = gx[i];
+    ctx.gx_add[i] = add;
+  }
+  if (poison) {
+    for (int i = 0; i < c->n_in; i++)
+      if ((c->grad_mask & ~c->k->backward_reads_inputs) & (1u << i)) {
+        junk[i] = g_new (float, MAX (numel (&c->xs[i]), 1));
+        fill_nan (junk[i], numel (&c->xs[i]));
+        ctx.x[i] = junk[i];
+      }
+    if (!c->k->backward_reads_output) {
+      junk[DD_MAX_INPUTS] = g_new (float, MAX (run->n_y, 1));
+      fill_nan (junk[DD_MAX_INPUTS], run->n_y);
+      ctx.y = junk[DD_MAX_INPUTS];
     }
-  if (poison)
-    {
-      for (int i = 0; i < c->n_in; i++)
-        if ((c->grad_mask & ~c->k->backward_reads_inputs) & (1u << i))
-          {
-            junk[i] = g_new (float, MAX (numel (&c->xs[i]), 1));
-            fill_nan (junk[i], numel (&c->xs[i]));
-            ctx.x[i] = junk[i];
-          }
-      if (!c->k->backward_reads_output)
-        {
-          junk[DD_MAX_INPUTS] = g_new (float, MAX (run->n_y, 1));
-          fill_nan (junk[DD_MAX_INPUTS], run->n_y);
-          ctx.y = junk[DD_MAX_INPUTS];
-        }
-    }
+  }
   fill_nan (run->work, run->n_work);
   c->k->backward (&ctx);
   for (int i = 0; i <= DD_MAX_INPUTS; i++)
@@ -365,16 +352,15 @@ fd_gradient (const Case *c, Run *run, const float *r, int i)
   int64_t n = numel (&c->xs[i]);
   double *g = g_new (double, MAX (n, 1));
   float *x = c->x[i];
-  for (int64_t k = 0; k < n; k++)
-    {
-      float v = x[k], hi = v + FD_EPS, lo = v - FD_EPS;
-      x[k] = hi;
-      double l_hi = loss (c, run, r);
-      x[k] = lo;
-      double l_lo = loss (c, run, r);
-      x[k] = v;
-      g[k] = (l_hi - l_lo) / ((double) hi - lo);
-    }
+  for (int64_t k = 0; k < n; k++) {
+    float v = x[k], hi = v + FD_EPS, lo = v - FD_EPS;
+    x[k] = hi;
+    double l_hi = loss (c, run, r);
+    x[k] = lo;
+    double l_lo = loss (c, run, r);
+    x[k] = v;
+    g[k] = (l_hi - l_lo) / ((double) hi - lo);
+  }
   return g;
 }
 
@@ -382,8 +368,7 @@ fd_gradient (const Case *c, Run *run, const float *r, int i)
 
 /* Fails the test and goes on; every message is logged (GLib reports only
  * the last one with the result). */
-static void G_GNUC_PRINTF (1, 2)
-fail (const char *fmt, ...)
+static void G_GNUC_PRINTF (1, 2) fail (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -396,30 +381,28 @@ fail (const char *fmt, ...)
 /* Fails the test unless max|got - want| <= tol * MAX (max|want|, norm).
  * NaN fails. */
 static gboolean
-expect_close_norm (const Case *c, const char *what, const float *got, const double *want,
-                   int64_t n, double tol, double norm)
+expect_close_norm (const Case *c, const char *what, const float *got, const double *want, int64_t n,
+                   double tol, double norm)
 {
   double max_err = 0, max_ref = 0;
   int64_t worst = 0;
-  for (int64_t i = 0; i < n; i++)
-    {
-      double e = fabs (got[i] - want[i]);
-      if (isnan (e))
-        e = INFINITY;
-      if (e > max_err)
-        {
-          max_err = e;
-          worst = i;
-        }
-      max_ref = MAX (max_ref, fabs (want[i]));
+  for (int64_t i = 0; i < n; i++) {
+    double e = fabs (got[i] - want[i]);
+    if (isnan (e))
+      e = INFINITY;
+    if (e > max_err) {
+      max_err = e;
+      worst = i;
     }
+    max_ref = MAX (max_ref, fabs (want[i]));
+  }
   double err = max_err / MAX (MAX (max_ref, norm), 1e-30);
   if (err <= tol)
     return TRUE;
   fail ("%s: %s: error %.3g > %.3g (max|ref| %.3g; worst at %" G_GINT64_FORMAT
         " of %" G_GINT64_FORMAT ": got %.8g, want %.8g; seed %u)",
-        c->label, what, err, tol, max_ref, worst, n, n ? got[worst] : 0.0,
-        n ? want[worst] : 0.0, seed);
+        c->label, what, err, tol, max_ref, worst, n, n ? got[worst] : 0.0, n ? want[worst] : 0.0,
+        seed);
   return FALSE;
 }
 
@@ -455,27 +438,24 @@ check_infer (const Case *c)
   g_autoptr (GError) error = NULL;
   DdShape out = { 0 };
 
-  if (c->k->view || !c->k->forward || !c->k->backward)
-    {
-      fail ("%s: view %d, forward %p, backward %p; want a computing op", c->label, c->k->view,
-            (void *) c->k->forward, (void *) c->k->backward);
-      return FALSE;
-    }
-  if (!c->k->infer (&c->a, c->n_in, c->xs, &out, &error))
-    {
-      fail ("%s: infer failed: %s", c->label, error ? error->message : "(no error)");
-      return FALSE;
-    }
-  if (!shape_eq (&out, &c->ys))
-    {
-      GString *s = g_string_new (NULL);
-      append_shape (s, &out);
-      g_string_append (s, ", want ");
-      append_shape (s, &c->ys);
-      fail ("%s: infer gives %s", c->label, s->str);
-      g_string_free (s, TRUE);
-      return FALSE;
-    }
+  if (c->k->view || !c->k->forward || !c->k->backward) {
+    fail ("%s: view %d, forward %p, backward %p; want a computing op", c->label, c->k->view,
+          (void *) c->k->forward, (void *) c->k->backward);
+    return FALSE;
+  }
+  if (!c->k->infer (&c->a, c->n_in, c->xs, &out, &error)) {
+    fail ("%s: infer failed: %s", c->label, error ? error->message : "(no error)");
+    return FALSE;
+  }
+  if (!shape_eq (&out, &c->ys)) {
+    GString *s = g_string_new (NULL);
+    append_shape (s, &out);
+    g_string_append (s, ", want ");
+    append_shape (s, &c->ys);
+    fail ("%s: infer gives %s", c->label, s->str);
+    g_string_free (s, TRUE);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -510,51 +490,49 @@ check_backward (const Case *c)
   fill_uniform (r, gy, run.n_y, -1, 1);
 
   run_backward (c, &run, gy, c->grad_mask, FALSE, FALSE, g);
-  for (int i = 0; i < c->n_in; i++)
-    {
-      if (!g[i])
-        continue;
-      int64_t n = numel (&c->xs[i]);
-      char what[64];
-      g_autofree double *fd = fd_gradient (c, &run, gy, i);
-      g_snprintf (what, sizeof what, "gx[%d] vs finite differences", i);
-      expect_close (c, what, g[i], fd, n, FD_TOL);
-    }
+  for (int i = 0; i < c->n_in; i++) {
+    if (!g[i])
+      continue;
+    int64_t n = numel (&c->xs[i]);
+    char what[64];
+    g_autofree double *fd = fd_gradient (c, &run, gy, i);
+    g_snprintf (what, sizeof what, "gx[%d] vs finite differences", i);
+    expect_close (c, what, g[i], fd, n, FD_TOL);
+  }
 
   run_backward (c, &run, gy, c->grad_mask, TRUE, FALSE, g2);
   for (int i = 0; i < c->n_in; i++)
-    if (g[i])
-      {
-        int64_t n = numel (&c->xs[i]);
-        g_autofree double *want = to_double (g[i], n, 1.0);
-        char what[64];
-        g_snprintf (what, sizeof what, "gx_add[%d] vs 1 + gx", i);
-        /* Adding into 1 rounds at the scale of 1 + |gx|, not of the sum. */
-        expect_close_norm (c, what, g2[i], want, n, SAME_TOL, 1 + max_abs (g[i], n));
-      }
+    if (g[i]) {
+      int64_t n = numel (&c->xs[i]);
+      g_autofree double *want = to_double (g[i], n, 1.0);
+      char what[64];
+      g_snprintf (what, sizeof what, "gx_add[%d] vs 1 + gx", i);
+      /* Adding into 1 rounds at the scale of 1 + |gx|, not of the sum. */
+      expect_close_norm (c, what, g2[i], want, n, SAME_TOL, 1 + max_abs (g[i], n));
+    }
   free_grads (g2, c->n_in);
 
   for (int i = 0; i < c->n_in; i++)
-    if (g[i] && c->n_in > 1)
-      {
-        int64_t n = numel (&c->xs[i]);
-        g_autofree double *want = to_double (g[i], n, 0.0);
-        char what[80];
-        run_backward (c, &run, gy, 1u << i, FALSE, FALSE, g2);
-        g_snprintf (what, sizeof what, "gx[%d] alone (other gx NULL) vs all", i);
-        expect_close (c, what, g2[i], want, n, SAME_TOL);
-        free_grads (g2, c->n_in);
-      }
+    if (g[i] && c->n_in > 1) {
+      int64_t n = numel (&c->xs[i]);
+      g_autofree double *want = to_double (g[i], n, 0.0);
+      char what[80];
+      run_backward (c, &run, gy, 1u << i, FALSE, FALSE, g2);
+      g_snprintf (what, sizeof what, "gx[%d] alone (other gx NULL) vs all", i);
+      expect_close (c, what, g2[i], want, n, SAME_TOL);
+      free_grads (g2, c->n_in);
+    }
 
   run_backward (c, &run, gy, c->grad_mask, FALSE, TRUE, g2);
   for (int i = 0; i < c->n_in; i++)
-    if (g[i])
-      {
-        int64_t n = numel (&c->xs[i]);
-        g_autofree double *want = to_double (g[i], n, 0.0);
-        expect_close (c, "backward reads an input or output it does not declare "
-                      "(backward_reads_inputs/output)", g2[i], want, n, SAME_TOL);
-      }
+    if (g[i]) {
+      int64_t n = numel (&c->xs[i]);
+      g_autofree double *want = to_double (g[i], n, 0.0);
+      expect_close (c,
+                    "backward reads an input or output it does not declare "
+                    "(backward_reads_inputs/output)",
+                    g2[i], want, n, SAME_TOL);
+    }
   free_grads (g2, c->n_in);
   free_grads (g, c->n_in);
   run_clear (&run);
@@ -573,14 +551,13 @@ test_forward (gconstpointer data)
   const Suite *s = data;
   g_autoptr (GRand) r = g_rand_new_with_seed (seed);
   for (int v = 0; v < s->n_variants; v++)
-    for (int rep = 0; rep < N_SHAPES; rep++)
-      {
-        Case c;
-        case_init (&c, rep == N_SHAPES - 1);
-        s->build (&c, r, v);
-        check_forward (&c);
-        case_clear (&c);
-      }
+    for (int rep = 0; rep < N_SHAPES; rep++) {
+      Case c;
+      case_init (&c, rep == N_SHAPES - 1);
+      s->build (&c, r, v);
+      check_forward (&c);
+      case_clear (&c);
+    }
 }
 
 static void
@@ -588,14 +565,13 @@ test_backward (gconstpointer data)
 {
   const Suite *s = data;
   g_autoptr (GRand) r = g_rand_new_with_seed (seed);
-  for (int v = 0; v < s->n_variants; v++)
-    {
-      Case c;
-      case_init (&c, FALSE);
-      s->build (&c, r, v);
-      check_backward (&c);
-      case_clear (&c);
-    }
+  for (int v = 0; v < s->n_variants; v++) {
+    Case c;
+    case_init (&c, FALSE);
+    s->build (&c, r, v);
+    check_backward (&c);
+    case_clear (&c);
+  }
 }
 
 /* ---- Index helpers for the references ------------------------------------ */
@@ -605,16 +581,15 @@ static int64_t
 bcast_index (const DdShape *xs, const DdShape *ys, int64_t yi)
 {
   int64_t xi = 0, stride = 1;
-  for (int d = ys->rank - 1, e = xs->rank - 1; d >= 0; d--, e--)
-    {
-      int64_t coord = yi % ys->d[d];
-      yi /= ys->d[d];
-      if (e < 0)
-        continue;
-      if (xs->d[e] != 1)
-        xi += coord * stride;
-      stride *= xs->d[e];
-    }
+  for (int d = ys->rank - 1, e = xs->rank - 1; d >= 0; d--, e--) {
+    int64_t coord = yi % ys->d[d];
+    yi /= ys->d[d];
+    if (e < 0)
+      continue;
+    if (xs->d[e] != 1)
+      xi += coord * stride;
+    stride *= xs->d[e];
+  }
   return xi;
 }
 
@@ -622,20 +597,18 @@ static DdShape
 bcast_shape (const DdShape *a, const DdShape *b)
 {
   DdShape s = { .rank = MAX (a->rank, b->rank) };
-  for (int d = 0; d < s.rank; d++)
-    {
-      int ea = d - (s.rank - a->rank), eb = d - (s.rank - b->rank);
-      int64_t da = ea >= 0 ? a->d[ea] : 1, db = eb >= 0 ? b->d[eb] : 1;
-      s.d[d] = da == 1 ? db : da;
-    }
+  for (int d = 0; d < s.rank; d++) {
+    int ea = d - (s.rank - a->rank), eb = d - (s.rank - b->rank);
+    int64_t da = ea >= 0 ? a->d[ea] : 1, db = eb >= 0 ? b->d[eb] : 1;
+    s.d[d] = da == 1 ? db : da;
+  }
   return s;
 }
 
 /* Output length of a window along one axis, ONNX/PyTorch rules (a last
  * ceil-mode window that would start in the end padding is dropped). */
 static int
-window_out (int in, int k, int stride, int dilation, int pad_begin, int pad_end,
-            gboolean ceil_mode)
+window_out (int in, int k, int stride, int dilation, int pad_begin, int pad_end, gboolean ceil_mode)
 {
   int room = in + pad_begin + pad_end - ((k - 1) * dilation + 1);
   int out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
@@ -654,24 +627,15 @@ typedef struct {
 } ConvCfg;
 
 static const ConvCfg conv_cfgs[] = {
-  { 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, TRUE },
-  { 1, 1, 2, 1, 1, { 0, 0, 0, 0 }, FALSE },
-  { 3, 3, 1, 1, 1, { 1, 1, 1, 1 }, TRUE },
-  { 3, 3, 2, 1, 1, { 1, 1, 1, 1 }, FALSE },
-  { 3, 3, 3, 1, 1, { 0, 0, 0, 0 }, TRUE },
-  { 3, 3, 2, 1, 1, { 0, 1, 1, 2 }, TRUE },
-  { 3, 3, 1, 2, 1, { 2, 2, 2, 2 }, TRUE },
-  { 3, 3, 2, 2, 1, { 1, 0, 2, 1 }, FALSE },
-  { 5, 5, 1, 1, 1, { 2, 2, 2, 2 }, TRUE },
-  { 5, 5, 3, 1, 1, { 1, 2, 0, 1 }, TRUE },
-  { 7, 7, 2, 1, 1, { 3, 3, 3, 3 }, TRUE },
-  { 1, 7, 1, 1, 1, { 0, 3, 0, 3 }, TRUE },
-  { 7, 1, 1, 1, 1, { 3, 0, 3, 0 }, FALSE },
-  { 1, 3, 2, 1, 1, { 0, 1, 0, 1 }, TRUE },
-  { 3, 3, 1, 1, 2, { 1, 1, 1, 1 }, TRUE },
-  { 1, 1, 1, 1, 2, { 0, 0, 0, 0 }, FALSE },
-  { 3, 3, 1, 1, 0, { 1, 1, 1, 1 }, TRUE },
-  { 3, 3, 2, 1, 0, { 1, 1, 1, 1 }, FALSE },
+  { 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, TRUE },  { 1, 1, 2, 1, 1, { 0, 0, 0, 0 }, FALSE },
+  { 3, 3, 1, 1, 1, { 1, 1, 1, 1 }, TRUE },  { 3, 3, 2, 1, 1, { 1, 1, 1, 1 }, FALSE },
+  { 3, 3, 3, 1, 1, { 0, 0, 0, 0 }, TRUE },  { 3, 3, 2, 1, 1, { 0, 1, 1, 2 }, TRUE },
+  { 3, 3, 1, 2, 1, { 2, 2, 2, 2 }, TRUE },  { 3, 3, 2, 2, 1, { 1, 0, 2, 1 }, FALSE },
+  { 5, 5, 1, 1, 1, { 2, 2, 2, 2 }, TRUE },  { 5, 5, 3, 1, 1, { 1, 2, 0, 1 }, TRUE },
+  { 7, 7, 2, 1, 1, { 3, 3, 3, 3 }, TRUE },  { 1, 7, 1, 1, 1, { 0, 3, 0, 3 }, TRUE },
+  { 7, 1, 1, 1, 1, { 3, 0, 3, 0 }, FALSE }, { 1, 3, 2, 1, 1, { 0, 1, 0, 1 }, TRUE },
+  { 3, 3, 1, 1, 2, { 1, 1, 1, 1 }, TRUE },  { 1, 1, 1, 1, 2, { 0, 0, 0, 0 }, FALSE },
+  { 3, 3, 1, 1, 0, { 1, 1, 1, 1 }, TRUE },  { 3, 3, 2, 1, 0, { 1, 1, 1, 1 }, FALSE },
   { 5, 5, 1, 1, 0, { 2, 2, 2, 2 }, TRUE },
 };
 
@@ -687,23 +651,21 @@ ref_conv (const Case *c, double *y)
   for (int64_t n = 0; n < N; n++)
     for (int64_t m = 0; m < M; m++)
       for (int64_t oh = 0; oh < OH; oh++)
-        for (int64_t ow = 0; ow < OW; ow++)
-          {
-            double s = b ? b[m] : 0;
-            int64_t c0 = m / mg * cg;
-            for (int64_t ci = 0; ci < cg; ci++)
-              for (int64_t kh = 0; kh < KH; kh++)
-                for (int64_t kw = 0; kw < KW; kw++)
-                  {
-                    int64_t ih = oh * a->stride[0] - a->pads[0] + kh * a->dilation[0];
-                    int64_t iw = ow * a->stride[1] - a->pads[1] + kw * a->dilation[1];
-                    if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                      continue;
-                    s += (double) x[((n * C + c0 + ci) * H + ih) * W + iw] *
-                         w[((m * cg + ci) * KH + kh) * KW + kw];
-                  }
-            y[((n * M + m) * OH + oh) * OW + ow] = s;
-          }
+        for (int64_t ow = 0; ow < OW; ow++) {
+          double s = b ? b[m] : 0;
+          int64_t c0 = m / mg * cg;
+          for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t kh = 0; kh < KH; kh++)
+              for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t ih = oh * a->stride[0] - a->pads[0] + kh * a->dilation[0];
+                int64_t iw = ow * a->stride[1] - a->pads[1] + kw * a->dilation[1];
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                  continue;
+                s += (double) x[((n * C + c0 + ci) * H + ih) * W + iw] *
+                     w[((m * cg + ci) * KH + kh) * KW + kw];
+              }
+          y[((n * M + m) * OH + oh) * OW + ow] = s;
+        }
 }
 
 static void
@@ -715,11 +677,10 @@ build_conv (Case *c, GRand *r, int v)
   c->k = &dd_op_conv;
   if (group == 0)
     group = cin = cout = rdim (c, r, 2, 5);
-  else
-    {
-      cin = group * rdim (c, r, 1, 3);
-      cout = group * rdim (c, r, 1, 3);
-    }
+  else {
+    cin = group * rdim (c, r, 1, 3);
+    cout = group * rdim (c, r, 1, 3);
+  }
   int span_h = (cfg->kh - 1) * cfg->dilation + 1, span_w = (cfg->kw - 1) * cfg->dilation + 1;
   int h = rodd (c, r, MAX (1, span_h - cfg->pads[0] - cfg->pads[2]), span_h + 4);
   int w = rodd (c, r, MAX (1, span_w - cfg->pads[1] - cfg->pads[3]), span_w + 6);
@@ -740,11 +701,10 @@ build_conv (Case *c, GRand *r, int v)
   case_uniform_input (c, r, 1, shape_of (4, cout, cin / group, cfg->kh, cfg->kw), -scale, scale);
   if (cfg->bias)
     case_uniform_input (c, r, 2, shape_of (1, cout), -1, 1);
-  c->ys = shape_of (4, n, cout,
-                    window_out (h, cfg->kh, cfg->stride, cfg->dilation, cfg->pads[0],
-                                cfg->pads[2], FALSE),
-                    window_out (w, cfg->kw, cfg->stride, cfg->dilation, cfg->pads[1],
-                                cfg->pads[3], FALSE));
+  c->ys = shape_of (
+      4, n, cout,
+      window_out (h, cfg->kh, cfg->stride, cfg->dilation, cfg->pads[0], cfg->pads[2], FALSE),
+      window_out (w, cfg->kw, cfg->stride, cfg->dilation, cfg->pads[1], cfg->pads[3], FALSE));
   c->grad_mask = 1;
   c->ref = ref_conv;
   case_label (c, "%dx%d s%d d%d group %d pads [%d,%d,%d,%d] %s", cfg->kh, cfg->kw, cfg->stride,
@@ -840,14 +800,10 @@ typedef struct {
 } PoolCfg;
 
 static const PoolCfg max_pool_cfgs[] = {
-  { 3, 2, { 0, 0, 0, 0 }, FALSE, FALSE },
-  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE },
-  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE },
-  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
-  { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
-  { 2, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
-  { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },
-  { 3, 2, { 0, 1, 1, 0 }, TRUE, FALSE },
+  { 3, 2, { 0, 0, 0, 0 }, FALSE, FALSE }, { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE }, { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },  { 2, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },  { 3, 2, { 0, 1, 1, 0 }, TRUE, FALSE },
   { 5, 3, { 2, 1, 2, 1 }, FALSE, FALSE },
 };
 
@@ -855,18 +811,12 @@ static const PoolCfg max_pool_cfgs[] = {
  * padded input: a ceil-mode overhang beyond the end padding does not count
  * (PyTorch and Caffe). */
 static const PoolCfg average_pool_cfgs[] = {
-  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE },
-  { 3, 2, { 1, 1, 1, 1 }, FALSE, TRUE },
-  { 3, 1, { 1, 1, 1, 1 }, FALSE, TRUE },
-  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
-  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE },
-  { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
-  { 3, 2, { 0, 0, 0, 0 }, TRUE, TRUE },
-  { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },
-  { 3, 2, { 1, 1, 1, 1 }, TRUE, TRUE },
-  { 5, 3, { 0, 1, 2, 0 }, FALSE, TRUE },
-  { 5, 3, { 2, 2, 2, 2 }, FALSE, FALSE },
-  { 1, 1, { 0, 0, 0, 0 }, FALSE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE }, { 3, 2, { 1, 1, 1, 1 }, FALSE, TRUE },
+  { 3, 1, { 1, 1, 1, 1 }, FALSE, TRUE },  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE }, { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
+  { 3, 2, { 0, 0, 0, 0 }, TRUE, TRUE },   { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, TRUE, TRUE },   { 5, 3, { 0, 1, 2, 0 }, FALSE, TRUE },
+  { 5, 3, { 2, 2, 2, 2 }, FALSE, FALSE }, { 1, 1, { 0, 0, 0, 0 }, FALSE, FALSE },
 };
 
 static void
@@ -879,24 +829,22 @@ ref_pool (const Case *c, double *y, gboolean is_max)
 
   for (int64_t p = 0; p < NC; p++)
     for (int64_t oh = 0; oh < OH; oh++)
-      for (int64_t ow = 0; ow < OW; ow++)
-        {
-          int64_t h0 = oh * a->stride[0] - a->pads[0], w0 = ow * a->stride[1] - a->pads[1];
-          int64_t h1 = h0 + a->kernel[0], w1 = w0 + a->kernel[1];
-          double m = -INFINITY, s = 0;
-          int64_t count = 0;
-          for (int64_t h = MAX (h0, 0); h < MIN (h1, H); h++)
-            for (int64_t w = MAX (w0, 0); w < MIN (w1, W); w++)
-              {
-                double v = x[(p * H + h) * W + w];
-                m = MAX (m, v);
-                s += v;
-                count++;
-              }
-          if (a->count_include_pad)
-            count = (MIN (h1, H + a->pads[2]) - h0) * (MIN (w1, W + a->pads[3]) - w0);
-          y[(p * OH + oh) * OW + ow] = is_max ? m : s / count;
-        }
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t h0 = oh * a->stride[0] - a->pads[0], w0 = ow * a->stride[1] - a->pads[1];
+        int64_t h1 = h0 + a->kernel[0], w1 = w0 + a->kernel[1];
+        double m = -INFINITY, s = 0;
+        int64_t count = 0;
+        for (int64_t h = MAX (h0, 0); h < MIN (h1, H); h++)
+          for (int64_t w = MAX (w0, 0); w < MIN (w1, W); w++) {
+            double v = x[(p * H + h) * W + w];
+            m = MAX (m, v);
+            s += v;
+            count++;
+          }
+        if (a->count_include_pad)
+          count = (MIN (h1, H + a->pads[2]) - h0) * (MIN (w1, W + a->pads[3]) - w0);
+        y[(p * OH + oh) * OW + ow] = is_max ? m : s / count;
+      }
 }
 
 static void
@@ -941,16 +889,15 @@ pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
     c->a.pads[i] = cfg->pads[i];
   c->a.ceil_mode = cfg->ceil_mode;
   c->a.count_include_pad = cfg->count_include_pad;
-  c->ys = shape_of (4, s.d[0], s.d[1],
-                    window_out (h, cfg->k, cfg->stride, 1, cfg->pads[0], cfg->pads[2],
-                                cfg->ceil_mode),
-                    window_out (w, cfg->k, cfg->stride, 1, cfg->pads[1], cfg->pads[3],
-                                cfg->ceil_mode));
+  c->ys =
+      shape_of (4, s.d[0], s.d[1],
+                window_out (h, cfg->k, cfg->stride, 1, cfg->pads[0], cfg->pads[2], cfg->ceil_mode),
+                window_out (w, cfg->k, cfg->stride, 1, cfg->pads[1], cfg->pads[3], cfg->ceil_mode));
   c->grad_mask = 1;
   c->ref = is_max ? ref_max_pool : ref_average_pool;
-  case_label (c, "%dx%d s%d pads [%d,%d,%d,%d] ceil_mode %d count_include_pad %d", cfg->k,
-              cfg->k, cfg->stride, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3],
-              cfg->ceil_mode, cfg->count_include_pad);
+  case_label (c, "%dx%d s%d pads [%d,%d,%d,%d] ceil_mode %d count_include_pad %d", cfg->k, cfg->k,
+              cfg->stride, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3], cfg->ceil_mode,
+              cfg->count_include_pad);
 }
 
 static void
@@ -969,13 +916,12 @@ static void
 ref_global_average_pool (const Case *c, double *y)
 {
   int64_t hw = c->xs[0].d[2] * c->xs[0].d[3];
-  for (int64_t p = 0; p < numel (&c->ys); p++)
-    {
-      double s = 0;
-      for (int64_t i = 0; i < hw; i++)
-        s += c->x[0][p * hw + i];
-      y[p] = s / hw;
-    }
+  for (int64_t p = 0; p < numel (&c->ys); p++) {
+    double s = 0;
+    for (int64_t i = 0; i < hw; i++)
+      s += c->x[0][p * hw + i];
+    y[p] = s / hw;
+  }
 }
 
 static void
@@ -1002,18 +948,15 @@ ref_lrn (const Case *c, double *y)
   int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = numel (&c->xs[0]) / (N * C);
   for (int64_t n = 0; n < N; n++)
     for (int64_t ch = 0; ch < C; ch++)
-      for (int64_t i = 0; i < HW; i++)
-        {
-          double s = 0;
-          for (int64_t j = MAX (0, ch - (a->size - 1) / 2); j <= MIN (C - 1, ch + a->size / 2);
-               j++)
-            {
-              double v = c->x[0][(n * C + j) * HW + i];
-              s += v * v;
-            }
-          int64_t at = (n * C + ch) * HW + i;
-          y[at] = c->x[0][at] / pow (a->bias + (double) a->alpha / a->size * s, a->beta);
+      for (int64_t i = 0; i < HW; i++) {
+        double s = 0;
+        for (int64_t j = MAX (0, ch - (a->size - 1) / 2); j <= MIN (C - 1, ch + a->size / 2); j++) {
+          double v = c->x[0][(n * C + j) * HW + i];
+          s += v * v;
         }
+        int64_t at = (n * C + ch) * HW + i;
+        y[at] = c->x[0][at] / pow (a->bias + (double) a->alpha / a->size * s, a->beta);
+      }
 }
 
 static void
@@ -1031,10 +974,10 @@ build_lrn (Case *c, GRand *r, int v)
   c->a.alpha = cfgs[v][1];
   c->a.beta = cfgs[v][2];
   c->a.bias = cfgs[v][3];
-  case_uniform_input (c, r, 0,
-                      shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 3, 9), rodd (c, r, 1, 5),
-                                rodd (c, r, 1, 7)),
-                      -2, 2);
+  case_uniform_input (
+      c, r, 0,
+      shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 3, 9), rodd (c, r, 1, 5), rodd (c, r, 1, 7)), -2,
+      2);
   c->ys = c->xs[0];
   c->grad_mask = 1;
   c->ref = ref_lrn;
@@ -1047,12 +990,11 @@ build_lrn (Case *c, GRand *r, int v)
 static void
 ref_binary (const Case *c, double *y, gboolean mul)
 {
-  for (int64_t i = 0; i < numel (&c->ys); i++)
-    {
-      double a = c->x[0][bcast_index (&c->xs[0], &c->ys, i)];
-      double b = c->x[1][bcast_index (&c->xs[1], &c->ys, i)];
-      y[i] = mul ? a * b : a + b;
-    }
+  for (int64_t i = 0; i < numel (&c->ys); i++) {
+    double a = c->x[0][bcast_index (&c->xs[0], &c->ys, i)];
+    double b = c->x[1][bcast_index (&c->xs[1], &c->ys, i)];
+    y[i] = mul ? a * b : a + b;
+  }
 }
 
 static void
@@ -1068,7 +1010,7 @@ ref_mul (const Case *c, double *y)
 }
 
 static const char *const binary_variants[] = {
-  "same shape",        "[N,C,H,W] by [1,C,1,1]", "[N,C,H,W] by [C,1,1]",
+  "same shape",          "[N,C,H,W] by [1,C,1,1]", "[N,C,H,W] by [C,1,1]",
   "[N,C,H,W] by scalar", "[1,C,1,1] by [N,C,H,W]", "[N,C] by [C]",
 };
 
@@ -1077,25 +1019,24 @@ binary_case (Case *c, GRand *r, int v, gboolean mul)
 {
   DdShape s = random_shape (c, r, FALSE), t = s;
   c->k = mul ? &dd_op_mul : &dd_op_add;
-  switch (v)
-    {
-    case 1:
-    case 4:
-      t = shape_of (4, 1, (int) s.d[1], 1, 1);
-      break;
-    case 2:
-      t = shape_of (3, (int) s.d[1], 1, 1);
-      break;
-    case 3:
-      t = shape_of (0);
-      break;
-    case 5:
-      s = shape_of (2, (int) s.d[0], (int) s.d[1]);
-      t = shape_of (1, (int) s.d[1]);
-      break;
-    default:
-      break;
-    }
+  switch (v) {
+  case 1:
+  case 4:
+    t = shape_of (4, 1, (int) s.d[1], 1, 1);
+    break;
+  case 2:
+    t = shape_of (3, (int) s.d[1], 1, 1);
+    break;
+  case 3:
+    t = shape_of (0);
+    break;
+  case 5:
+    s = shape_of (2, (int) s.d[0], (int) s.d[1]);
+    t = shape_of (1, (int) s.d[1]);
+    break;
+  default:
+    break;
+  }
   case_uniform_input (c, r, v == 4, s, -2, 2);
   case_uniform_input (c, r, v != 4, t, -2, 2);
   c->ys = bcast_shape (&c->xs[0], &c->xs[1]);
@@ -1121,12 +1062,10 @@ ref_batch_norm (const Case *c, double *y)
 {
   int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = numel (&c->xs[0]) / (N * C);
   const float *x = c->x[0], *scale = c->x[1], *b = c->x[2], *mean = c->x[3], *var = c->x[4];
-  for (int64_t i = 0; i < numel (&c->ys); i++)
-    {
-      int64_t ch = i / HW % C;
-      y[i] = scale[ch] * (x[i] - (double) mean[ch]) / sqrt ((double) var[ch] + c->a.epsilon) +
-             b[ch];
-    }
+  for (int64_t i = 0; i < numel (&c->ys); i++) {
+    int64_t ch = i / HW % C;
+    y[i] = scale[ch] * (x[i] - (double) mean[ch]) / sqrt ((double) var[ch] + c->a.epsilon) + b[ch];
+  }
 }
 
 static void
@@ -1157,8 +1096,8 @@ typedef struct {
 } GemmCfg;
 
 static const GemmCfg gemm_cfgs[] = {
-  { FALSE, TRUE, 1, 1, 1 },  { FALSE, TRUE, 1, 1, 2 },      { FALSE, FALSE, 0.5f, 2, 2 },
-  { TRUE, FALSE, 1, 1, 1 },  { FALSE, TRUE, 1, 1, -1 },     { TRUE, TRUE, 1.5f, 0.5f, 3 },
+  { FALSE, TRUE, 1, 1, 1 }, { FALSE, TRUE, 1, 1, 2 },  { FALSE, FALSE, 0.5f, 2, 2 },
+  { TRUE, FALSE, 1, 1, 1 }, { FALSE, TRUE, 1, 1, -1 }, { TRUE, TRUE, 1.5f, 0.5f, 3 },
   { FALSE, TRUE, 1, 1, 0 },
 };
 
@@ -1168,17 +1107,16 @@ ref_gemm (const Case *c, double *y)
   const DdAttrs *a = &c->a;
   int64_t M = c->ys.d[0], N = c->ys.d[1], K = c->xs[0].d[a->trans_a ? 0 : 1];
   for (int64_t m = 0; m < M; m++)
-    for (int64_t n = 0; n < N; n++)
-      {
-        double s = 0;
-        for (int64_t k = 0; k < K; k++)
-          s += (double) c->x[0][a->trans_a ? k * M + m : m * K + k] *
-               c->x[1][a->trans_b ? n * K + k : k * N + n];
-        s *= a->alpha;
-        if (c->n_in > 2)
-          s += (double) a->beta * c->x[2][bcast_index (&c->xs[2], &c->ys, m * N + n)];
-        y[m * N + n] = s;
-      }
+    for (int64_t n = 0; n < N; n++) {
+      double s = 0;
+      for (int64_t k = 0; k < K; k++)
+        s += (double) c->x[0][a->trans_a ? k * M + m : m * K + k] *
+             c->x[1][a->trans_b ? n * K + k : k * N + n];
+      s *= a->alpha;
+      if (c->n_in > 2)
+        s += (double) a->beta * c->x[2][bcast_index (&c->xs[2], &c->ys, m * N + n)];
+      y[m * N + n] = s;
+    }
 }
 
 static void
@@ -1193,19 +1131,18 @@ build_gemm (Case *c, GRand *r, int v)
   c->a.beta = cfg->beta;
   case_uniform_input (c, r, 0, cfg->trans_a ? shape_of (2, k, m) : shape_of (2, m, k), -1, 1);
   case_uniform_input (c, r, 1, cfg->trans_b ? shape_of (2, n, k) : shape_of (2, k, n), -1, 1);
-  if (cfg->c_rank >= 0)
-    {
-      DdShape cs = cfg->c_rank == 1   ? shape_of (1, n)
-                   : cfg->c_rank == 2 ? shape_of (2, m, n)
-                   : cfg->c_rank == 3 ? shape_of (2, 1, n)
-                                      : shape_of (0);
-      case_uniform_input (c, r, 2, cs, -1, 1);
-    }
+  if (cfg->c_rank >= 0) {
+    DdShape cs = cfg->c_rank == 1   ? shape_of (1, n)
+                 : cfg->c_rank == 2 ? shape_of (2, m, n)
+                 : cfg->c_rank == 3 ? shape_of (2, 1, n)
+                                    : shape_of (0);
+    case_uniform_input (c, r, 2, cs, -1, 1);
+  }
   c->ys = shape_of (2, m, n);
   c->grad_mask = 1;
   c->ref = ref_gemm;
-  case_label (c, "trans_a %d trans_b %d alpha %g beta %g", cfg->trans_a, cfg->trans_b,
-              cfg->alpha, cfg->beta);
+  case_label (c, "trans_a %d trans_b %d alpha %g beta %g", cfg->trans_a, cfg->trans_b, cfg->alpha,
+              cfg->beta);
 }
 
 static void
@@ -1217,15 +1154,14 @@ ref_matmul (const Case *c, double *y)
   gboolean a_batched = numel (as) > M * K, b_batched = numel (bs) > K * N;
   for (int64_t b = 0; b < batch; b++)
     for (int64_t m = 0; m < M; m++)
-      for (int64_t n = 0; n < N; n++)
-        {
-          const float *pa = c->x[0] + (a_batched ? b * M * K : 0);
-          const float *pb = c->x[1] + (b_batched ? b * K * N : 0);
-          double s = 0;
-          for (int64_t k = 0; k < K; k++)
-            s += (double) pa[m * K + k] * pb[k * N + n];
-          y[(b * M + m) * N + n] = s;
-        }
+      for (int64_t n = 0; n < N; n++) {
+        const float *pa = c->x[0] + (a_batched ? b * M * K : 0);
+        const float *pb = c->x[1] + (b_batched ? b * K * N : 0);
+        double s = 0;
+        for (int64_t k = 0; k < K; k++)
+          s += (double) pa[m * K + k] * pb[k * N + n];
+        y[(b * M + m) * N + n] = s;
+      }
 }
 
 static void
@@ -1254,17 +1190,15 @@ ref_concat (const Case *c, double *y)
   for (int d = 0; d < axis; d++)
     outer *= c->ys.d[d];
   y_chunk = numel (&c->ys) / outer;
-  for (int64_t o = 0; o < outer; o++)
-    {
-      int64_t off = 0;
-      for (int i = 0; i < c->n_in; i++)
-        {
-          int64_t chunk = numel (&c->xs[i]) / outer;
-          for (int64_t j = 0; j < chunk; j++)
-            y[o * y_chunk + off + j] = c->x[i][o * chunk + j];
-          off += chunk;
-        }
+  for (int64_t o = 0; o < outer; o++) {
+    int64_t off = 0;
+    for (int i = 0; i < c->n_in; i++) {
+      int64_t chunk = numel (&c->xs[i]) / outer;
+      for (int64_t j = 0; j < chunk; j++)
+        y[o * y_chunk + off + j] = c->x[i][o * chunk + j];
+      off += chunk;
     }
+  }
 }
 
 static void
@@ -1272,7 +1206,8 @@ build_concat (Case *c, GRand *r, int v)
 {
   static const int cfgs[][3] = { /* rank, axis, inputs */
                                  { 4, 1, 3 }, { 4, 1, 2 }, { 4, 2, 2 }, { 4, 3, 4 },
-                                 { 4, 0, 2 }, { 2, 1, 5 }, { 3, 2, 3 } };
+                                 { 4, 0, 2 }, { 2, 1, 5 }, { 3, 2, 3 }
+  };
   int rank = cfgs[v][0], axis = cfgs[v][1], n_in = cfgs[v][2];
   DdShape s = random_shape (c, r, FALSE);
   s.rank = rank;
@@ -1280,12 +1215,11 @@ build_concat (Case *c, GRand *r, int v)
   c->a.axis = axis;
   c->ys = s;
   c->ys.d[axis] = 0;
-  for (int i = 0; i < n_in; i++)
-    {
-      s.d[axis] = rdim (c, r, 1, 5);
-      c->ys.d[axis] += s.d[axis];
-      case_uniform_input (c, r, i, s, -1, 1);
-    }
+  for (int i = 0; i < n_in; i++) {
+    s.d[axis] = rdim (c, r, 1, 5);
+    c->ys.d[axis] += s.d[axis];
+    case_uniform_input (c, r, i, s, -1, 1);
+  }
   c->grad_mask = (1u << n_in) - 1;
   c->ref = ref_concat;
   case_label (c, "axis %d", axis);
@@ -1295,20 +1229,18 @@ static void
 ref_pad (const Case *c, double *y)
 {
   const DdShape *xs = &c->xs[0], *ys = &c->ys;
-  for (int64_t i = 0; i < numel (ys); i++)
-    {
-      int64_t rest = i, xi = 0, stride = 1;
-      gboolean inside = TRUE;
-      for (int d = ys->rank - 1; d >= 0; d--)
-        {
-          int64_t coord = rest % ys->d[d] - c->a.pad_nd[d];
-          rest /= ys->d[d];
-          inside &= coord >= 0 && coord < xs->d[d];
-          xi += coord * stride;
-          stride *= xs->d[d];
-        }
-      y[i] = inside ? c->x[0][xi] : c->a.pad_value;
+  for (int64_t i = 0; i < numel (ys); i++) {
+    int64_t rest = i, xi = 0, stride = 1;
+    gboolean inside = TRUE;
+    for (int d = ys->rank - 1; d >= 0; d--) {
+      int64_t coord = rest % ys->d[d] - c->a.pad_nd[d];
+      rest /= ys->d[d];
+      inside &= coord >= 0 && coord < xs->d[d];
+      xi += coord * stride;
+      stride *= xs->d[d];
     }
+    y[i] = inside ? c->x[0][xi] : c->a.pad_value;
+  }
 }
 
 static void
@@ -1326,12 +1258,11 @@ build_pad (Case *c, GRand *r, int v)
   /* The layout Pad's setup makes: begins in pad_nd[0, DD_MAX_RANK), ends
    * in pad_nd[DD_MAX_RANK, 2 DD_MAX_RANK), the axis count in size. */
   c->a.size = 4;
-  for (int d = 0; d < 4; d++)
-    {
-      c->a.pad_nd[d] = pads[v][d];
-      c->a.pad_nd[DD_MAX_RANK + d] = pads[v][4 + d];
-      c->ys.d[d] += pads[v][d] + pads[v][4 + d];
-    }
+  for (int d = 0; d < 4; d++) {
+    c->a.pad_nd[d] = pads[v][d];
+    c->a.pad_nd[DD_MAX_RANK + d] = pads[v][4 + d];
+    c->ys.d[d] += pads[v][d] + pads[v][4 + d];
+  }
   c->a.pad_value = values[v];
   c->grad_mask = 1;
   c->ref = ref_pad;
@@ -1348,36 +1279,34 @@ ref_softmax (const Case *c, double *y)
 {
   const DdShape *s = &c->xs[0];
   int64_t outer = 1, n = 1, inner = 1, axis = c->a.axis < 0 ? c->a.axis + s->rank : c->a.axis;
-  for (int d = 0; d < s->rank; d++)
-    {
-      if (d < axis)
-        outer *= s->d[d];
-      else if (d == axis || c->a.legacy_softmax)
-        n *= s->d[d];
-      else
-        inner *= s->d[d];
-    }
+  for (int d = 0; d < s->rank; d++) {
+    if (d < axis)
+      outer *= s->d[d];
+    else if (d == axis || c->a.legacy_softmax)
+      n *= s->d[d];
+    else
+      inner *= s->d[d];
+  }
   for (int64_t o = 0; o < outer; o++)
-    for (int64_t i = 0; i < inner; i++)
-      {
-        const float *x = c->x[0] + o * n * inner + i;
-        double m = -INFINITY, sum = 0;
-        for (int64_t j = 0; j < n; j++)
-          m = MAX (m, x[j * inner]);
-        for (int64_t j = 0; j < n; j++)
-          sum += exp (x[j * inner] - m);
-        for (int64_t j = 0; j < n; j++)
-          y[o * n * inner + i + j * inner] = exp (x[j * inner] - m) / sum;
-      }
+    for (int64_t i = 0; i < inner; i++) {
+      const float *x = c->x[0] + o * n * inner + i;
+      double m = -INFINITY, sum = 0;
+      for (int64_t j = 0; j < n; j++)
+        m = MAX (m, x[j * inner]);
+      for (int64_t j = 0; j < n; j++)
+        sum += exp (x[j * inner] - m);
+      for (int64_t j = 0; j < n; j++)
+        y[o * n * inner + i + j * inner] = exp (x[j * inner] - m) / sum;
+    }
 }
 
 static void
 build_softmax (Case *c, GRand *r, int v)
 {
   static const int cfgs[][3] = { /* rank, axis, legacy */
-                                 { 2, 1, TRUE }, { 3, 2, TRUE }, { 3, 1, TRUE },
-                                 { 4, 1, TRUE }, { 3, 1, FALSE }, { 2, 0, TRUE },
-                                 { 4, -1, FALSE } };
+                                 { 2, 1, TRUE },  { 3, 2, TRUE }, { 3, 1, TRUE },  { 4, 1, TRUE },
+                                 { 3, 1, FALSE }, { 2, 0, TRUE }, { 4, -1, FALSE }
+  };
   DdShape s = random_shape (c, r, FALSE);
   s.rank = cfgs[v][0];
   c->k = &dd_op_softmax;
@@ -1421,19 +1350,21 @@ check_view (const ViewCase *v)
     fail ("%s: infer failed without setting an error", label->str);
   else if (v->want.rank >= 0 && !ok)
     fail ("%s: infer failed: %s", label->str, error ? error->message : "?");
-  else if (v->want.rank >= 0 && !shape_eq (&out, &v->want))
-    {
-      g_string_append (label, ": got ");
-      append_shape (label, &out);
-      g_string_append (label, ", want ");
-      append_shape (label, &v->want);
-      fail ("%s", label->str);
-    }
+  else if (v->want.rank >= 0 && !shape_eq (&out, &v->want)) {
+    g_string_append (label, ": got ");
+    append_shape (label, &out);
+    g_string_append (label, ", want ");
+    append_shape (label, &v->want);
+    fail ("%s", label->str);
+  }
   g_string_free (label, TRUE);
 }
 
 #define S(...) shape_of (__VA_ARGS__)
-#define NO_SHAPE { .rank = -1 }
+#define NO_SHAPE                                                                                   \
+  {                                                                                                \
+    .rank = -1                                                                                     \
+  }
 
 static void
 test_views (gconstpointer data)
@@ -1489,26 +1420,25 @@ test_same_input (gconstpointer data)
   c.xs[1] = s;
   c.ys = s;
   case_label (&c, "%s", "(x, x), one shared gx");
-  if (check_infer (&c))
-    {
-      g_autofree float *gy = g_new (float, n);
-      g_autofree float *gx = g_new (float, n);
-      g_autofree double *want = g_new (double, n);
-      fill_uniform (r, gy, n, -1, 1);
-      fill_nan (gx, n);
-      run_init (&c, &run);
-      run_forward (&c, &run);
-      ctx_init (&c, &run, &ctx);
-      ctx.gy = gy;
-      ctx.gx[0] = ctx.gx[1] = gx;
-      ctx.gx_add[1] = TRUE;
-      fill_nan (run.work, run.n_work);
-      k->backward (&ctx);
-      for (int64_t i = 0; i < n; i++)
-        want[i] = 2.0 * gy[i] * (k == &dd_op_mul ? x[i] : 1.0);
-      expect_close (&c, "gx", gx, want, n, SAME_TOL);
-      run_clear (&run);
-    }
+  if (check_infer (&c)) {
+    g_autofree float *gy = g_new (float, n);
+    g_autofree float *gx = g_new (float, n);
+    g_autofree double *want = g_new (double, n);
+    fill_uniform (r, gy, n, -1, 1);
+    fill_nan (gx, n);
+    run_init (&c, &run);
+    run_forward (&c, &run);
+    ctx_init (&c, &run, &ctx);
+    ctx.gy = gy;
+    ctx.gx[0] = ctx.gx[1] = gx;
+    ctx.gx_add[1] = TRUE;
+    fill_nan (run.work, run.n_work);
+    k->backward (&ctx);
+    for (int64_t i = 0; i < n; i++)
+      want[i] = 2.0 * gy[i] * (k == &dd_op_mul ? x[i] : 1.0);
+    expect_close (&c, "gx", gx, want, n, SAME_TOL);
+    run_clear (&run);
+  }
   c.x[1] = NULL;
   case_clear (&c);
 }
@@ -1530,19 +1460,18 @@ check_convention (const DdOpClass *k, const DdAttrs *a, DdShape xs, DdShape ys, 
   c.ys = ys;
   c.grad_mask = 1;
   case_label (&c, "%s", "at kinks and ties");
-  if (check_infer (&c))
-    {
-      int64_t n = numel (&xs);
-      g_autofree float *gy = g_new (float, numel (&ys));
-      g_autofree double *want_d = to_double (want, n, 0.0);
-      for (int64_t i = 0; i < numel (&ys); i++)
-        gy[i] = i + 1;
-      run_init (&c, &run);
-      run_backward (&c, &run, gy, 1, FALSE, FALSE, g);
-      expect_close (&c, "gx", g[0], want_d, n, 1e-6);
-      free_grads (g, c.n_in);
-      run_clear (&run);
-    }
+  if (check_infer (&c)) {
+    int64_t n = numel (&xs);
+    g_autofree float *gy = g_new (float, numel (&ys));
+    g_autofree double *want_d = to_double (want, n, 0.0);
+    for (int64_t i = 0; i < numel (&ys); i++)
+      gy[i] = i + 1;
+    run_init (&c, &run);
+    run_backward (&c, &run, gy, 1, FALSE, FALSE, g);
+    expect_close (&c, "gx", g[0], want_d, n, 1e-6);
+    free_grads (g, c.n_in);
+    run_clear (&run);
+  }
   case_clear (&c);
 }
 
@@ -1596,11 +1525,10 @@ test_lookup (void)
     { "Pad", &dd_op_pad },
     { "Softmax", &dd_op_softmax },
   };
-  for (gsize i = 0; i < G_N_ELEMENTS (ops); i++)
-    {
-      g_assert_cmpstr (ops[i].k->onnx_name, ==, ops[i].name);
-      g_assert_true (dd_op_lookup (ops[i].name) == ops[i].k);
-    }
+  for (gsize i = 0; i < G_N_ELEMENTS (ops); i++) {
+    g_assert_cmpstr (ops[i].k->onnx_name, ==, ops[i].name);
+    g_assert_true (dd_op_lookup (ops[i].name) == ops[i].k);
+  }
   g_assert_null (dd_op_lookup ("NoSuchOp"));
 }
 
@@ -1633,13 +1561,12 @@ main (int argc, char **argv)
   g_test_message ("random seed %u (set DD_TEST_SEED to change it)", seed);
 
   g_test_add_func ("/ops/lookup", test_lookup);
-  for (gsize i = 0; i < G_N_ELEMENTS (suites); i++)
-    {
-      g_autofree char *fwd = g_strdup_printf ("/ops/%s/forward", suites[i].path);
-      g_autofree char *bwd = g_strdup_printf ("/ops/%s/backward", suites[i].path);
-      g_test_add_data_func (fwd, &suites[i], test_forward);
-      g_test_add_data_func (bwd, &suites[i], test_backward);
-    }
+  for (gsize i = 0; i < G_N_ELEMENTS (suites); i++) {
+    g_autofree char *fwd = g_strdup_printf ("/ops/%s/forward", suites[i].path);
+    g_autofree char *bwd = g_strdup_printf ("/ops/%s/backward", suites[i].path);
+    g_test_add_data_func (fwd, &suites[i], test_forward);
+    g_test_add_data_func (bwd, &suites[i], test_backward);
+  }
   g_test_add_func ("/ops/conventions/backward", test_conventions);
   g_test_add_data_func ("/ops/add/backward-same-input", &dd_op_add, test_same_input);
   g_test_add_data_func ("/ops/mul/backward-same-input", &dd_op_mul, test_same_input);

@@ -48,7 +48,7 @@ typedef struct {
 static void
 op_profile_clear (gpointer data)
 {
-  g_free (((OpProfile *)data)->op_type);
+  g_free (((OpProfile *) data)->op_type);
 }
 
 static gboolean
@@ -69,7 +69,8 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- benchmark libdeepdream");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, error)) return FALSE;
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
 
   const char *shared_dir = g_getenv ("DD_SHARED_DIR");
   if (opts->model == NULL && shared_dir != NULL)
@@ -80,7 +81,8 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
                          "--model FILE is required (or set DD_SHARED_DIR)");
     return FALSE;
   }
-  if (opts->layer == NULL) opts->layer = g_strdup (DEFAULT_LAYER);
+  if (opts->layer == NULL)
+    opts->layer = g_strdup (DEFAULT_LAYER);
   if (opts->width < 1 || opts->height < 1 || opts->runs < 1 || opts->warmup < 0) {
     g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "--width, --height and --runs must be >= 1, --warmup >= 0");
@@ -88,7 +90,8 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
   }
   gboolean defaults = opts->width == DEFAULT_WIDTH && opts->height == DEFAULT_HEIGHT &&
                       strcmp (opts->layer, DEFAULT_LAYER) == 0;
-  if (opts->gflop <= 0 && defaults) opts->gflop = DEFAULT_GFLOP;
+  if (opts->gflop <= 0 && defaults)
+    opts->gflop = DEFAULT_GFLOP;
   return TRUE;
 }
 
@@ -101,7 +104,7 @@ now_ms (void)
 static int
 compare_doubles (const void *a, const void *b)
 {
-  double x = *(const double *)a, y = *(const double *)b;
+  double x = *(const double *) a, y = *(const double *) b;
   return (x > y) - (x < y);
 }
 
@@ -165,14 +168,15 @@ sgemm_gflops (void)
   float *b = g_aligned_alloc (n * n, sizeof (float), 64);
   float *c = g_aligned_alloc0 (n * n, sizeof (float), 64);
   for (gsize i = 0; i < n * n; i++) {
-    a[i] = (float)(i % 7) - 3.0f;
-    b[i] = (float)(i % 5) - 2.0f;
+    a[i] = (float) (i % 7) - 3.0f;
+    b[i] = (float) (i % 5) - 2.0f;
   }
   double ms[SGEMM_RUNS];
   for (int r = -1; r < SGEMM_RUNS; r++) {
     double t0 = now_ms ();
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-    if (r >= 0) ms[r] = now_ms () - t0;
+    if (r >= 0)
+      ms[r] = now_ms () - t0;
   }
   g_aligned_free (a);
   g_aligned_free (b);
@@ -219,7 +223,8 @@ print_rates (const BenchOptions *opts, double step_ms)
     printf ("  effective  %.1f GFLOP/s (%.2f GFLOP per step)\n", opts->gflop / step_ms * 1e3,
             opts->gflop);
   }
-  if (opts->no_sgemm) return;
+  if (opts->no_sgemm)
+    return;
   double sgemm = sgemm_gflops ();
   printf ("  sgemm      %.1f GFLOP/s (OpenBLAS %dx%dx%d, median of %d)\n", sgemm, SGEMM_N, SGEMM_N,
           SGEMM_N, SGEMM_RUNS);
@@ -231,7 +236,7 @@ static void
 collect_profile (const char *op_type, double forward_s, double backward_s, gpointer user_data)
 {
   OpProfile p = { g_strdup (op_type), forward_s, backward_s };
-  g_array_append_val ((GArray *)user_data, p);
+  g_array_append_val ((GArray *) user_data, p);
 }
 
 static int
@@ -270,14 +275,16 @@ static gboolean
 run_benchmark (const BenchOptions *opts, GError **error)
 {
   g_autoptr (DdModel) model = dd_model_new_from_file (opts->model, error);
-  if (model == NULL) return FALSE;
+  if (model == NULL)
+    return FALSE;
   const char *targets[] = { opts->layer };
   g_autoptr (DdPlan) plan = dd_plan_new (model, opts->width, opts->height, targets, 1, 0, error);
-  if (plan == NULL) return FALSE;
+  if (plan == NULL)
+    return FALSE;
   DdTensorInfo target;
   dd_plan_get_target (plan, 0, &target);
   print_header (opts, &target);
-  fill_input (plan, (gsize)dd_model_get_input_channels (model) * opts->height * opts->width);
+  fill_input (plan, (gsize) dd_model_get_input_channels (model) * opts->height * opts->width);
 
   double fwd, bwd;
   for (int r = 0; r < opts->warmup; r++)

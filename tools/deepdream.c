@@ -33,8 +33,7 @@ set_option (const char *option_name, const char *value, gpointer data, GError **
   const DdParamSpec *specs = dd_dream_param_specs (&n);
   (void) data;
   for (int i = 0; i < n && !spec; i++)
-    if (strcmp (specs[i].cli_name, name) == 0 ||
-        (name[1] == 0 && specs[i].cli_short == name[0]))
+    if (strcmp (specs[i].cli_name, name) == 0 || (name[1] == 0 && specs[i].cli_short == name[0]))
       spec = &specs[i];
   g_return_val_if_fail (spec, FALSE);
 
@@ -63,8 +62,9 @@ make_entries (void)
   for (int i = 0; i < n; i++) {
     if (!(specs[i].use & DD_PARAM_CLI))
       continue;
-    GOptionEntry e = { specs[i].cli_name, specs[i].cli_short, 0, G_OPTION_ARG_CALLBACK,
-                       (gpointer) set_option, specs[i].help, specs[i].arg };
+    GOptionEntry e = { specs[i].cli_name,     specs[i].cli_short,    0,
+                       G_OPTION_ARG_CALLBACK, (gpointer) set_option, specs[i].help,
+                       specs[i].arg };
     g_array_append_val (entries, e);
   }
   const GOptionEntry own[] = {
@@ -108,8 +108,10 @@ load_picture (const char *path, Picture *out, GError **error)
   gegl_node_process (sink_node);
   if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1) {
     g_clear_object (&buffer);
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read '%s': not an image GEGL "
-                 "can load", path);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                 "cannot read '%s': not an image GEGL "
+                 "can load",
+                 path);
     return FALSE;
   }
   const Babl *src = gegl_buffer_get_format (buffer);
@@ -159,9 +161,8 @@ save_picture (const Picture *p, const char *path, GError **error)
 {
   const DdImage *im = &p->image;
   GeglRectangle extent = { 0, 0, im->width, im->height };
-  g_autoptr (GeglBuffer) buffer =
-      gegl_buffer_linear_new_from_data (im->pixels, p->format, &extent, (int) im->stride, NULL,
-                                        NULL);
+  g_autoptr (GeglBuffer) buffer = gegl_buffer_linear_new_from_data (im->pixels, p->format, &extent,
+                                                                    (int) im->stride, NULL, NULL);
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglNode *source =
       gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
@@ -238,7 +239,8 @@ dream (char **args, int n_args)
     return fail (NULL, error);
   if (card->assumed && !quiet)
     g_printerr ("deepdream: warning: no card for %s; assuming ImageNet RGB preprocessing "
-                "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n", card->file);
+                "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n",
+                card->file);
 
   Picture input = { 0 }, guide = { 0 };
   if (list_layers) {
@@ -259,10 +261,10 @@ dream (char **args, int n_args)
     return fail ("guide", error);
   }
   DdDreamInfo info;
-  gboolean ok = dd_dream_run (model, card, &params, guide.image.pixels ? &guide.image : NULL,
-                              &input.image, quiet || !isatty (2) ? NULL : show_progress, NULL,
-                              NULL, &info, &error) &&
-                save_picture (&input, args[1], &error);
+  gboolean ok =
+      dd_dream_run (model, card, &params, guide.image.pixels ? &guide.image : NULL, &input.image,
+                    quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info, &error) &&
+      save_picture (&input, args[1], &error);
   picture_clear (&input);
   picture_clear (&guide);
   if (!ok)

@@ -36,9 +36,16 @@ is_pointwise (const DdAttrs *a)
 static ConvGeom
 conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
 {
-  ConvGeom g = { .n = x->d[0], .c = x->d[1], .h = x->d[2], .w = x->d[3],
-                 .o = y->d[1], .oh = y->d[2], .ow = y->d[3],
-                 .group = a->group, .kh = a->kernel[0], .kw = a->kernel[1] };
+  ConvGeom g = { .n = x->d[0],
+                 .c = x->d[1],
+                 .h = x->d[2],
+                 .w = x->d[3],
+                 .o = y->d[1],
+                 .oh = y->d[2],
+                 .ow = y->d[3],
+                 .group = a->group,
+                 .kh = a->kernel[0],
+                 .kw = a->kernel[1] };
   g.cg = g.c / g.group;
   g.og = g.o / g.group;
   g.kdim = g.cg * g.kh * g.kw;
@@ -56,8 +63,7 @@ static gboolean
 conv_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
 {
   DdShape w;
-  if (!dd_window_setup (a, n, FALSE, error) ||
-      !dd_node_attr_int (n, "group", 1, &a->group, error))
+  if (!dd_window_setup (a, n, FALSE, error) || !dd_node_attr_int (n, "group", 1, &a->group, error))
     return FALSE;
   if (!dd_node_const_shape (n, 1, &w) || w.rank != 4)
     return dd_op_fail (error, "node '%s': Conv weights must be a constant O x C x kh x kw tensor",
@@ -96,9 +102,9 @@ conv_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError 
     out->d[2 + i] = dd_window_out (x->d[2 + i], a->kernel[i], a->stride[i], a->dilation[i],
                                    a->pads[i], a->pads[2 + i], FALSE);
     if (out->d[2 + i] < 1)
-      return dd_op_fail (error, "input %s is smaller than the %" G_GINT64_FORMAT "x%"
-                         G_GINT64_FORMAT " kernel", dd_shape_format (x, bx, sizeof bx),
-                         a->kernel[0], a->kernel[1]);
+      return dd_op_fail (
+          error, "input %s is smaller than the %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT " kernel",
+          dd_shape_format (x, bx, sizeof bx), a->kernel[0], a->kernel[1]);
   }
   return TRUE;
 }

@@ -219,7 +219,8 @@ batch_norm_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, G
   char b[96];
   (void) a, (void) n_in;
   if (in[0].rank < 2)
-    return dd_op_fail (error, "input %s has no channel axis", dd_shape_format (&in[0], b, sizeof b));
+    return dd_op_fail (error, "input %s has no channel axis",
+                       dd_shape_format (&in[0], b, sizeof b));
   for (int i = 1; i < 5; i++)
     if (in[i].rank != 1 || in[i].d[0] != in[0].d[1])
       return dd_op_fail (error, "parameter %d has shape %s, %" G_GINT64_FORMAT " channels needed",

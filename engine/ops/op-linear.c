@@ -113,8 +113,8 @@ gemm_backward (const DdOpCtx *c)
       cblas_sgemm (CblasRowMajor, CblasNoTrans, a->trans_b ? CblasNoTrans : CblasTrans, d.m, d.k,
                    d.n, a->alpha, c->gy, d.n, c->x[1], ldb, beta, c->gx[0], d.k);
     else /* gA[k,m] = alpha B' gY^T */
-      cblas_sgemm (CblasRowMajor, a->trans_b ? CblasTrans : CblasNoTrans, CblasTrans, d.k, d.m,
-                   d.n, a->alpha, c->x[1], ldb, c->gy, d.n, beta, c->gx[0], d.m);
+      cblas_sgemm (CblasRowMajor, a->trans_b ? CblasTrans : CblasNoTrans, CblasTrans, d.k, d.m, d.n,
+                   a->alpha, c->x[1], ldb, c->gy, d.n, beta, c->gx[0], d.m);
   }
   if (c->gx[1]) {
     float beta = c->gx_add[1] ? 1.0f : 0.0f;
@@ -122,8 +122,8 @@ gemm_backward (const DdOpCtx *c)
       cblas_sgemm (CblasRowMajor, a->trans_a ? CblasNoTrans : CblasTrans, CblasNoTrans, d.k, d.n,
                    d.m, a->alpha, c->x[0], lda, c->gy, d.n, beta, c->gx[1], d.n);
     else /* gB[n,k] = alpha gY^T A' */
-      cblas_sgemm (CblasRowMajor, CblasTrans, a->trans_a ? CblasTrans : CblasNoTrans, d.n, d.k,
-                   d.m, a->alpha, c->gy, d.n, c->x[0], lda, beta, c->gx[1], d.k);
+      cblas_sgemm (CblasRowMajor, CblasTrans, a->trans_a ? CblasTrans : CblasNoTrans, d.n, d.k, d.m,
+                   a->alpha, c->gy, d.n, c->x[0], lda, beta, c->gx[1], d.k);
   }
   if (has_bias (c) && c->gx[2]) {
     int64_t rs, cs;
@@ -164,8 +164,11 @@ matmul_plan (const DdShape *A, const DdShape *B, MatMulPlan *p, GError **error)
   if (A->rank < 2 || B->rank < 2 || A->d[A->rank - 1] != B->d[B->rank - 2])
     return dd_op_fail (error, "MatMul operands %s and %s do not fit (both need rank >= 2)",
                        dd_shape_format (A, ba, sizeof ba), dd_shape_format (B, bb, sizeof bb));
-  *p = (MatMulPlan){ .m = A->d[A->rank - 2], .k = A->d[A->rank - 1], .n = B->d[B->rank - 1],
-                     .batches = 1, .batch_rank = MAX (A->rank, B->rank) - 2 };
+  *p = (MatMulPlan){ .m = A->d[A->rank - 2],
+                     .k = A->d[A->rank - 1],
+                     .n = B->d[B->rank - 1],
+                     .batches = 1,
+                     .batch_rank = MAX (A->rank, B->rank) - 2 };
   int64_t sa = 1, sb = 1;
   for (int i = p->batch_rank - 1; i >= 0; i--) {
     int ia = i - (p->batch_rank - (A->rank - 2)), ib = i - (p->batch_rank - (B->rank - 2));
@@ -220,8 +223,8 @@ matmul_forward (const DdOpCtx *c)
   for (int64_t b = 0; b < p.batches; b++) {
     int64_t oa, ob;
     batch_offsets (&p, b, &oa, &ob);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, p.m, p.n, p.k, 1.0f, c->x[0] + oa,
-                 p.k, c->x[1] + ob, p.n, 0.0f, c->y + b * p.m * p.n, p.n);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, p.m, p.n, p.k, 1.0f, c->x[0] + oa, p.k,
+                 c->x[1] + ob, p.n, 0.0f, c->y + b * p.m * p.n, p.n);
   }
 }
 
@@ -243,8 +246,8 @@ matmul_backward (const DdOpCtx *c)
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, p.m, p.k, p.n, 1.0f, gy, p.n,
                    c->x[1] + ob, p.n, 1.0f, c->gx[0] + oa, p.k);
     if (c->gx[1]) /* gB[k,n] += A^T gY */
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, p.k, p.n, p.m, 1.0f, c->x[0] + oa,
-                   p.k, gy, p.n, 1.0f, c->gx[1] + ob, p.n);
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, p.k, p.n, p.m, 1.0f, c->x[0] + oa, p.k,
+                   gy, p.n, 1.0f, c->gx[1] + ob, p.n);
   }
 }
 

@@ -33,15 +33,15 @@ lrn_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
       !dd_node_attr_float (n, "bias", 1.0f, &a->bias, error))
     return FALSE;
   if (a->size < 1)
-    return dd_op_fail (error, "node '%s': LRN size is missing or not positive (%" G_GINT64_FORMAT ")",
+    return dd_op_fail (error,
+                       "node '%s': LRN size is missing or not positive (%" G_GINT64_FORMAT ")",
                        dd_node_name (n), a->size);
   /* s must stay positive for s^-beta to be a number, whatever x is. */
   if (!(a->bias > 0.0f) || !(a->alpha >= 0.0f))
     return dd_op_fail (error, "node '%s': LRN needs bias > 0 and alpha >= 0 (bias=%g, alpha=%g)",
                        dd_node_name (n), a->bias, a->alpha);
   if (!isfinite (a->beta))
-    return dd_op_fail (error, "node '%s': LRN beta=%g is not a number", dd_node_name (n),
-                       a->beta);
+    return dd_op_fail (error, "node '%s': LRN beta=%g is not a number", dd_node_name (n), a->beta);
   return TRUE;
 }
 

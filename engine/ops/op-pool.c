@@ -22,10 +22,20 @@ static PoolGeom
 pool_geom (const DdAttrs *a, const DdShape *in, const DdShape *out)
 {
   PoolGeom g = {
-    .h = in->d[2], .w = in->d[3], .oh = out->d[2], .ow = out->d[3],
-    .kh = a->kernel[0], .kw = a->kernel[1], .sh = a->stride[0], .sw = a->stride[1],
-    .dh = a->dilation[0], .dw = a->dilation[1],
-    .pt = a->pads[0], .pl = a->pads[1], .pb = a->pads[2], .pr = a->pads[3],
+    .h = in->d[2],
+    .w = in->d[3],
+    .oh = out->d[2],
+    .ow = out->d[3],
+    .kh = a->kernel[0],
+    .kw = a->kernel[1],
+    .sh = a->stride[0],
+    .sw = a->stride[1],
+    .dh = a->dilation[0],
+    .dw = a->dilation[1],
+    .pt = a->pads[0],
+    .pl = a->pads[1],
+    .pb = a->pads[2],
+    .pr = a->pads[3],
   };
   return g;
 }
@@ -72,10 +82,10 @@ pool_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError 
   if (in[0].rank != 4)
     return dd_op_fail (error, "pooling needs an NCHW input of rank 4, not %s",
                        dd_shape_format (&in[0], buf, sizeof buf));
-  int64_t oh = dd_window_out (in[0].d[2], a->kernel[0], a->stride[0], a->dilation[0],
-                              a->pads[0], a->pads[2], a->ceil_mode);
-  int64_t ow = dd_window_out (in[0].d[3], a->kernel[1], a->stride[1], a->dilation[1],
-                              a->pads[1], a->pads[3], a->ceil_mode);
+  int64_t oh = dd_window_out (in[0].d[2], a->kernel[0], a->stride[0], a->dilation[0], a->pads[0],
+                              a->pads[2], a->ceil_mode);
+  int64_t ow = dd_window_out (in[0].d[3], a->kernel[1], a->stride[1], a->dilation[1], a->pads[1],
+                              a->pads[3], a->ceil_mode);
   if (oh < 1 || ow < 1)
     return dd_op_fail (error,
                        "a %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
@@ -148,8 +158,8 @@ max_pool_cell (const PoolGeom *g, const float *x, int64_t y0, int64_t ky_lo, int
 /* The outputs [lo, hi) of a row whose windows lie inside the image across:
  * all taken together, one window tap at a time, so the loop vectorises. */
 static void
-max_pool_row_interior (const PoolGeom *g, const float *x, int64_t y0, int64_t ky_lo,
-                       int64_t ky_hi, int64_t lo, int64_t hi, float *y, int32_t *arg)
+max_pool_row_interior (const PoolGeom *g, const float *x, int64_t y0, int64_t ky_lo, int64_t ky_hi,
+                       int64_t lo, int64_t hi, float *y, int32_t *arg)
 {
   const int64_t first = (y0 + ky_lo * g->dh) * g->w - g->pl;
 #pragma omp simd

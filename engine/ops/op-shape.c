@@ -130,8 +130,9 @@ reshape_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
       return dd_op_fail (error, "node '%s': Reshape needs a constant int64 shape input",
                          dd_node_name (n));
     if (count > DD_MAX_RANK)
-      return dd_op_fail (error, "node '%s': Reshape to rank %" G_GINT64_FORMAT
-                         " is not supported (at most %d)", dd_node_name (n), count, DD_MAX_RANK);
+      return dd_op_fail (
+          error, "node '%s': Reshape to rank %" G_GINT64_FORMAT " is not supported (at most %d)",
+          dd_node_name (n), count, DD_MAX_RANK);
     a->reshape.rank = (int) count;
     memcpy (a->reshape.d, shape, count * sizeof *shape);
   }
@@ -339,8 +340,7 @@ pad_forward (const DdOpCtx *c)
     y[i] = value;
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++)
-    memcpy (y + pad_row_offset (c->a, c->xs[0], c->ys, r), c->x[0] + r * inner,
-            inner * sizeof *y);
+    memcpy (y + pad_row_offset (c->a, c->xs[0], c->ys, r), c->x[0] + r * inner, inner * sizeof *y);
 }
 
 static void

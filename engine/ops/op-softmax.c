@@ -140,8 +140,8 @@ softmax_backward_row (const float *y, const float *gy, float *gx, int64_t len, g
 }
 
 static void
-softmax_backward_strided (const float *y, const float *gy, float *gx, int64_t len,
-                          int64_t inner, int64_t count, gboolean add)
+softmax_backward_strided (const float *y, const float *gy, float *gx, int64_t len, int64_t inner,
+                          int64_t count, gboolean add)
 {
   double dot[SOFTMAX_BLOCK];
   float d[SOFTMAX_BLOCK];
@@ -173,8 +173,7 @@ softmax_backward (const DdOpCtx *c)
   if (g.inner == 1) {
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < g.outer; o++)
-      softmax_backward_row (c->y + o * g.len, c->gy + o * g.len, c->gx[0] + o * g.len, g.len,
-                            add);
+      softmax_backward_row (c->y + o * g.len, c->gy + o * g.len, c->gx[0] + o * g.len, g.len, add);
     return;
   }
 #pragma omp parallel for collapse(2) schedule(static)

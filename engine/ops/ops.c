@@ -11,11 +11,11 @@
 #include "deepdream.h"
 
 static const DdOpClass *const all_ops[] = {
-  &dd_op_conv,      &dd_op_relu,         &dd_op_leaky_relu,  &dd_op_clip,
-  &dd_op_sigmoid,   &dd_op_max_pool,     &dd_op_average_pool, &dd_op_global_average_pool,
-  &dd_op_lrn,       &dd_op_add,          &dd_op_mul,         &dd_op_batch_norm,
-  &dd_op_gemm,      &dd_op_matmul,       &dd_op_concat,      &dd_op_flatten,
-  &dd_op_reshape,   &dd_op_identity,     &dd_op_dropout,     &dd_op_pad,
+  &dd_op_conv,    &dd_op_relu,     &dd_op_leaky_relu,   &dd_op_clip,
+  &dd_op_sigmoid, &dd_op_max_pool, &dd_op_average_pool, &dd_op_global_average_pool,
+  &dd_op_lrn,     &dd_op_add,      &dd_op_mul,          &dd_op_batch_norm,
+  &dd_op_gemm,    &dd_op_matmul,   &dd_op_concat,       &dd_op_flatten,
+  &dd_op_reshape, &dd_op_identity, &dd_op_dropout,      &dd_op_pad,
   &dd_op_softmax,
 };
 
@@ -28,15 +28,32 @@ dd_op_lookup (const char *onnx_name)
   return NULL;
 }
 
+static gboolean
+fail_with (GError **error, int code, const char *fmt, va_list args)
+{
+  char *msg = g_strdup_vprintf (fmt, args);
+  g_set_error_literal (error, DD_ERROR, code, msg);
+  g_free (msg);
+  return FALSE;
+}
+
+gboolean
+dd_fail (GError **error, int code, const char *fmt, ...)
+{
+  va_list args;
+  va_start (args, fmt);
+  fail_with (error, code, fmt, args);
+  va_end (args);
+  return FALSE;
+}
+
 gboolean
 dd_op_fail (GError **error, const char *fmt, ...)
 {
   va_list args;
   va_start (args, fmt);
-  char *msg = g_strdup_vprintf (fmt, args);
+  fail_with (error, DD_ERROR_UNSUPPORTED, fmt, args);
   va_end (args);
-  g_set_error_literal (error, DD_ERROR, DD_ERROR_UNSUPPORTED, msg);
-  g_free (msg);
   return FALSE;
 }
 
@@ -67,7 +84,8 @@ dd_window_setup (DdAttrs *a, DdNodeDesc *n, gboolean need_kernel, GError **error
   if (count == 0 && need_kernel)
     return dd_op_fail (error, "node '%s': kernel_shape is missing", dd_node_name (n));
   if (count != 0 && count != 2)
-    return dd_op_fail (error, "node '%s': only 2-D windows are supported (kernel_shape has %d values)",
+    return dd_op_fail (error,
+                       "node '%s': only 2-D windows are supported (kernel_shape has %d values)",
                        dd_node_name (n), count);
   if (count != 0 && (a->kernel[0] < 1 || a->kernel[1] < 1))
     return dd_op_fail (error, "node '%s': kernel_shape must be positive", dd_node_name (n));
