@@ -157,22 +157,39 @@ dd_tensor_info_numel (const DdTensorInfo *info)
   return n;
 }
 
+/* Whether every input of node has a shape (constants always do). */
+static gboolean
+inputs_known (const DdModel *m, const DdNode *node, const gboolean *known)
+{
+  for (int k = 0; k < node->n_in; k++)
+    if (node->in[k] >= 0 && !m->values[node->in[k]].is_const && !known[node->in[k]])
+      return FALSE;
+  return TRUE;
+}
+
 GArray *
 dd_model_list_tensors (DdModel *model, int width, int height, GError **error)
 {
   g_autofree DdShape *shapes = g_new0 (DdShape, model->n_values);
-  if (!dd_model_infer_shapes (model, height, width, NULL, shapes, error))
-    return NULL;
-
-  /* Only what the image flows through: not nodes computing on constants. */
+  g_autofree gboolean *known = g_new0 (gboolean, model->n_values);
   g_autofree gboolean *from_input = g_new0 (gboolean, model->n_values);
-  from_input[model->input] = TRUE;
+  for (int v = 0; v < model->n_values; v++)
+    shapes[v] = model->values[v].is_const ? model->values[v].shape : (DdShape){ 0 };
+  if (!input_shape (model, height, width, &shapes[model->input], error))
+    return NULL;
+  known[model->input] = from_input[model->input] = TRUE;
+
+  /* Every tensor the image flows through whose shape this size allows: a
+   * classifier that needs 224x224 is left out of a bigger image's list. */
   GArray *list = g_array_new (FALSE, TRUE, sizeof (DdTensorInfo));
   for (int i = 0; i < model->n_nodes; i++) {
     const DdNode *node = &model->nodes[i];
     for (int k = 0; k < node->n_in; k++)
       if (node->in[k] >= 0 && from_input[node->in[k]])
         from_input[node->out] = TRUE;
+    if (!inputs_known (model, node, known) || !infer_node (node, shapes, NULL))
+      continue;
+    known[node->out] = TRUE;
     if (!from_input[node->out])
       continue;
     const DdShape *s = &shapes[node->out];

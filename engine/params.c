@@ -199,10 +199,10 @@ dd_dream_param_set (DdDreamParams *p, const DdParamSpec *s, const char *value, G
       }
     break;
   }
-  g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "%s: '%s' is not a valid %s", s->name, value,
-               s->type == DD_PARAM_CHOICE ? s->arg
-               : s->type == DD_PARAM_INT  ? "integer"
-                                          : "number");
+  g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "%s: '%s' is not %s", s->name, value,
+               s->type == DD_PARAM_CHOICE ? "one of the choices"
+               : s->type == DD_PARAM_INT  ? "an integer"
+                                          : "a number");
   return FALSE;
 }
 

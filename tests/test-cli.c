@@ -19,10 +19,10 @@
 #define SMALL_WIDTH 256
 #define SMALL_HEIGHT 192
 
-static const char *cli_path;   /* the deepdream program */
-static char *shared_images;    /* DD_SHARED_DIR/images */
-static char *tmp_dir;          /* every file the tests make */
-static char *small_rgb;        /* SMALL_WIDTH x SMALL_HEIGHT crop of the sky, RGB */
+static const char *cli_path; /* the deepdream program */
+static char *shared_images;  /* DD_SHARED_DIR/images */
+static char *tmp_dir;        /* every file the tests make */
+static char *small_rgb;      /* SMALL_WIDTH x SMALL_HEIGHT crop of the sky, RGB */
 
 /* ---- Running the program ------------------------------------------------------------ */
 
@@ -115,8 +115,8 @@ image_pixels (GeglBuffer *buffer, const char *format)
 {
   const Babl *f = babl_format (format);
   const GeglRectangle *extent = gegl_buffer_get_extent (buffer);
-  guint8 *pixels = g_malloc ((gsize) babl_format_get_bytes_per_pixel (f) * extent->width *
-                             extent->height);
+  guint8 *pixels =
+      g_malloc ((gsize) babl_format_get_bytes_per_pixel (f) * extent->width * extent->height);
   gegl_buffer_get (buffer, extent, 1.0, f, pixels, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
   return pixels;
 }
@@ -132,8 +132,8 @@ save_png (const char *path, const char *format, const guint8 *pixels, int width,
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglNode *source =
       gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  GeglNode *save = gegl_node_new_child (graph, "operation", "gegl:png-save", "path", path,
-                                        "bitdepth", 8, NULL);
+  GeglNode *save =
+      gegl_node_new_child (graph, "operation", "gegl:png-save", "path", path, "bitdepth", 8, NULL);
   gegl_node_link (source, save);
   gegl_node_process (save);
   g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
@@ -154,8 +154,8 @@ sky_pixels (int width, int height)
   GeglBuffer *scaled = NULL;
   GeglNode *source =
       gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", full, NULL);
-  GeglNode *scale_node = gegl_node_new_child (graph, "operation", "gegl:scale-ratio", "x", scale,
-                                              "y", scale, NULL);
+  GeglNode *scale_node =
+      gegl_node_new_child (graph, "operation", "gegl:scale-ratio", "x", scale, "y", scale, NULL);
   GeglNode *sink =
       gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &scaled, NULL);
   gegl_node_link_many (source, scale_node, sink, NULL);
@@ -173,8 +173,8 @@ make_sky_png (const char *name, const char *format, int width, int height)
 {
   g_autofree guint8 *rgba = sky_pixels (width, height);
   const Babl *f = babl_format (format);
-  g_autofree guint8 *pixels = g_malloc ((gsize) babl_format_get_bytes_per_pixel (f) * width *
-                                        height);
+  g_autofree guint8 *pixels =
+      g_malloc ((gsize) babl_format_get_bytes_per_pixel (f) * width * height);
   babl_process (babl_fish (babl_format ("R'G'B'A u8"), f), rgba, pixels, width * height);
   char *path = tmp_path (name);
   save_png (path, format, pixels, width, height);
@@ -255,8 +255,8 @@ test_reproducible (void)
   g_auto (CliRun) run = { 0 };
   g_autofree char *first = tmp_path ("seed5-a.png");
   g_autofree char *second = tmp_path ("seed5-b.png");
-  const char *const common[] = { "--jitter", "0", "--seed", "5", "--octaves", "2",
-                                 "--iterations", "2" };
+  const char *const common[] = { "--jitter",  "0", "--seed",       "5",
+                                 "--octaves", "2", "--iterations", "2" };
 
   for (int k = 0; k < 2; k++) {
     const char *args[G_N_ELEMENTS (common) + 3] = { 0 };
@@ -277,12 +277,12 @@ test_seeds_differ (void)
   g_autofree char *first = tmp_path ("seed1.png");
   g_autofree char *second = tmp_path ("seed2.png");
 
-  run_cli (&run, "--jitter", "32", "--seed", "1", "--octaves", "2", "--iterations", "2",
-           small_rgb, first, NULL);
+  run_cli (&run, "--jitter", "32", "--seed", "1", "--octaves", "2", "--iterations", "2", small_rgb,
+           first, NULL);
   assert_dreamed (&run, first, SMALL_WIDTH, SMALL_HEIGHT);
   g_assert_nonnull (strstr (run.err, "seed 1"));
-  run_cli (&run, "--quiet", "--jitter", "32", "--seed", "2", "--octaves", "2", "--iterations",
-           "2", small_rgb, second, NULL);
+  run_cli (&run, "--quiet", "--jitter", "32", "--seed", "2", "--octaves", "2", "--iterations", "2",
+           small_rgb, second, NULL);
   assert_dreamed (&run, second, SMALL_WIDTH, SMALL_HEIGHT);
   g_assert_cmpstr (run.err, ==, "");
   g_assert_false (files_equal (first, second));
@@ -526,7 +526,8 @@ assert_lists_4c (const CliRun *run, int height, int width)
 {
   g_assert_cmpint (run->status, ==, 0);
   g_autofree char *pattern = g_strdup_printf ("^inception_4c/output\\s+\\S+\\s+512 x\\s+%d x\\s+%d"
-                                              "\\s+Objects: ", height, width);
+                                              "\\s+Objects: ",
+                                              height, width);
   g_assert_true (g_regex_match_simple (pattern, run->out, G_REGEX_MULTILINE, 0));
 }
 
@@ -566,8 +567,8 @@ test_help (void)
   for (int i = 0; i < n; i++) {
     if (!(specs[i].use & DD_PARAM_CLI))
       continue;
-    g_autofree char *option = g_strdup_printf ("--%s%s", specs[i].cli_name,
-                                               specs[i].arg ? "=" : " ");
+    g_autofree char *option =
+        g_strdup_printf ("--%s%s", specs[i].cli_name, specs[i].arg ? "=" : " ");
     g_test_message ("looking for %s", option);
     g_assert_nonnull (strstr (run.out, option));
   }

@@ -13,6 +13,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -31,8 +32,9 @@ static const BenchCase cases[] = {
 
 /* What one case measured. */
 typedef struct {
-  double seconds; /* wall time of dd_dream_run() */
-  double rss_mb;  /* peak RSS of the whole process */
+  double seconds;     /* wall time of dd_dream_run() */
+  double cpu_seconds; /* its user + system time, every thread: twice seconds on two free cores */
+  double rss_mb;      /* peak RSS of the whole process */
   DdDreamInfo info;
 } BenchResult;
 
@@ -55,7 +57,10 @@ find_case (const char *name)
 static DdImage
 make_image (int width, int height)
 {
-  DdImage im = { .width = width, .height = height, .channels = 3, .type = DD_PIXEL_U8,
+  DdImage im = { .width = width,
+                 .height = height,
+                 .channels = 3,
+                 .type = DD_PIXEL_U8,
                  .stride = (gsize) width * 3 };
   guint8 *pixels = g_malloc (im.stride * height);
   for (int y = 0; y < height; y++) {
@@ -65,8 +70,7 @@ make_image (int width, int height)
       double u = (double) x / width;
       double ring = sin (hypot (x - 0.4 * width, y - 0.6 * height) * 0.08);
       double stripe = sin ((x + 2 * y) * 0.21) * sin (y * 0.05);
-      double base[3] = { 0.5 + 0.35 * sin (6.0 * u + 1.0),
-                         0.5 + 0.35 * sin (5.0 * v + 4.0 * u),
+      double base[3] = { 0.5 + 0.35 * sin (6.0 * u + 1.0), 0.5 + 0.35 * sin (5.0 * v + 4.0 * u),
                          0.5 + 0.35 * cos (7.0 * u * v + 2.0) };
       for (int c = 0; c < 3; c++) {
         double value = base[c] + 0.12 * ring + 0.08 * stripe * (c == 1 ? -1 : 1);
@@ -86,6 +90,24 @@ peak_rss_mb (void)
   return usage.ru_maxrss / 1024.0; /* kilobytes on Linux */
 }
 
+static double
+cpu_seconds (void)
+{
+  struct rusage usage;
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+/* The machine is shared: the load average tells how far to trust the times. */
+static void
+print_load (const char *when)
+{
+  double load[3];
+  if (getloadavg (load, 3) == 3)
+    printf ("load average %s: %.2f %.2f %.2f\n", when, load[0], load[1], load[2]);
+}
+
 /* Runs one case in this process and prints its figures as one line. */
 static gboolean
 run_case (const BenchCase *bc, const char *model_name, GError **error)
@@ -103,16 +125,17 @@ run_case (const BenchCase *bc, const char *model_name, GError **error)
 
   BenchResult r = { 0 };
   gint64 start = g_get_monotonic_time ();
-  gboolean ok = dd_dream_run (model, card, &params, NULL, &image, NULL, NULL, NULL, &r.info,
-                              error);
+  double cpu_start = cpu_seconds ();
+  gboolean ok = dd_dream_run (model, card, &params, NULL, &image, NULL, NULL, NULL, &r.info, error);
   r.seconds = (g_get_monotonic_time () - start) / 1e6;
+  r.cpu_seconds = cpu_seconds () - cpu_start;
   r.rss_mb = peak_rss_mb ();
   g_free (image.pixels);
   dd_dream_params_clear (&params);
   if (ok)
-    printf ("%.6f %.3f %d %d %d %" G_GSIZE_FORMAT " %" G_GSIZE_FORMAT "\n", r.seconds, r.rss_mb,
-            r.info.tiles, r.info.tile_width, r.info.tile_height, r.info.plan_bytes,
-            r.info.work_bytes);
+    printf ("%.6f %.6f %.3f %d %d %d %" G_GSIZE_FORMAT " %" G_GSIZE_FORMAT "\n", r.seconds,
+            r.cpu_seconds, r.rss_mb, r.info.tiles, r.info.tile_width, r.info.tile_height,
+            r.info.plan_bytes, r.info.work_bytes);
   return ok;
 }
 
@@ -130,11 +153,10 @@ spawn_case (const BenchCase *bc, const char *model_name, BenchResult *r, GError 
                      NULL, &wait_status, error) ||
       !g_spawn_check_wait_status (wait_status, error))
     return FALSE;
-  if (sscanf (out, "%lf %lf %d %d %d %" G_GSIZE_FORMAT " %" G_GSIZE_FORMAT, &r->seconds,
-              &r->rss_mb, &r->info.tiles, &r->info.tile_width, &r->info.tile_height,
-              &r->info.plan_bytes, &r->info.work_bytes) != 7) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "case %s printed '%s'", bc->name,
-                 out);
+  if (sscanf (out, "%lf %lf %lf %d %d %d %" G_GSIZE_FORMAT " %" G_GSIZE_FORMAT, &r->seconds,
+              &r->cpu_seconds, &r->rss_mb, &r->info.tiles, &r->info.tile_width,
+              &r->info.tile_height, &r->info.plan_bytes, &r->info.work_bytes) != 8) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "case %s printed '%s'", bc->name, out);
     return FALSE;
   }
   return TRUE;
@@ -157,9 +179,10 @@ print_row (const BenchCase *bc, const BenchResult *r)
 {
   g_autofree char *size = g_strdup_printf ("%dx%d", bc->width, bc->height);
   g_autofree char *tile = g_strdup_printf ("%dx%d", r->info.tile_width, r->info.tile_height);
-  printf ("%-8s %9s %4d %4d %9.2f %11.1f %9.3f %5d %9s %8.1f %8.1f\n", bc->name, size,
-          bc->octaves, bc->iterations, r->seconds, r->rss_mb, seconds_per_mp (bc, r),
-          r->info.tiles, tile, r->info.plan_bytes / MB, r->info.work_bytes / MB);
+  printf ("%-8s %9s %4d %4d %8.2f %8.2f %11.1f %8.3f %5d %8s %8.1f %8.1f\n", bc->name, size,
+          bc->octaves, bc->iterations, r->seconds, r->cpu_seconds, r->rss_mb,
+          seconds_per_mp (bc, r), r->info.tiles, tile, r->info.plan_bytes / MB,
+          r->info.work_bytes / MB);
   fflush (stdout);
 }
 
@@ -215,10 +238,12 @@ main (int argc, char **argv)
   }
 
   printf ("libdeepdream dream benchmark: model %s, %u cpus, seed 1, each case in a fresh "
-          "process\n\n", model_name, g_get_num_processors ());
+          "process\n",
+          model_name, g_get_num_processors ());
+  print_load ("before");
+  printf ("\n%-8s %9s %4s %4s %8s %8s %11s %8s %5s %8s %8s %8s\n", "case", "size", "oct", "its",
+          "wall s", "cpu s", "peak RSS MB", "s/MP", "tiles", "tile", "plan MB", "work MB");
   fflush (stdout);
-  printf ("%-8s %9s %4s %4s %9s %11s %9s %5s %9s %8s %8s\n", "case", "size", "oct", "its",
-          "wall s", "peak RSS MB", "s/MP", "tiles", "tile", "plan MB", "work MB");
   BenchResult results[G_N_ELEMENTS (cases)] = { 0 };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
     if (!spawn_case (&cases[i], model_name, &results[i], &error)) {
@@ -228,5 +253,6 @@ main (int argc, char **argv)
     print_row (&cases[i], &results[i]);
   }
   print_targets (results);
+  print_load ("after");
   return 0;
 }

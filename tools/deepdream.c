@@ -44,8 +44,14 @@ set_option (const char *option_name, const char *value, gpointer data, GError **
   }
   GError *local = NULL;
   if (!dd_dream_param_set (&params, spec, value, &local)) {
-    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s: %s", spec->cli_name,
-                 local->message);
+    /* The engine names the parameter ("step-size: ..."); say the option. */
+    const char *reason = local->message;
+    if (g_str_has_prefix (reason, spec->name) && reason[strlen (spec->name)] == ':')
+      reason += strlen (spec->name) + 2;
+    gboolean choice = spec->type == DD_PARAM_CHOICE;
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s=%s: %s%s%s%s",
+                 spec->cli_name, value, reason, choice ? " (" : "", choice ? spec->arg : "",
+                 choice ? ")" : "");
     g_error_free (local);
     return FALSE;
   }
@@ -139,13 +145,32 @@ load_picture (const char *path, Picture *out, GError **error)
   return TRUE;
 }
 
+/* The GEGL operation that writes files named like path, or NULL. GEGL's
+ * own gegl:save falls back to PNG for names it does not know. */
+static const char *
+saver_for (const char *path)
+{
+  static const char *const savers[][2] = {
+    { ".png", "gegl:png-save" },  { ".jpg", "gegl:jpg-save" },   { ".jpeg", "gegl:jpg-save" },
+    { ".tif", "gegl:tiff-save" }, { ".tiff", "gegl:tiff-save" }, { ".webp", "gegl:webp-save" },
+    { ".exr", "gegl:exr-save" },  { ".ppm", "gegl:ppm-save" },   { ".pfm", "gegl:pfm-save" },
+  };
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+  for (gsize i = 0; i < G_N_ELEMENTS (savers); i++)
+    if (g_str_has_suffix (lower, savers[i][0]) && gegl_has_operation (savers[i][1]))
+      return savers[i][1];
+  return NULL;
+}
+
 /* Fails early, before a long dream, when OUTPUT surely cannot be written. */
 static gboolean
 check_writable (const char *path, GError **error)
 {
   g_autofree char *folder = g_path_get_dirname (path);
   const char *why = NULL;
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+  if (!saver_for (path))
+    why = "unknown image format (use .png, .jpg, .tif, .webp or .exr)";
+  else if (g_file_test (path, G_FILE_TEST_IS_DIR))
     why = "it is a folder";
   else if (g_access (folder, W_OK) != 0)
     why = "its folder is missing or read-only";
@@ -166,12 +191,11 @@ save_picture (const Picture *p, const char *path, GError **error)
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglNode *source =
       gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  GeglNode *save;
-  if (g_str_has_suffix (path, ".png") || g_str_has_suffix (path, ".PNG"))
-    save = gegl_node_new_child (graph, "operation", "gegl:png-save", "path", path, "bitdepth",
-                                im->type == DD_PIXEL_U8 ? 8 : 16, NULL);
-  else
-    save = gegl_node_new_child (graph, "operation", "gegl:save", "path", path, NULL);
+  const char *saver = saver_for (path);
+  GeglNode *save = gegl_node_new_child (graph, "operation", saver, "path", path, NULL);
+  /* PNG keeps 8-bit sources 8-bit rather than GEGL's default of 16. */
+  if (strcmp (saver, "gegl:png-save") == 0)
+    gegl_node_set (save, "bitdepth", im->type == DD_PIXEL_U8 ? 8 : 16, NULL);
   gegl_node_link (source, save);
   gegl_node_process (save);
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
