@@ -128,6 +128,14 @@ extern const DdOpClass dd_op_concat, dd_op_flatten, dd_op_reshape, dd_op_identit
     dd_op_pad;
 extern const DdOpClass dd_op_softmax;
 
+/* Hot loops are compiled for AVX-512, AVX2 and the baseline, chosen at
+ * load time for the CPU at hand (GCC and clang function multi-versioning). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define DD_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define DD_VECTOR_CLONES
+#endif
+
 /* Shared helpers for the ops. */
 /* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
 void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);

@@ -38,7 +38,7 @@ relu_saved_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
   return (dd_shape_numel (out) + 3) / 4;
 }
 
-void
+DD_VECTOR_CLONES void
 dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask)
 {
 #pragma omp simd
@@ -64,18 +64,26 @@ relu_forward (const DdOpCtx *c)
   }
 }
 
+/* Multiplying by the 0/1 mask, unlike a select, vectorises. */
+DD_VECTOR_CLONES static void
+relu_mask_gradient (const guint8 *mask, const float *gy, float *gx, gboolean add, int64_t n)
+{
+  if (add)
+    for (int64_t i = 0; i < n; i++)
+      gx[i] += gy[i] * (float) mask[i];
+  else
+    for (int64_t i = 0; i < n; i++)
+      gx[i] = gy[i] * (float) mask[i];
+}
+
 static void
 relu_backward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys);
-  const guint8 *mask = (const guint8 *) c->saved;
-  const float *gy = c->gy;
-  float *gx = c->gx[0];
-  const gboolean add = c->gx_add[0];
-  /* Multiplying by the 0/1 mask, unlike a select, vectorises. */
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    put (gx, add, i, gy[i] * (float) mask[i]);
+  const int64_t n = dd_shape_numel (c->ys), chunk = 1 << 16;
+#pragma omp parallel for schedule(static)
+  for (int64_t at = 0; at < n; at += chunk)
+    relu_mask_gradient ((const guint8 *) c->saved + at, c->gy + at, c->gx[0] + at, c->gx_add[0],
+                        MIN (chunk, n - at));
 }
 
 const DdOpClass dd_op_relu = {

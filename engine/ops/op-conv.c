@@ -159,32 +159,38 @@ im2col (const DdAttrs *a, const ConvGeom *g, const float *x, int64_t r0, int64_t
   }
 }
 
+/* Adds one channel's rows of col back into its input gradient plane. */
+DD_VECTOR_CLONES static void
+col2im_channel (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t c, int64_t r0,
+                int64_t rows, float *plane)
+{
+  const int64_t ncols = rows * g->ow, sh = a->stride[0], sw = a->stride[1];
+  for (int64_t ky = 0; ky < g->kh; ky++)
+    for (int64_t kx = 0; kx < g->kw; kx++) {
+      const float *src = col + ((c * g->kh + ky) * g->kw + kx) * ncols;
+      int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
+      valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
+      for (int64_t r = 0; r < rows; r++) {
+        int64_t iy = (r0 + r) * sh - a->pads[0] + ky * a->dilation[0];
+        if (iy < 0 || iy >= g->h)
+          continue;
+        float *dst = plane + iy * g->w;
+        const float *s = src + r * g->ow;
+        for (int64_t ox = lo; ox < hi; ox++)
+          dst[ox * sw + xoff] += s[ox];
+      }
+    }
+}
+
 /* Adds col[kdim, rows * ow] back into the input gradient of one group.
  * Each thread owns whole input channels, so no two write the same pixel. */
 static void
 col2im_add (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t r0, int64_t rows,
             float *gx)
 {
-  const int64_t ncols = rows * g->ow, sh = a->stride[0], sw = a->stride[1];
 #pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < g->cg; c++) {
-    float *plane = gx + c * g->h * g->w;
-    for (int64_t ky = 0; ky < g->kh; ky++)
-      for (int64_t kx = 0; kx < g->kw; kx++) {
-        const float *src = col + ((c * g->kh + ky) * g->kw + kx) * ncols;
-        int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
-        valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
-        for (int64_t r = 0; r < rows; r++) {
-          int64_t iy = (r0 + r) * sh - a->pads[0] + ky * a->dilation[0];
-          if (iy < 0 || iy >= g->h)
-            continue;
-          float *dst = plane + iy * g->w;
-          const float *s = src + r * g->ow;
-          for (int64_t ox = lo; ox < hi; ox++)
-            dst[ox * sw + xoff] += s[ox];
-        }
-      }
-  }
+  for (int64_t c = 0; c < g->cg; c++)
+    col2im_channel (a, g, col, c, r0, rows, gx + c * g->h * g->w);
 }
 
 /* One output channel of a depthwise conv, computed directly. */

@@ -98,42 +98,47 @@ lrn_geom (const DdOpCtx *c)
   return g;
 }
 
+/* One block of positions through every channel. */
+DD_VECTOR_CLONES static void
+lrn_forward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t len)
+{
+  const float scale = c->a->alpha / (float) c->a->size;
+  const float bias = c->a->bias, beta = c->a->beta;
+  const float *x = c->x[0] + base;
+  float *y = c->y + base, *s = c->saved + base;
+  double acc[LRN_BLOCK] = { 0.0 };
+
+  /* Prime the window of channel 0 up to, not including, channel hi. */
+  for (int64_t k = 0; k < MIN (g->hi, g->c); k++)
+    for (int64_t i = 0; i < len; i++)
+      acc[i] += (double) x[k * g->plane + i] * x[k * g->plane + i];
+
+  for (int64_t ch = 0; ch < g->c; ch++) {
+    const int64_t in = ch + g->hi, out = ch - g->lo - 1;
+    if (in < g->c)
+      for (int64_t i = 0; i < len; i++)
+        acc[i] += (double) x[in * g->plane + i] * x[in * g->plane + i];
+    if (out >= 0)
+      for (int64_t i = 0; i < len; i++)
+        acc[i] -= (double) x[out * g->plane + i] * x[out * g->plane + i];
+    const int64_t o = ch * g->plane;
+    for (int64_t i = 0; i < len; i++) {
+      float sv = bias + scale * (float) acc[i];
+      s[o + i] = sv;
+      y[o + i] = x[o + i] * lrn_pow (sv, beta);
+    }
+  }
+}
+
 static void
 lrn_forward (const DdOpCtx *c)
 {
   const LrnGeom g = lrn_geom (c);
-  const float scale = c->a->alpha / (float) c->a->size;
-  const float bias = c->a->bias, beta = c->a->beta;
-
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < g.n; b++)
     for (int64_t blk = 0; blk < g.blocks; blk++) {
-      const int64_t p0 = blk * LRN_BLOCK, len = MIN (LRN_BLOCK, g.plane - p0);
-      const int64_t base = b * g.c * g.plane + p0;
-      const float *x = c->x[0] + base;
-      float *y = c->y + base, *s = c->saved + base;
-      double acc[LRN_BLOCK] = { 0.0 };
-
-      /* Prime the window of channel 0 up to, not including, channel hi. */
-      for (int64_t k = 0; k < MIN (g.hi, g.c); k++)
-        for (int64_t i = 0; i < len; i++)
-          acc[i] += (double) x[k * g.plane + i] * x[k * g.plane + i];
-
-      for (int64_t ch = 0; ch < g.c; ch++) {
-        const int64_t in = ch + g.hi, out = ch - g.lo - 1;
-        if (in < g.c)
-          for (int64_t i = 0; i < len; i++)
-            acc[i] += (double) x[in * g.plane + i] * x[in * g.plane + i];
-        if (out >= 0)
-          for (int64_t i = 0; i < len; i++)
-            acc[i] -= (double) x[out * g.plane + i] * x[out * g.plane + i];
-        const int64_t o = ch * g.plane;
-        for (int64_t i = 0; i < len; i++) {
-          float sv = bias + scale * (float) acc[i];
-          s[o + i] = sv;
-          y[o + i] = x[o + i] * lrn_pow (sv, beta);
-        }
-      }
+      const int64_t p0 = blk * LRN_BLOCK;
+      lrn_forward_block (c, &g, b * g.c * g.plane + p0, MIN (LRN_BLOCK, g.plane - p0));
     }
 }
 
@@ -151,43 +156,47 @@ lrn_term (const float *gy, const float *x, const float *s, float beta, int64_t i
  *           channels c whose window holds j, that is c in [j-hi, j+lo].
  * The sum runs as a sliding window: channel j+lo enters at step j, channel
  * j-hi-1 leaves. */
+DD_VECTOR_CLONES static void
+lrn_backward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t len)
+{
+  const float beta = c->a->beta;
+  const float k2 = 2.0f * c->a->alpha * beta / (float) c->a->size;
+  const gboolean add = c->gx_add[0];
+  const float *x = c->x[0] + base, *s = c->saved + base, *gy = c->gy + base;
+  float *gx = c->gx[0] + base;
+  double acc[LRN_BLOCK] = { 0.0 };
+
+  for (int64_t k = 0; k < MIN (g->lo, g->c); k++)
+    for (int64_t i = 0; i < len; i++)
+      acc[i] += lrn_term (gy, x, s, beta, k * g->plane + i);
+
+  for (int64_t j = 0; j < g->c; j++) {
+    const int64_t in = j + g->lo, out = j - g->hi - 1;
+    if (in < g->c)
+      for (int64_t i = 0; i < len; i++)
+        acc[i] += lrn_term (gy, x, s, beta, in * g->plane + i);
+    if (out >= 0)
+      for (int64_t i = 0; i < len; i++)
+        acc[i] -= lrn_term (gy, x, s, beta, out * g->plane + i);
+    const int64_t o = j * g->plane;
+    for (int64_t i = 0; i < len; i++) {
+      float v = gy[o + i] * lrn_pow (s[o + i], beta) - k2 * x[o + i] * (float) acc[i];
+      gx[o + i] = add ? gx[o + i] + v : v;
+    }
+  }
+}
+
 static void
 lrn_backward (const DdOpCtx *c)
 {
   const LrnGeom g = lrn_geom (c);
-  const float beta = c->a->beta;
-  const float k2 = 2.0f * c->a->alpha * beta / (float) c->a->size;
-  const gboolean add = c->gx_add[0];
-
   if (c->gx[0] == NULL)
     return;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < g.n; b++)
     for (int64_t blk = 0; blk < g.blocks; blk++) {
-      const int64_t p0 = blk * LRN_BLOCK, len = MIN (LRN_BLOCK, g.plane - p0);
-      const int64_t base = b * g.c * g.plane + p0;
-      const float *x = c->x[0] + base, *s = c->saved + base, *gy = c->gy + base;
-      float *gx = c->gx[0] + base;
-      double acc[LRN_BLOCK] = { 0.0 };
-
-      for (int64_t k = 0; k < MIN (g.lo, g.c); k++)
-        for (int64_t i = 0; i < len; i++)
-          acc[i] += lrn_term (gy, x, s, beta, k * g.plane + i);
-
-      for (int64_t j = 0; j < g.c; j++) {
-        const int64_t in = j + g.lo, out = j - g.hi - 1;
-        if (in < g.c)
-          for (int64_t i = 0; i < len; i++)
-            acc[i] += lrn_term (gy, x, s, beta, in * g.plane + i);
-        if (out >= 0)
-          for (int64_t i = 0; i < len; i++)
-            acc[i] -= lrn_term (gy, x, s, beta, out * g.plane + i);
-        const int64_t o = j * g.plane;
-        for (int64_t i = 0; i < len; i++) {
-          float v = gy[o + i] * lrn_pow (s[o + i], beta) - k2 * x[o + i] * (float) acc[i];
-          gx[o + i] = add ? gx[o + i] + v : v;
-        }
-      }
+      const int64_t p0 = blk * LRN_BLOCK;
+      lrn_backward_block (c, &g, b * g.c * g.plane + p0, MIN (LRN_BLOCK, g.plane - p0));
     }
 }
 

@@ -157,7 +157,7 @@ max_pool_cell (const PoolGeom *g, const float *x, int64_t y0, int64_t ky_lo, int
 
 /* The outputs [lo, hi) of a row whose windows lie inside the image across:
  * all taken together, one window tap at a time, so the loop vectorises. */
-static void
+DD_VECTOR_CLONES static void
 max_pool_row_interior (const PoolGeom *g, const float *x, int64_t y0, int64_t ky_lo, int64_t ky_hi,
                        int64_t lo, int64_t hi, float *y, int32_t *arg)
 {
