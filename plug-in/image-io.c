@@ -9,6 +9,8 @@
  */
 #include "image-io.h"
 
+#include <math.h>
+
 static const Babl *
 float_format (int channels)
 {
@@ -28,28 +30,40 @@ image_io_selection_box (gint32 drawable, GeglRectangle *box, GError **error)
 }
 
 gboolean
-image_io_read (gint32 drawable, const GeglRectangle *box, DdImage *out, GError **error)
+image_io_read_scaled (gint32 drawable, const GeglRectangle *box, int max_edge, DdImage *out,
+                      GError **error)
 {
   GeglRectangle whole = { 0, 0, gimp_drawable_width (drawable), gimp_drawable_height (drawable) };
   if (!box)
     box = &whole;
+  double scale = MIN (1.0, (double) max_edge / MAX (box->width, box->height));
+  /* gegl_buffer_get takes the rectangle in scaled coordinates. */
+  GeglRectangle scaled = { (int) floor (box->x * scale), (int) floor (box->y * scale),
+                           MAX ((int) lround (box->width * scale), 1),
+                           MAX ((int) lround (box->height * scale), 1) };
   int channels = (gimp_drawable_is_gray (drawable) ? 1 : 3) + gimp_drawable_has_alpha (drawable);
   const Babl *format = float_format (channels);
-  *out = (DdImage){ .width = box->width,
-                    .height = box->height,
+  *out = (DdImage){ .width = scaled.width,
+                    .height = scaled.height,
                     .channels = channels,
-                    .stride = (gsize) box->width * babl_format_get_bytes_per_pixel (format),
+                    .stride = (gsize) scaled.width * babl_format_get_bytes_per_pixel (format),
                     .type = DD_PIXEL_FLOAT };
-  out->pixels = g_try_malloc (out->stride * box->height);
+  out->pixels = g_try_malloc (out->stride * scaled.height);
   if (!out->pixels) {
     g_set_error (error, DD_ERROR, DD_ERROR_MEMORY, "%d x %d pixels of '%s' do not fit in memory",
-                 box->width, box->height, gimp_item_get_name (drawable));
+                 scaled.width, scaled.height, gimp_item_get_name (drawable));
     return FALSE;
   }
   GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
-  gegl_buffer_get (buffer, box, 1.0, format, out->pixels, out->stride, GEGL_ABYSS_NONE);
+  gegl_buffer_get (buffer, &scaled, scale, format, out->pixels, out->stride, GEGL_ABYSS_NONE);
   g_object_unref (buffer);
   return TRUE;
+}
+
+gboolean
+image_io_read (gint32 drawable, const GeglRectangle *box, DdImage *out, GError **error)
+{
+  return image_io_read_scaled (drawable, box, G_MAXINT, out, error);
 }
 
 void

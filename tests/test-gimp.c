@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -687,6 +688,244 @@ test_batch_script (void)
   case_end (&c);
 }
 
+/* ---- The dialog, on a virtual display ---------------------------------------------- */
+
+/* The plug-in's dialog in the real gimp-2.10 on an Xvfb display of its
+ * own: it opens from a RUN-INTERACTIVE call, is photographed (into
+ * DD_GUI_SCREENSHOT), and its OK button, clicked with xdotool, adds the
+ * layer. There is no window manager: windows cannot be focused, so the
+ * pointer clicks the button where the dialog puts it. */
+
+#define GUI_WINDOW_TIMEOUT_S 90 /* a first GUI start builds font caches */
+#define GUI_RUN_TIMEOUT_S 120
+
+static gboolean
+gui_tools_missing (void)
+{
+  const char *const tools[] = { "gimp-2.10", "Xvfb", "xdotool", "/usr/bin/import", NULL };
+  for (int i = 0; tools[i]; i++) {
+    g_autofree char *path = g_find_program_in_path (tools[i]);
+    if (!path) {
+      g_autofree char *why = g_strdup_printf ("%s is not installed", tools[i]);
+      g_test_skip (why);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* Starts Xvfb on a free display, which it writes to a pipe ("7\n"); the
+ * display name, e.g. ":7", or NULL. */
+static char *
+start_xvfb (GSubprocess **xvfb)
+{
+  int fds[2];
+  g_assert_cmpint (pipe (fds), ==, 0);
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                             G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  g_autoptr (GError) error = NULL;
+  *xvfb = g_subprocess_launcher_spawn (launcher, &error, "Xvfb", "-displayfd", "3", "-screen", "0",
+                                       "1280x800x24", "-nolisten", "tcp", NULL);
+  /* Closes our copy of the pipe's end: the read sees its end if Xvfb dies. */
+  g_object_unref (launcher);
+  char number[16] = { 0 };
+  gsize n = 0;
+  while (*xvfb && n < sizeof number - 1 && read (fds[0], number + n, 1) == 1 && number[n] != '\n')
+    n++;
+  close (fds[0]);
+  if (!*xvfb || n == 0) {
+    g_test_message ("Xvfb did not start: %s", error ? error->message : "no display number");
+    return NULL;
+  }
+  number[n] = 0;
+  return g_strdup_printf (":%s", number);
+}
+
+/* Runs an X tool on display; its output, or NULL when it failed. */
+static char *
+x_tool (char **envp, const char *const *argv)
+{
+  g_autofree char *out = NULL;
+  int status;
+  if (!g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, &out, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    return NULL;
+  return g_steal_pointer (&out);
+}
+
+/* The id of the window called title, waiting for it to appear. */
+static char *
+wait_for_window (char **envp, const char *title, int timeout_s)
+{
+  g_autofree char *pattern = g_strdup_printf ("^%s$", title);
+  const char *const argv[] = { "xdotool", "search", "--name", pattern, NULL };
+  for (gint64 end = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+       g_get_monotonic_time () < end; g_usleep (G_USEC_PER_SEC / 2)) {
+    char *ids = x_tool (envp, argv);
+    if (ids && *ids) {
+      ids[strcspn (ids, "\n")] = 0; /* the first of them */
+      return ids;
+    }
+    g_free (ids);
+  }
+  return NULL;
+}
+
+/* Clicks the dialog's OK button: the last of its buttons, at its bottom
+ * right corner inside GIMP's 12-pixel border. */
+static gboolean
+click_ok (char **envp, const char *window)
+{
+  const char *const geometry[] = { "xdotool", "getwindowgeometry", "--shell", window, NULL };
+  g_autofree char *text = x_tool (envp, geometry);
+  int x = -1, y = -1, width = -1, height = -1;
+  const char *at = text ? strstr (text, "\nX=") : NULL;
+  if (!at || sscanf (at, " X=%d Y=%d WIDTH=%d HEIGHT=%d", &x, &y, &width, &height) != 4)
+    return FALSE;
+  g_autofree char *px = g_strdup_printf ("%d", x + width - 40);
+  g_autofree char *py = g_strdup_printf ("%d", y + height - 28);
+  const char *const click[] = { "xdotool", "mousemove", "--sync", px, py, "click", "1", NULL };
+  g_autofree char *out = x_tool (envp, click);
+  return out != NULL;
+}
+
+static void
+process_exited (GObject *process, GAsyncResult *result, gpointer data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (process), result, NULL);
+  *(gboolean *) data = TRUE;
+}
+
+static gboolean
+timer_fired (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Waits for process to end; after timeout_s it is killed, and the result
+ * is FALSE. */
+static gboolean
+wait_or_kill (GSubprocess *process, int timeout_s)
+{
+  gboolean exited = FALSE, late = FALSE;
+  g_subprocess_wait_async (process, NULL, process_exited, &exited);
+  guint timer = g_timeout_add_seconds (timeout_s, timer_fired, &late);
+  while (!exited && !late)
+    g_main_context_iteration (NULL, TRUE);
+  gboolean in_time = exited;
+  if (in_time)
+    g_source_remove (timer);
+  else
+    g_subprocess_force_exit (process);
+  while (!exited)
+    g_main_context_iteration (NULL, TRUE);
+  return in_time;
+}
+
+/* gimp-2.10 on display, running script with the helpers loaded; its
+ * output goes to log. */
+static GSubprocess *
+start_gimp_gui (char **envp, const char *script, const char *log)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_environ (launcher, envp);
+  g_subprocess_launcher_set_stdout_file_path (launcher, log);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_autofree char *batch =
+      g_strdup_printf ("(begin (load \"%s\") (load \"%s\"))", g_getenv ("DD_GIMP_HELPERS"), script);
+  g_autoptr (GError) error = NULL;
+  GSubprocess *gimp =
+      g_subprocess_launcher_spawn (launcher, &error, "gimp-2.10", "--no-splash", "-b", batch, NULL);
+  if (!gimp)
+    g_test_message ("cannot start gimp-2.10: %s", error->message);
+  return gimp;
+}
+
+/* Opens the dialog on the picture, then reports the layers and quits. The
+ * saved settings make the dream quick. */
+static void
+write_dialog_script (const Case *c, const char *script)
+{
+  g_autofree char *text = g_strdup_printf (
+      "(let* ((img (dd-open \"%s\")) (drw (dd-layer img)))\n"
+      "  (gimp-display-new img)\n"
+      "  (plug-in-deepdream RUN-INTERACTIVE img drw \"\" \"\" -1 4 1.4 10 1.5 32 -1 -1\n"
+      "                     LAYER-MODE-NORMAL 100 -1 0 0 0 0)\n"
+      "  (dd-report img \"%s/after.txt\")\n"
+      "  (gimp-quit 1))\n",
+      c->image, c->dir);
+  g_assert_true (g_file_set_contents (script, text, -1, NULL));
+  g_autofree char *rc = g_build_filename (env.profile, "deepdreamrc", NULL);
+  g_assert_true (g_file_set_contents (
+      rc, "[DeepDream]\nlayers=inception_3b/output\noctaves=1\niterations=2\nseed=1\n", -1, NULL));
+}
+
+static void
+save_screenshot (char **envp, const Case *c)
+{
+  const char *env_path = g_getenv ("DD_GUI_SCREENSHOT");
+  g_autofree char *path = env_path ? g_strdup (env_path) : case_path (c, "gui-dialog.png");
+  const char *const argv[] = { "/usr/bin/import", "-window", "root", path, NULL };
+  g_autofree char *out = x_tool (envp, argv);
+  g_assert_nonnull (out);
+  g_test_message ("screenshot of the dialog: %s", path);
+}
+
+/* The dialog opens, shows its preview, and OK adds the dream layer. */
+static void
+test_dialog_ok (void)
+{
+  Case c;
+  if (gui_tools_missing () || !case_begin (&c, "sky1024px.jpg"))
+    return;
+  GSubprocess *xvfb = NULL;
+  g_autofree char *display = start_xvfb (&xvfb);
+  g_assert_nonnull (display);
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "DISPLAY", display, TRUE);
+  envp = g_environ_setenv (envp, "GIMP2_DIRECTORY", env.profile, TRUE);
+  /* A backup left by a killed GIMP would open a recovery dialog first. */
+  g_autofree char *backups = g_build_filename (env.profile, "backups", NULL);
+  tu_remove_tree (backups);
+
+  g_autofree char *script = case_path (&c, "dialog.scm");
+  g_autofree char *log = case_path (&c, "gimp.log");
+  write_dialog_script (&c, script);
+  GSubprocess *gimp = start_gimp_gui (envp, script, log);
+  g_assert_nonnull (gimp);
+  g_autofree char *window = wait_for_window (envp, "DeepDream", GUI_WINDOW_TIMEOUT_S);
+  gboolean clicked = FALSE;
+  if (window) {
+    /* Time for the quick preview (a fraction of a second here) to show. */
+    g_usleep (3 * G_USEC_PER_SEC);
+    save_screenshot (envp, &c);
+    clicked = click_ok (envp, window);
+  }
+  gboolean exited = wait_or_kill (gimp, GUI_RUN_TIMEOUT_S);
+  g_object_unref (gimp);
+  g_subprocess_force_exit (xvfb);
+  g_object_unref (xvfb);
+  g_autofree char *rc = g_build_filename (env.profile, "deepdreamrc", NULL);
+  g_unlink (rc);
+  g_autofree char *output = NULL;
+  g_file_get_contents (log, &output, NULL, NULL);
+  g_test_message ("%s", output ? output : "");
+
+  if (!window || !clicked || !exited)
+    g_error ("the dialog %s", !window    ? "did not open"
+                              : !clicked ? "could not be clicked"
+                                         : "did not close, or GIMP did not quit, after OK");
+  c.output = g_steal_pointer (&output);
+  Report after;
+  report_load (&c, "after", &after);
+  g_assert_cmpint (after.n_layers, ==, 2);
+  g_assert_cmpstr (after.layers[0].name, ==, "DeepDream inception_3b");
+  case_end (&c);
+}
+
 /* ---- Main --------------------------------------------------------------------------- */
 
 int
@@ -713,6 +952,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/errors/layer-mode", test_error_layer_mode);
   g_test_add_func ("/gimp/settings/last-values", test_last_values);
   g_test_add_func ("/gimp/batch/folder", test_batch_script);
+  g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();
   /* Keep the files of a failed run for a look. */
