@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# tests/test-fetch.sh: models/fetch, in throwaway home folders; speaks TAP.
+#
+# Copyright (C) 2026 the gimp-deepdream authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+#   test-fetch.sh FETCH
+#
+# FETCH is models/fetch. Environment: DEEPDREAM, the built command line;
+# DD_SHARED_DIR, the test data (cases that install a real model are skipped
+# without it). Downloads are exercised with file:// addresses.
+
+set -uo pipefail
+
+fetch=$1
+shared=${DD_SHARED_DIR:-}
+googlenet_dir="$shared/models/bvlc_googlenet"
+squeezenet="$shared/models/squeezenet_v1.1/squeezenet_v1.1.onnx"
+unset DEEPDREAM_MODEL_PATH
+[ -x "${DEEPDREAM:-}" ] || {
+  echo "Bail out! DEEPDREAM must name the built deepdream command"
+  exit 1
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+
+# A home folder of its own for each case, with its data folder in XDG_DATA_HOME.
+fresh_home() {
+  HOME=$(mktemp -d "$tmp/home.XXXXXX")
+  XDG_DATA_HOME="$HOME/data"
+  export HOME XDG_DATA_HOME
+  models="$XDG_DATA_HOME/gimp-deepdream/models"
+}
+
+# run_case NAME FUNCTION: one TAP line; a function printing "skip: why"
+# and returning 0 is skipped.
+run_case() {
+  local out status
+  n=$((n + 1))
+  out=$("$2" 2>&1)
+  status=$?
+  if [ $status -eq 0 ] && [[ $out == skip:* ]]; then
+    echo "ok $n - $1 # SKIP ${out#skip: }"
+  elif [ $status -eq 0 ]; then
+    echo "ok $n - $1"
+  else
+    echo "not ok $n - $1"
+    printf '%s\n' "$out" | sed 's/^/# /'
+    failed=$((failed + 1))
+  fi
+}
+
+# expect_failure PATTERN COMMAND...: COMMAND fails, saying PATTERN.
+expect_failure() {
+  local pattern=$1 out
+  shift
+  if out=$("$@" 2>&1); then
+    echo "succeeded but should have failed: $out"
+    return 1
+  fi
+  grep -q -- "$pattern" <<<"$out" || {
+    echo "expected '$pattern' in: $out"
+    return 1
+  }
+}
+
+# nothing_installed: the model folder is empty (no model, card or leftover).
+nothing_installed() {
+  [ ! -d "$models" ] || [ -z "$(find "$models" -mindepth 1 -print -quit)" ] || {
+    echo "left in $models:"
+    ls -A "$models"
+    return 1
+  }
+}
+
+need_shared() {
+  [ -f "$googlenet_dir/bvlc_googlenet.onnx" ] && [ -f "$squeezenet" ]
+}
+
+# write_card FILE NAME MODEL-FILE DEFAULT-LAYER [KEY=VALUE...]
+write_card() {
+  local card=$1
+  {
+    echo "[Model]"
+    echo "Name=$2"
+    echo "File=$3"
+    echo "DefaultLayer=$4"
+    echo "ChannelOrder=BGR"
+    echo "Mean=104;117;123"
+    shift 4
+    printf '%s\n' "$@"
+    echo "[Layers]"
+    echo "fire9/concat=Deepest fire module"
+  } >"$card"
+}
+
+case_sha_mismatch() {
+  fresh_home
+  head -c 4096 /dev/urandom >"$tmp/garbage.onnx"
+  write_card "$tmp/bad-sha.card" badsha garbage.onnx x \
+    "Sha256=0000000000000000000000000000000000000000000000000000000000000000"
+  expect_failure "sha256 mismatch" "$fetch" --from "$tmp/garbage.onnx" "$tmp/bad-sha.card" &&
+    nothing_installed
+}
+
+case_does_not_load() {
+  fresh_home
+  printf 'not a model at all' >"$tmp/notamodel.onnx"
+  write_card "$tmp/noload.card" noload notamodel.onnx x
+  expect_failure "does not load" "$fetch" --from "$tmp/notamodel.onnx" "$tmp/noload.card" &&
+    nothing_installed
+}
+
+case_no_url() {
+  fresh_home
+  expect_failure "googlenet --from" "$fetch" googlenet && nothing_installed
+}
+
+case_unknown_name() {
+  fresh_home
+  expect_failure "no card named 'nosuchmodel'" "$fetch" nosuchmodel
+}
+
+case_download_fails() {
+  fresh_home
+  write_card "$tmp/gone.card" gone gone.onnx x "Url=file://$tmp/no-such-file.onnx"
+  expect_failure "could not download" "$fetch" "$tmp/gone.card" && nothing_installed
+}
+
+case_wrong_layer() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  write_card "$tmp/wrong-layer.card" wronglayer squeezenet_v1.1.onnx no_such_layer
+  expect_failure "has no tensor 'no_such_layer'" "$fetch" --from "$squeezenet" \
+    "$tmp/wrong-layer.card" && nothing_installed
+}
+
+# The googlenet card from the source tree, its model from the shared folder;
+# deepdream then finds both in the user's folder alone.
+case_from_folder() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  "$fetch" googlenet --from "$googlenet_dir" || return 1
+  if [ ! -f "$models/bvlc_googlenet.onnx" ] || [ ! -f "$models/googlenet.card" ]; then
+    echo "not installed into $models"
+    return 1
+  fi
+  local layers
+  layers=$(cd "$tmp" && "$DEEPDREAM" --quiet --model googlenet --list-layers) || return 1
+  grep -q '^inception_4c/output ' <<<"$layers" || {
+    echo "deepdream --model googlenet did not list inception_4c/output"
+    return 1
+  }
+  # Running again is quick and changes nothing.
+  local out
+  out=$("$fetch" googlenet --from "$googlenet_dir") || return 1
+  grep -q "already installed" <<<"$out" || {
+    echo "second run: $out"
+    return 1
+  }
+}
+
+# Without XDG_DATA_HOME the model goes to ~/.local/share.
+case_from_file_default_home() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  unset XDG_DATA_HOME
+  "$fetch" --from "$googlenet_dir/bvlc_googlenet.onnx" googlenet || return 1
+  [ -f "$HOME/.local/share/gimp-deepdream/models/bvlc_googlenet.onnx" ] || {
+    echo "not installed into ~/.local/share"
+    return 1
+  }
+}
+
+case_download_file_url() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  local sha
+  sha=$(sha256sum <"$squeezenet" | cut -d' ' -f1)
+  write_card "$tmp/squeeze.card" squeeze squeezenet_v1.1.onnx fire9/concat \
+    "Url=file://$squeezenet" "Sha256=$sha"
+  "$fetch" "$tmp/squeeze.card" || return 1
+  cmp "$squeezenet" "$models/squeezenet_v1.1.onnx" && [ -f "$models/squeeze.card" ] &&
+    (cd "$tmp" && "$DEEPDREAM" --quiet --model squeeze --list-layers >/dev/null)
+}
+
+# A model zoo style .tar.gz with test data beside the model, no sha256.
+case_download_tarball() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  mkdir -p "$tmp/zoo/squeeze/test_data_set_0"
+  cp "$squeezenet" "$tmp/zoo/squeeze/model.onnx"
+  echo data >"$tmp/zoo/squeeze/test_data_set_0/input_0.pb"
+  tar -czf "$tmp/zoo.tar.gz" -C "$tmp/zoo" squeeze
+  write_card "$tmp/zoo.card" zoo zoo.onnx fire9/concat "Url=file://$tmp/zoo.tar.gz"
+  local out
+  out=$("$fetch" "$tmp/zoo.card" 2>&1) || {
+    echo "$out"
+    return 1
+  }
+  grep -q "no sha256" <<<"$out" && cmp "$squeezenet" "$models/zoo.onnx"
+}
+
+run_case "refuses a file whose sha256 differs from the card's" case_sha_mismatch
+run_case "refuses a file that does not load" case_does_not_load
+run_case "asks for --from when a card has no Url" case_no_url
+run_case "names an unknown card" case_unknown_name
+run_case "reports a download that fails" case_download_fails
+run_case "refuses a model without the card's DefaultLayer" case_wrong_layer
+run_case "installs googlenet from a folder, once" case_from_folder
+run_case "installs into ~/.local/share without XDG_DATA_HOME" case_from_file_default_home
+run_case "downloads a file:// Url and checks its sha256" case_download_file_url
+run_case "downloads a .tar.gz and takes the model inside" case_download_tarball
+echo "1..$n"
+[ "$failed" -eq 0 ]
