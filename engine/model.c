@@ -88,14 +88,10 @@ input_shape (DdModel *m, int height, int width, DdShape *out, GError **error)
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "input size %dx%d is empty", width, height);
     return FALSE;
   }
-  for (int i = 0; i < 4; i++)
-    if (in->shape.d[i] > 0 && in->shape.d[i] != want[i]) {
-      g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
-                   "model input '%s' has a fixed size of %" PRId64 "x%" PRId64
-                   " (width x height); %dx%d was asked",
-                   in->name, in->shape.d[3], in->shape.d[2], width, height);
-      return FALSE;
-    }
+  /* A fixed height and width in the file are only the size the exporter
+   * traced at (the model zoo's files say 224x224): convolutional layers take
+   * any size, and a node that truly needs the traced size (a classifier's
+   * Reshape) fails shape inference with its own message. */
   out->rank = 4;
   for (int i = 0; i < 4; i++)
     out->d[i] = want[i];
