@@ -159,38 +159,51 @@ im2col (const DdAttrs *a, const ConvGeom *g, const float *x, int64_t r0, int64_t
   }
 }
 
-/* Adds one channel's rows of col back into its input gradient plane. */
+/* Adds into input row iy of channel c everything col holds for it: the
+ * taps (ky, kx) of the output rows of this band that read that row. */
 DD_VECTOR_CLONES static void
-col2im_channel (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t c, int64_t r0,
-                int64_t rows, float *plane)
+col2im_row (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t c, int64_t iy,
+            int64_t r0, int64_t rows, float *dst)
 {
   const int64_t ncols = rows * g->ow, sh = a->stride[0], sw = a->stride[1];
-  for (int64_t ky = 0; ky < g->kh; ky++)
+  for (int64_t ky = 0; ky < g->kh; ky++) {
+    /* The output row r whose tap ky lands on iy: r * sh - pad + ky * dil = iy. */
+    int64_t num = iy + a->pads[0] - ky * a->dilation[0];
+    if (num < 0 || num % sh != 0)
+      continue;
+    int64_t r = num / sh - r0;
+    if (r < 0 || r >= rows)
+      continue;
     for (int64_t kx = 0; kx < g->kw; kx++) {
-      const float *src = col + ((c * g->kh + ky) * g->kw + kx) * ncols;
+      const float *src = col + ((c * g->kh + ky) * g->kw + kx) * ncols + r * g->ow;
       int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
       valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
-      for (int64_t r = 0; r < rows; r++) {
-        int64_t iy = (r0 + r) * sh - a->pads[0] + ky * a->dilation[0];
-        if (iy < 0 || iy >= g->h)
-          continue;
-        float *dst = plane + iy * g->w;
-        const float *s = src + r * g->ow;
-        for (int64_t ox = lo; ox < hi; ox++)
-          dst[ox * sw + xoff] += s[ox];
-      }
+      for (int64_t ox = lo; ox < hi; ox++)
+        dst[ox * sw + xoff] += src[ox];
     }
+  }
 }
 
 /* Adds col[kdim, rows * ow] back into the input gradient of one group.
- * Each thread owns whole input channels, so no two write the same pixel. */
+ * Work is split by input row, so no two threads write the same pixel and
+ * a conv with few input channels (the first one, RGB) still uses every
+ * core. */
 static void
 col2im_add (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t r0, int64_t rows,
             float *gx)
 {
+  /* Input rows this band of output rows can reach. */
+  const int64_t span = (g->kh - 1) * a->dilation[0];
+  const int64_t first = MAX (r0 * a->stride[0] - a->pads[0], 0);
+  const int64_t last = MIN ((r0 + rows - 1) * a->stride[0] - a->pads[0] + span, g->h - 1);
+  const int64_t n = last - first + 1;
+  if (n <= 0)
+    return;
 #pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < g->cg; c++)
-    col2im_channel (a, g, col, c, r0, rows, gx + c * g->h * g->w);
+  for (int64_t k = 0; k < g->cg * n; k++) {
+    const int64_t c = k / n, iy = first + k % n;
+    col2im_row (a, g, col, c, iy, r0, rows, gx + (c * g->h + iy) * g->w);
+  }
 }
 
 /* One output channel of a depthwise conv, computed directly. */
