@@ -97,19 +97,6 @@ assert_failed (const CliRun *run, int status, const char *mention, const char *o
 
 /* ---- Images ----------------------------------------------------------------------------- */
 
-static GeglBuffer *
-load_image (const char *path)
-{
-  g_autoptr (GeglNode) graph = gegl_node_new ();
-  GeglBuffer *buffer = NULL;
-  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
-  GeglNode *sink =
-      gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
-  gegl_node_link (load, sink);
-  gegl_node_process (sink);
-  return buffer;
-}
-
 /* The whole image in format, g_free() it. */
 static guint8 *
 image_pixels (GeglBuffer *buffer, const char *format)
@@ -146,7 +133,7 @@ static guint8 *
 sky_pixels (int width, int height)
 {
   g_autofree char *sky = g_build_filename (shared_images, "sky1024px.jpg", NULL);
-  g_autoptr (GeglBuffer) full = load_image (sky);
+  g_autoptr (GeglBuffer) full = tu_load_image (sky);
   g_assert_nonnull (full);
   const GeglRectangle *e = gegl_buffer_get_extent (full);
   double scale = MAX ((double) width / e->width, (double) height / e->height);
@@ -196,7 +183,7 @@ make_sky_png (const char *name, const char *format, int width, int height)
 static void
 assert_image_size (const char *path, int width, int height)
 {
-  g_autoptr (GeglBuffer) buffer = load_image (path);
+  g_autoptr (GeglBuffer) buffer = tu_load_image (path);
   g_assert_nonnull (buffer);
   if (!buffer)
     return;
@@ -242,13 +229,13 @@ test_end_to_end (void)
   g_autofree char *sum_before = file_sha256 (input);
 
   run_cli (&run, "--octaves", "2", "--iterations", "3", input, output, NULL);
-  g_autoptr (GeglBuffer) in = load_image (input);
+  g_autoptr (GeglBuffer) in = tu_load_image (input);
   int width = gegl_buffer_get_width (in), height = gegl_buffer_get_height (in);
   assert_dreamed (&run, output, width, height);
   if (g_test_failed ())
     return;
 
-  g_autoptr (GeglBuffer) out = load_image (output);
+  g_autoptr (GeglBuffer) out = tu_load_image (output);
   g_autofree guint8 *a = image_pixels (in, "R'G'B' u8");
   g_autofree guint8 *b = image_pixels (out, "R'G'B' u8");
   gsize n = (gsize) width * height * 3;
@@ -398,8 +385,8 @@ test_alpha (void)
   assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
   if (g_test_failed ())
     return;
-  g_autoptr (GeglBuffer) in = load_image (input);
-  g_autoptr (GeglBuffer) out = load_image (output);
+  g_autoptr (GeglBuffer) in = tu_load_image (input);
+  g_autoptr (GeglBuffer) out = tu_load_image (output);
   g_assert_true (babl_format_has_alpha (gegl_buffer_get_format (out)));
   g_autofree guint8 *a = image_pixels (in, "R'G'B'A u8");
   g_autofree guint8 *b = image_pixels (out, "R'G'B'A u8");
@@ -414,7 +401,7 @@ test_grey (void)
     return;
   g_autofree char *input = make_sky_png ("grey.png", "Y' u8", SMALL_WIDTH, SMALL_HEIGHT);
   g_autofree char *output = tmp_path ("grey-dream.png");
-  g_autoptr (GeglBuffer) in = load_image (input);
+  g_autoptr (GeglBuffer) in = tu_load_image (input);
   g_assert_cmpint (babl_format_get_n_components (gegl_buffer_get_format (in)), ==, 1);
 
   g_auto (CliRun) run = { 0 };
@@ -422,7 +409,7 @@ test_grey (void)
   assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
   if (g_test_failed ())
     return;
-  g_autoptr (GeglBuffer) out = load_image (output);
+  g_autoptr (GeglBuffer) out = tu_load_image (output);
   g_assert_cmpint (babl_format_get_n_components (gegl_buffer_get_format (out)), <=, 2);
 }
 

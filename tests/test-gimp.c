@@ -268,13 +268,7 @@ picture_load (const Case *c, const char *file, Picture *p)
   g_autofree char *path = case_path (c, file);
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     g_error ("GIMP did not write %s:\n%s", path, c->output);
-  g_autoptr (GeglNode) graph = gegl_node_new ();
-  GeglBuffer *buffer = NULL;
-  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
-  GeglNode *sink =
-      gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
-  gegl_node_link (load, sink);
-  gegl_node_process (sink);
+  GeglBuffer *buffer = tu_load_image (path);
   g_assert_nonnull (buffer);
   p->width = gegl_buffer_get_width (buffer);
   p->height = gegl_buffer_get_height (buffer);

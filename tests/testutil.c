@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include <gegl.h>
+
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -404,4 +406,17 @@ tu_remove_tree (const char *path)
       g_remove (child);
   }
   g_rmdir (path);
+}
+
+GeglBuffer *
+tu_load_image (const char *path)
+{
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglBuffer *buffer = NULL;
+  GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  GeglNode *sink =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
+  gegl_node_link (load, sink);
+  gegl_node_process (sink);
+  return buffer;
 }

@@ -27,6 +27,10 @@ TuTensor *tu_tensor_load (const char *path, GError **error);
 void tu_tensor_free (TuTensor *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TuTensor, tu_tensor_free)
 
+/* An image file read with GEGL, or NULL when GEGL cannot read it. */
+typedef struct _GeglBuffer GeglBuffer;
+GeglBuffer *tu_load_image (const char *path);
+
 /* Deletes a folder and everything below it (symbolic links, not their
  * targets). */
 void tu_remove_tree (const char *path);
