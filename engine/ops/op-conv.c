@@ -129,34 +129,41 @@ valid_span (int64_t off, int64_t stride, int64_t len, int64_t out_len, int64_t *
   *hi = CLAMP (*hi, *lo, out_len);
 }
 
+/* One row of col: tap (c, ky, kx) for output rows [r0, r0 + rows). */
+DD_VECTOR_CLONES static void
+im2col_row (const DdAttrs *a, const ConvGeom *g, const float *x, int64_t row, int64_t r0,
+            int64_t rows, float *out)
+{
+  const int64_t sh = a->stride[0], sw = a->stride[1];
+  const int64_t c = row / (g->kh * g->kw), ky = row / g->kw % g->kh, kx = row % g->kw;
+  int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
+  valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
+  const float *plane = x + c * g->h * g->w;
+  for (int64_t r = 0; r < rows; r++) {
+    float *dst = out + r * g->ow;
+    int64_t iy = (r0 + r) * sh - a->pads[0] + ky * a->dilation[0];
+    if (iy < 0 || iy >= g->h) {
+      memset (dst, 0, g->ow * sizeof *dst);
+      continue;
+    }
+    const float *src = plane + iy * g->w;
+    memset (dst, 0, lo * sizeof *dst);
+    if (sw == 1)
+      memcpy (dst + lo, src + lo + xoff, (hi - lo) * sizeof *dst);
+    else
+      for (int64_t ox = lo; ox < hi; ox++)
+        dst[ox] = src[ox * sw + xoff];
+    memset (dst + hi, 0, (g->ow - hi) * sizeof *dst);
+  }
+}
+
 /* col[kdim, rows * ow] for output rows [r0, r0 + rows) of one group. */
 static void
 im2col (const DdAttrs *a, const ConvGeom *g, const float *x, int64_t r0, int64_t rows, float *col)
 {
-  const int64_t ncols = rows * g->ow, sh = a->stride[0], sw = a->stride[1];
 #pragma omp parallel for schedule(static)
-  for (int64_t row = 0; row < g->kdim; row++) {
-    int64_t c = row / (g->kh * g->kw), ky = row / g->kw % g->kh, kx = row % g->kw;
-    int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
-    valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
-    const float *plane = x + c * g->h * g->w;
-    for (int64_t r = 0; r < rows; r++) {
-      float *dst = col + row * ncols + r * g->ow;
-      int64_t iy = (r0 + r) * sh - a->pads[0] + ky * a->dilation[0];
-      if (iy < 0 || iy >= g->h) {
-        memset (dst, 0, g->ow * sizeof *dst);
-        continue;
-      }
-      const float *src = plane + iy * g->w;
-      memset (dst, 0, lo * sizeof *dst);
-      if (sw == 1)
-        memcpy (dst + lo, src + lo + xoff, (hi - lo) * sizeof *dst);
-      else
-        for (int64_t ox = lo; ox < hi; ox++)
-          dst[ox] = src[ox * sw + xoff];
-      memset (dst + hi, 0, (g->ow - hi) * sizeof *dst);
-    }
-  }
+  for (int64_t row = 0; row < g->kdim; row++)
+    im2col_row (a, g, x, row, r0, rows, col + row * rows * g->ow);
 }
 
 /* Adds into input row iy of channel c everything col holds for it: the
