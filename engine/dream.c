@@ -341,6 +341,15 @@ wrap (int v, int n)
   return v < 0 ? v + n : v;
 }
 
+/* A run of n columns starting at column `first` of a row of width w,
+ * wrapping at most once (n <= w): the part before the wrap has `split`
+ * columns. */
+static int
+wrap_split (int first, int n, int w)
+{
+  return MIN (n, w - first);
+}
+
 /* Fills the plan input with the window at (wx, wy) of x rolled by (ox, oy). */
 static void
 fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
@@ -348,38 +357,48 @@ fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
   float *in = dd_plan_get_input (d->plan);
   const gsize plane = plane_of (s), wplane = plane_of (d->window);
   const float unit = d->card->range / 255.0f;
+  const int width = d->window.width, first = wrap (wx - ox, s.width);
+  const int split = wrap_split (first, width, s.width);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int k = 0; k < 3; k++)
     for (int y = 0; y < d->window.height; y++) {
       const float *src =
           d->x + rgb_of (d, k) * plane + (gsize) wrap (wy + y - oy, s.height) * s.width;
-      float *dst = in + k * wplane + (gsize) y * d->window.width;
-      const float mean = d->card->mean[k], scale = unit / d->card->std[k];
-      for (int x = 0; x < d->window.width; x++)
-        dst[x] = src[wrap (wx + x - ox, s.width)] * scale - mean / d->card->std[k];
+      float *dst = in + k * wplane + (gsize) y * width;
+      const float scale = unit / d->card->std[k], shift = d->card->mean[k] / d->card->std[k];
+      for (int x = 0; x < split; x++)
+        dst[x] = src[first + x] * scale - shift;
+      for (int x = split; x < width; x++)
+        dst[x] = src[x - split] * scale - shift;
     }
 }
 
-/* Adds the input gradient of the core [cx0, cx1) x [cy0, cy1) of the window
- * at (wx, wy) into g, undoing the roll. */
+/* Writes the input gradient of the core [cx0, cx1) x [cy0, cy1) of the
+ * window at (wx, wy) into g, undoing the roll. */
 static void
 take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int cy1, int ox, int oy)
 {
   const float *gin = dd_plan_get_input_grad (d->plan);
   const gsize plane = plane_of (s), wplane = plane_of (d->window);
   const float unit = d->card->range / 255.0f;
+  const int n = cx1 - cx0, first = wrap (cx0 - ox, s.width);
+  const int split = wrap_split (first, n, s.width);
 #pragma omp parallel for schedule(static)
   for (int y = cy0; y < cy1; y++) {
     const gsize row = (gsize) wrap (y - oy, s.height) * s.width;
-    for (int c = 0; c < d->channels; c++)
-      for (int x = cx0; x < cx1; x++)
-        d->g[c * plane + row + wrap (x - ox, s.width)] = 0;
+    for (int c = 0; c < d->channels; c++) {
+      memset (d->g + c * plane + row + first, 0, split * sizeof (float));
+      memset (d->g + c * plane + row, 0, (n - split) * sizeof (float));
+    }
+    /* A grey image gets the sum of the three channels' gradients. */
     for (int k = 0; k < 3; k++) {
       const float scale = unit / d->card->std[k];
-      const float *src = gin + k * wplane + (gsize) (y - wy) * d->window.width;
+      const float *src = gin + k * wplane + (gsize) (y - wy) * d->window.width + (cx0 - wx);
       float *dst = d->g + rgb_of (d, k) * plane + row;
-      for (int x = cx0; x < cx1; x++)
-        dst[wrap (x - ox, s.width)] += src[x - wx] * scale;
+      for (int i = 0; i < split; i++)
+        dst[first + i] += src[i] * scale;
+      for (int i = split; i < n; i++)
+        dst[i - split] += src[i] * scale;
     }
   }
 }
