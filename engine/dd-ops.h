@@ -129,8 +129,16 @@ extern const DdOpClass dd_op_concat, dd_op_flatten, dd_op_reshape, dd_op_identit
 extern const DdOpClass dd_op_softmax;
 
 /* Hot loops are compiled for AVX-512, AVX2 and the baseline, chosen at
- * load time for the CPU at hand (GCC and clang function multi-versioning). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+ * load time for the CPU at hand (GCC and clang function multi-versioning).
+ * Not in sanitizer builds: their ifunc resolvers would run before the
+ * sanitizer runtime is up. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DD_NO_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(DD_NO_CLONES)
 #define DD_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #else
 #define DD_VECTOR_CLONES

@@ -8,12 +8,13 @@
 
 # Debian packages for building, testing and the demo; extend here.
 # curl downloads models (models/fetch); gegl's command line draws the demo's
-# input picture; xvfb, xdotool, x11-utils and imagemagick drive and photograph
-# the plug-in's dialog in the GUI test.
+# input picture; clang and its runtimes build the fuzzer; xvfb, xdotool,
+# x11-utils and imagemagick drive and photograph the plug-in's dialog in the
+# GUI test.
 DEPENDENCIES="build-essential meson ninja-build pkg-config libglib2.0-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-openmp-dev libopenblas-dev
-  libgegl-dev libgimp2.0-dev gimp gegl curl ca-certificates clang xvfb xauth xdotool x11-utils
-  imagemagick"
+  libgegl-dev libgimp2.0-dev gimp gegl curl ca-certificates clang libclang-rt-14-dev
+  xvfb xauth xdotool x11-utils imagemagick"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then
