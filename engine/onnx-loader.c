@@ -100,7 +100,8 @@ dd_node_attr_ints (const DdNodeDesc *n, const char *name, int64_t *out, int max,
                     "node '%s': attribute %s has %zu values, at most %d "
                     "are supported",
                     dd_node_name (n), name, a->n_ints, max);
-  memcpy (out, a->ints, a->n_ints * sizeof *out);
+  if (a->n_ints)
+    memcpy (out, a->ints, a->n_ints * sizeof *out);
   *count = (int) a->n_ints;
   return TRUE;
 }
@@ -112,7 +113,7 @@ dd_node_attr_string (const DdNodeDesc *n, const char *name, const char **out)
   if (!a || a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)
     return FALSE;
   /* Strings are bytes in protobuf; ours are short ASCII enums ("NOTSET"). */
-  g_autofree char *s = g_strndup ((const char *) a->s.data, a->s.len);
+  g_autofree char *s = a->s.len ? g_strndup ((const char *) a->s.data, a->s.len) : g_strdup ("");
   *out = g_intern_string (s);
   return TRUE;
 }
@@ -262,13 +263,12 @@ read_tensor (const Onnx__TensorProto *t, const char *what, DdValue *v, GError **
                     : t->data_type == ONNX_FLOAT ? (const void *) t->float_data
                                                  : (const void *) t->int64_data;
   /* Host order is little-endian on every platform we build for, as in ONNX. */
-  if (t->data_type == ONNX_FLOAT) {
-    v->floats = g_malloc (MAX (n, 1) * sizeof (float));
-    memcpy (v->floats, src, n * sizeof (float));
-  } else {
-    v->ints = g_malloc (MAX (n, 1) * sizeof (int64_t));
-    memcpy (v->ints, src, n * sizeof (int64_t));
-  }
+  if (t->data_type == ONNX_FLOAT)
+    v->floats = g_malloc0 (MAX (n, 1) * sizeof (float));
+  else
+    v->ints = g_malloc0 (MAX (n, 1) * sizeof (int64_t));
+  if (n > 0) /* an empty tensor may have no data pointer at all */
+    memcpy (v->floats ? (void *) v->floats : (void *) v->ints, src, n * width);
   v->is_const = TRUE;
   return TRUE;
 }

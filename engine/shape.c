@@ -8,12 +8,15 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* Saturates at INT64_MAX, so that a hostile shape reads as "too large"
+ * instead of overflowing; negative dimensions give a negative count. */
 int64_t
 dd_shape_numel (const DdShape *s)
 {
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++)
-    n *= s->d[i];
+    if (__builtin_mul_overflow (n, s->d[i], &n))
+      return s->d[i] < 0 ? -1 : INT64_MAX;
   return n;
 }
 

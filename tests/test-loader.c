@@ -323,6 +323,26 @@ test_auto_pad (void)
   expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "auto_pad", "SAME_UPPER");
 }
 
+/* ---- What the fuzzer found (tests/fuzz), rebuilt by hand --------------------- */
+
+/* An empty string attribute came back as NULL and crashed strcmp. */
+static void
+test_empty_string_attribute (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, "kernel_shape=[2,2] auto_pad=");
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "auto_pad", NULL);
+}
+
+/* Pads of 10^9 made an output shape whose element count overflowed. */
+static void
+test_huge_shape (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, "kernel_shape=[2,2] pads=[1000000000,1000000000,1000000000,1000000000]");
+  expect_tiny_rejected (&t, AT_LOAD_OR_PLAN, CODE (DD_ERROR_MEMORY), "too large", NULL);
+}
+
 /* ---- The good path --------------------------------------------------------- */
 
 static DdModel *
@@ -463,6 +483,8 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/int8-weight", test_int8_weight);
   g_test_add_func ("/loader/cycle", test_cycle);
   g_test_add_func ("/loader/auto-pad", test_auto_pad);
+  g_test_add_func ("/loader/fuzz/empty-string-attribute", test_empty_string_attribute);
+  g_test_add_func ("/loader/fuzz/huge-shape", test_huge_shape);
   g_test_add_func ("/loader/conv-relu", test_conv_relu);
   g_test_add_func ("/loader/list-tensors", test_list_tensors);
   g_test_add_func ("/loader/unknown-target", test_unknown_target);
