@@ -137,7 +137,7 @@ extern const DdOpClass dd_op_softmax;
 #define DD_NO_CLONES 1
 #endif
 #endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) &&                  \
     !defined(DD_NO_CLONES)
 #define DD_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #else
@@ -152,6 +152,10 @@ GQuark dd_error_quark (void);
 gboolean dd_fail (GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 /* dd_fail with DD_ERROR_UNSUPPORTED, for ops' setup and infer. */
 gboolean dd_op_fail (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+/* The largest kernel, stride, dilation or pad any op accepts: far beyond
+ * real networks, small enough that no size arithmetic overflows. */
+#define DD_MAX_WINDOW (1 << 20)
+
 /* Output length of a pooling or convolution window along one axis;
  * -1 when the window does not fit. */
 int64_t dd_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin,

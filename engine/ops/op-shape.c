@@ -14,10 +14,10 @@
 static int64_t
 prod (const DdShape *s, int from, int to)
 {
-  int64_t n = 1;
+  DdShape part = { .rank = to - from };
   for (int i = from; i < to; i++)
-    n *= s->d[i];
-  return n;
+    part.d[i - from] = s->d[i];
+  return dd_shape_numel (&part);
 }
 
 /* Normalises a possibly negative axis against rank (axis == rank allowed
@@ -157,8 +157,9 @@ reshape_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GErr
     else if (out->d[i] < 1)
       return dd_op_fail (error, "cannot reshape %s to %s", dd_shape_format (&in[0], bi, sizeof bi),
                          dd_shape_format (&a->reshape, bs, sizeof bs));
-    else
-      known *= out->d[i];
+    else if (__builtin_mul_overflow (known, out->d[i], &known))
+      return dd_op_fail (error, "reshape target %s is too large",
+                         dd_shape_format (&a->reshape, bs, sizeof bs));
   }
   if (infer_at >= 0)
     out->d[infer_at] = dd_shape_numel (&in[0]) / known;
@@ -285,9 +286,11 @@ pad_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
     }
   }
   for (int64_t i = 0; i < count; i++)
-    if (a->pad_nd[i] < 0)
-      return dd_op_fail (error, "node '%s': negative pads (cropping) are not supported",
-                         dd_node_name (n));
+    if (a->pad_nd[i] < 0 || a->pad_nd[i] > DD_MAX_WINDOW)
+      return dd_op_fail (error,
+                         "node '%s': pads must be 0 to %d (negative pads, cropping, are "
+                         "not supported)",
+                         dd_node_name (n), DD_MAX_WINDOW);
   /* pad_nd holds begins then ends for count / 2 axes; spread to our layout. */
   int64_t begins[DD_MAX_RANK] = { 0 }, ends[DD_MAX_RANK] = { 0 };
   a->size = count / 2;

@@ -114,8 +114,13 @@ dd_window_setup (DdAttrs *a, DdNodeDesc *n, gboolean need_kernel, GError **error
       return dd_op_fail (error, "node '%s': strides and dilations must be positive",
                          dd_node_name (n));
   for (int i = 0; i < 4; i++)
-    if (a->pads[i] < 0)
-      return dd_op_fail (error, "node '%s': negative pads are not supported", dd_node_name (n));
+    if (a->pads[i] < 0 || a->pads[i] > DD_MAX_WINDOW)
+      return dd_op_fail (error, "node '%s': pads must be 0 to %d", dd_node_name (n), DD_MAX_WINDOW);
+  for (int i = 0; i < 2; i++)
+    if (a->kernel[i] > DD_MAX_WINDOW || a->stride[i] > DD_MAX_WINDOW ||
+        a->dilation[i] > DD_MAX_WINDOW)
+      return dd_op_fail (error, "node '%s': kernel, strides and dilations must be at most %d",
+                         dd_node_name (n), DD_MAX_WINDOW);
 
   if (dd_node_attr_string (n, "auto_pad", &auto_pad) && strcmp (auto_pad, "NOTSET") != 0 &&
       strcmp (auto_pad, "VALID") != 0)
