@@ -426,6 +426,11 @@ setup_node (DdModel *m, const Onnx__NodeProto *p, DdNode *node, GError **error)
 {
   DdNodeDesc desc = { .proto = p, .model = m, .node = node, .n_data_inputs = (int) p->n_input };
 
+  /* Inputs past min_inputs are optional; the first ones never are. */
+  for (int i = 0; i < node->klass->min_inputs; i++)
+    if (node->in[i] < 0)
+      return dd_fail (error, DD_ERROR_INVALID, "node '%s' (%s): input %d is missing", node->name,
+                      node->klass->onnx_name, i);
   if (node->klass->setup && !node->klass->setup (&node->a, &desc, error))
     return FALSE;
   node->n_in = desc.n_data_inputs;

@@ -347,6 +347,16 @@ test_huge_shape (void)
   expect_tiny_rejected (&big, AT_LOAD_OR_PLAN, CODE (DD_ERROR_MEMORY), "too large", NULL);
 }
 
+/* An Identity whose only input was the empty name read value -1. */
+static void
+test_missing_first_input (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  tiny_set (&t, &t.act->input[0], "");
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_INVALID), "relu1", "missing");
+}
+
 /* ---- The good path --------------------------------------------------------- */
 
 static DdModel *
@@ -489,6 +499,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/auto-pad", test_auto_pad);
   g_test_add_func ("/loader/fuzz/empty-string-attribute", test_empty_string_attribute);
   g_test_add_func ("/loader/fuzz/huge-shape", test_huge_shape);
+  g_test_add_func ("/loader/fuzz/missing-first-input", test_missing_first_input);
   g_test_add_func ("/loader/conv-relu", test_conv_relu);
   g_test_add_func ("/loader/list-tensors", test_list_tensors);
   g_test_add_func ("/loader/unknown-target", test_unknown_target);

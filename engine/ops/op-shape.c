@@ -183,6 +183,9 @@ const DdOpClass dd_op_reshape = {
 static gboolean
 concat_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
 {
+  for (int i = 0; i < dd_node_n_inputs (n); i++)
+    if (!dd_node_has_input (n, i))
+      return dd_op_fail (error, "node '%s': Concat input %d is empty", dd_node_name (n), i);
   return dd_node_attr_int (n, "axis", G_MININT64, &a->axis, error) &&
          (a->axis != G_MININT64 ||
           dd_op_fail (error, "node '%s': Concat needs an axis", dd_node_name (n)));
