@@ -86,7 +86,12 @@ source_value (const Dream *d, int c, int px, int py)
   const DdImage *im = d->image;
   const char *row = (const char *) im->pixels + (gsize) py * im->stride;
   gsize at = (gsize) px * im->channels + c;
-  return im->type == DD_PIXEL_U8 ? ((const guint8 *) row)[at] : ((const float *) row)[at] * 255.0f;
+  if (im->type == DD_PIXEL_U8)
+    return ((const guint8 *) row)[at];
+  /* Float images may hold NaN, infinities or HDR values: the dream works
+   * on 0..255 and would spread a single NaN over the whole image. */
+  float v = ((const float *) row)[at] * 255.0f;
+  return isnan (v) ? 0.0f : CLAMP (v, 0.0f, 255.0f);
 }
 
 static void

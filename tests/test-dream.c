@@ -785,6 +785,31 @@ test_grey (void)
   check_layout (3, DD_PIXEL_U8);
 }
 
+/* NaN, infinities and out-of-range values in a float image: the dream runs
+ * and every output pixel is a finite value in 0..1 (0..255 here). */
+static void
+test_non_finite_pixels (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  if (!have_model () || !(image = image_new (SKY, 224, 160, 3, DD_PIXEL_FLOAT)))
+    return;
+  /* In grey levels, as image_set takes them: 5.0 and -3.0 as floats. */
+  const float hostile[] = { NAN, INFINITY, -INFINITY, 5 * 255.0f, -3 * 255.0f };
+  for (int i = 0; i < 200; i++)
+    image_set (image, (i * 37) % image->width, (i * 11) % image->height, i % 3,
+               hostile[i % G_N_ELEMENTS (hostile)]);
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  dream (image, &p, NULL, NULL);
+  for (int y = 0; y < image->height; y++)
+    for (int x = 0; x < image->width; x++)
+      for (int c = 0; c < 3; c++) {
+        float v = image_get (image, x, y, c);
+        if (!isfinite (v) || v < 0 || v > 255)
+          g_test_fail_printf ("pixel (%d, %d) channel %d is %g after the dream", x, y, c, v);
+      }
+}
+
 /* ---- 9. Variants of the objective -------------------------------------------------- */
 
 static void
@@ -975,6 +1000,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dream/cancel", test_cancel);
   g_test_add_func ("/dream/bad-params", test_bad_params);
   g_test_add_func ("/dream/alpha", test_alpha);
+  g_test_add_func ("/dream/non-finite-pixels", test_non_finite_pixels);
   g_test_add_func ("/dream/grey-and-8-bit", test_grey);
   g_test_add_func ("/dream/variants", test_variants);
   g_test_add_func ("/dream/class", test_class);
