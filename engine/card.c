@@ -174,9 +174,10 @@ file_sha256 (const char *path, GError **error)
                                       g_mapped_file_get_length (file));
 }
 
-/* Calls fn on every card on the model path until it returns TRUE. */
+/* Calls match on every card on the model path, in path order, until it
+ * returns TRUE; returns that card. */
 static DdModelCard *
-find_card (gboolean (*match) (const DdModelCard *card, const char *key), const char *key)
+find_card (gboolean (*match) (const DdModelCard *card, gconstpointer data), gconstpointer data)
 {
   g_auto (GStrv) dirs = dd_model_path ();
   for (int i = 0; dirs[i]; i++) {
@@ -187,7 +188,7 @@ find_card (gboolean (*match) (const DdModelCard *card, const char *key), const c
         continue;
       g_autofree char *path = g_build_filename (dirs[i], name, NULL);
       DdModelCard *card = dd_model_card_load (path, NULL);
-      if (card && match (card, key))
+      if (card && match (card, data))
         return card;
       dd_model_card_free (card);
     }
@@ -196,15 +197,30 @@ find_card (gboolean (*match) (const DdModelCard *card, const char *key), const c
 }
 
 static gboolean
-match_name (const DdModelCard *card, const char *name)
+match_name (const DdModelCard *card, gconstpointer name)
 {
   return g_strcmp0 (card->name, name) == 0;
 }
 
 static gboolean
-match_sha256 (const DdModelCard *card, const char *sha)
+match_sha256 (const DdModelCard *card, gconstpointer sha)
 {
   return card->sha256 && g_ascii_strcasecmp (card->sha256, sha) == 0;
+}
+
+typedef struct {
+  GHashTable *seen;
+  GStrvBuilder *names;
+} Installed;
+
+/* Collects the names of cards whose model file was found; matches none. */
+static gboolean
+collect_installed (const DdModelCard *card, gconstpointer data)
+{
+  const Installed *in = data;
+  if (g_path_is_absolute (card->file) && g_hash_table_add (in->seen, g_strdup (card->name)))
+    g_strv_builder_add (in->names, card->name);
+  return FALSE;
 }
 
 /* A card for a model nobody described: torchvision's ImageNet convention. */
@@ -263,19 +279,8 @@ dd_model_card_list_installed (void)
 {
   g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_auto (GStrv) dirs = dd_model_path ();
-  for (int i = 0; dirs[i]; i++) {
-    g_autoptr (GDir) dir = g_dir_open (dirs[i], 0, NULL);
-    const char *entry;
-    while (dir && (entry = g_dir_read_name (dir))) {
-      if (!g_str_has_suffix (entry, ".card"))
-        continue;
-      g_autofree char *path = g_build_filename (dirs[i], entry, NULL);
-      g_autoptr (DdModelCard) card = dd_model_card_load (path, NULL);
-      if (card && g_path_is_absolute (card->file) && g_hash_table_add (seen, g_strdup (card->name)))
-        g_strv_builder_add (names, card->name);
-    }
-  }
+  Installed in = { seen, names };
+  find_card (collect_installed, &in);
   return g_strv_builder_end (names);
 }
 

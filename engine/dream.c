@@ -742,7 +742,6 @@ compute_guide (Dream *d, const DdImage *guide, GError **error)
   Dream g = *d;
   g.image = guide;
   g.channels = guide->channels >= 3 ? 3 : 1;
-  g.p = d->p;
   DdDreamParams plain = *d->p;
   plain.start = DD_START_IMAGE;
   g.p = &plain;

@@ -130,13 +130,20 @@ infer_node (const DdNode *node, DdShape *shapes, GError **error)
   return TRUE;
 }
 
+/* Shapes known before any node runs: the constants' and the input's. */
+static gboolean
+start_shapes (DdModel *m, int height, int width, DdShape *shapes, GError **error)
+{
+  for (int v = 0; v < m->n_values; v++)
+    shapes[v] = m->values[v].is_const ? m->values[v].shape : (DdShape){ 0 };
+  return input_shape (m, height, width, &shapes[m->input], error);
+}
+
 gboolean
 dd_model_infer_shapes (DdModel *m, int height, int width, const gboolean *keep, DdShape *shapes,
                        GError **error)
 {
-  for (int v = 0; v < m->n_values; v++)
-    shapes[v] = m->values[v].is_const ? m->values[v].shape : (DdShape){ 0 };
-  if (!input_shape (m, height, width, &shapes[m->input], error))
+  if (!start_shapes (m, height, width, shapes, error))
     return FALSE;
   for (int i = 0; i < m->n_nodes; i++)
     if ((!keep || keep[i]) && !infer_node (&m->nodes[i], shapes, error))
@@ -169,9 +176,7 @@ dd_model_list_tensors (DdModel *model, int width, int height, GError **error)
   g_autofree DdShape *shapes = g_new0 (DdShape, model->n_values);
   g_autofree gboolean *known = g_new0 (gboolean, model->n_values);
   g_autofree gboolean *from_input = g_new0 (gboolean, model->n_values);
-  for (int v = 0; v < model->n_values; v++)
-    shapes[v] = model->values[v].is_const ? model->values[v].shape : (DdShape){ 0 };
-  if (!input_shape (model, height, width, &shapes[model->input], error))
+  if (!start_shapes (model, height, width, shapes, error))
     return NULL;
   known[model->input] = from_input[model->input] = TRUE;
 
