@@ -273,6 +273,7 @@ typedef struct {
   int tile_width, tile_height; /* window the network saw at full size */
   gsize plan_bytes;            /* largest plan */
   gsize work_bytes;            /* everything the dream allocated, plans included */
+  gsize need_bytes;            /* the least it could have run in (smallest tiles) */
 } DdDreamInfo;
 
 /* fraction of the whole run done, octave (1 = smallest) and iteration (1..). */
@@ -286,6 +287,15 @@ gboolean dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamPar
                        const DdImage *guide, DdImage *image, DdProgressFunc progress,
                        gpointer progress_data, GCancellable *cancellable, DdDreamInfo *info,
                        GError **error);
+
+/* Checks, before any pixel is read, that a dream of a width x height image
+ * with channels as in DdImage can run: the parameters and layers, the
+ * image's size, and that the dream fits the memory budget (params->memory_mb)
+ * even in the smallest tiles; the error says how much it needs. Stores that
+ * least amount in *need_bytes when not NULL. dd_dream_run makes the same
+ * checks; callers use this one to refuse before reading a huge image. */
+gboolean dd_dream_check (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+                         int width, int height, int channels, gsize *need_bytes, GError **error);
 
 /* The smallest image edge the model can dream on for these layers. */
 int dd_dream_min_size (DdModel *model, const DdModelCard *card, const DdDreamParams *params,

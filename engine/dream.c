@@ -691,23 +691,23 @@ check_targets (Dream *d, int edge, GError **error)
   return TRUE;
 }
 
-/* Sizes of every octave, and the first (smallest) one the network can take. */
+/* Sizes of every octave of an image of size s, and the first (smallest)
+ * one the network can take. */
 static gboolean
-plan_octaves (Dream *d, int min_edge, GError **error)
+plan_octaves (Dream *d, Size s, int min_edge, GError **error)
 {
-  const DdImage *im = d->image;
-  if (im->width < min_edge || im->height < min_edge)
+  if (s.width < min_edge || s.height < min_edge)
     return dd_fail (error, DD_ERROR_ARGUMENT, "the image is %dx%d; %s needs at least %dx%d pixels",
-                    im->width, im->height, d->targets[0], min_edge, min_edge);
+                    s.width, s.height, d->targets[0], min_edge, min_edge);
   d->n_octaves = MIN (d->p->octaves, (int) G_N_ELEMENTS (d->sizes));
-  d->sizes[0] = (Size){ im->width, im->height };
+  d->sizes[0] = s;
   d->first_octave = 0;
   for (int i = 1; i < d->n_octaves; i++) {
-    Size s = { (int) lround (d->sizes[i - 1].width / d->p->octave_scale),
+    Size o = { (int) lround (d->sizes[i - 1].width / d->p->octave_scale),
                (int) lround (d->sizes[i - 1].height / d->p->octave_scale) };
-    if (s.width < min_edge || s.height < min_edge)
+    if (o.width < min_edge || o.height < min_edge)
       break;
-    d->sizes[i] = s;
+    d->sizes[i] = o;
     d->first_octave = i;
   }
   return TRUE;
@@ -766,8 +766,56 @@ compute_guide (Dream *d, const DdImage *guide, GError **error)
   return TRUE;
 }
 
+/* Floats of the Laplacian pyramid's scratch. */
+static gsize
+lap_floats (const Dream *d)
+{
+  return plane_of (d->sizes[0]) / 3 + 4 * (gsize) MAX (d->sizes[0].width, d->sizes[0].height) + 64;
+}
+
+/* Bytes the dream keeps for the whole run besides its plans: the image and
+ * its gradient at full size, the detail between octaves, the Laplacian
+ * pyramid. */
+static gsize
+working_bytes (const Dream *d)
+{
+  gsize n = 2 * plane_of (d->sizes[0]) * d->channels;
+  if (d->first_octave > 0)
+    n += plane_of (d->sizes[1]) * d->channels;
+  if (d->p->laplacian > 0)
+    n += lap_floats (d);
+  return n * sizeof (float);
+}
+
+static gsize
+mb_up (gsize bytes)
+{
+  return bytes / (1 << 20) + (bytes % (1 << 20) != 0);
+}
+
+/* Refuses, before anything big is allocated, a dream that cannot fit the
+ * memory budget even with the smallest tiles; else leaves in *plan_budget
+ * what the budget leaves for plans. */
 static gboolean
-allocate (Dream *d, gsize *fixed_bytes, GError **error)
+check_memory (Dream *d, int min_edge, gsize *plan_budget, GError **error)
+{
+  gsize budget = (gsize) (d->p->memory_mb ? d->p->memory_mb : DEFAULT_MEMORY_MB) << 20;
+  gsize fixed = working_bytes (d);
+  Size smallest = { MIN (min_edge, d->sizes[0].width), MIN (min_edge, d->sizes[0].height) };
+  gsize tile = plan_bytes (d, smallest);
+  d->info.need_bytes = tile > G_MAXSIZE - fixed ? G_MAXSIZE : fixed + tile;
+  if (d->info.need_bytes > budget)
+    return dd_fail (error, DD_ERROR_MEMORY,
+                    "a %dx%d dream needs at least %zu MB (%zu MB for full-size working copies "
+                    "of the image, %zu MB for the smallest tile); the memory budget is %zu MB",
+                    d->sizes[0].width, d->sizes[0].height, mb_up (d->info.need_bytes),
+                    mb_up (fixed), mb_up (tile), budget >> 20);
+  *plan_budget = budget - fixed;
+  return TRUE;
+}
+
+static gboolean
+allocate (Dream *d, GError **error)
 {
   const gsize full = plane_of (d->sizes[0]) * d->channels;
   const int longest = MAX (d->sizes[0].width, d->sizes[0].height);
@@ -775,19 +823,12 @@ allocate (Dream *d, gsize *fixed_bytes, GError **error)
   d->g = d->x ? try_floats (full, "gradient", error) : NULL;
   if (!d->g)
     return FALSE;
-  *fixed_bytes = 2 * full * sizeof (float);
-  if (d->first_octave > 0) {
-    gsize n = plane_of (d->sizes[1]) * d->channels;
-    if (!(d->detail = try_floats (n, "octave detail", error)))
-      return FALSE;
-    *fixed_bytes += n * sizeof (float);
-  }
-  if (d->p->laplacian > 0) {
-    gsize n = plane_of (d->sizes[0]) / 3 + 4 * (gsize) longest + 64;
-    if (!(d->lap_scratch = try_floats (n, "Laplacian pyramid", error)))
-      return FALSE;
-    *fixed_bytes += n * sizeof (float);
-  }
+  if (d->first_octave > 0 &&
+      !(d->detail = try_floats (plane_of (d->sizes[1]) * d->channels, "octave detail", error)))
+    return FALSE;
+  if (d->p->laplacian > 0 &&
+      !(d->lap_scratch = try_floats (lap_floats (d), "Laplacian pyramid", error)))
+    return FALSE;
   if (d->class_mode) {
     gsize n = (gsize) omp_get_max_threads () * longest;
     if (!(d->blur_line = try_floats (n, "blur", error)))
@@ -886,18 +927,18 @@ receptive_margin (Dream *d)
   return CLAMP (radius / 8, 8, 32);
 }
 
+/* Everything that can be checked from the image's size alone. */
 static gboolean
-prepare (Dream *d, const DdImage *guide, int *min_edge, GError **error)
+prepare (Dream *d, Size s, int *min_edge, GError **error)
 {
-  if (!dd_dream_params_validate (d->p, error) || !check_image (d->image, "image", error) ||
-      (guide && !check_image (guide, "guide", error)) || !parse_layers (d, error))
+  if (!dd_dream_params_validate (d->p, error) || !parse_layers (d, error))
     return FALSE;
   /* A layer no size reaches is refused by check_targets with its reason. */
   *min_edge = min_size (d);
-  if (!check_targets (d, MAX (*min_edge, 64), error) || !plan_octaves (d, *min_edge, error))
+  if (!check_targets (d, MAX (*min_edge, 64), error) || !plan_octaves (d, s, *min_edge, error))
     return FALSE;
   d->margin = receptive_margin (d);
-  return !guide || compute_guide (d, guide, error);
+  return TRUE;
 }
 
 gboolean
@@ -913,7 +954,7 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
               .progress_data = progress_data,
               .cancellable = cancellable };
   int min_edge = 0;
-  gsize fixed = 0;
+  gsize budget = 0;
   gboolean ok = FALSE;
 
   d.class_mode = params->class_index >= 0;
@@ -921,22 +962,42 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
   d.info.seed = params->seed >= 0 ? params->seed : g_random_int_range (0, G_MAXINT32);
   d.rand = g_rand_new_with_seed ((guint32) d.info.seed);
   d.noise_seed = g_rand_int (d.rand);
-  if (!prepare (&d, guide, &min_edge, error) || !allocate (&d, &fixed, error))
+  if (!check_image (image, "image", error) || (guide && !check_image (guide, "guide", error)) ||
+      !prepare (&d, (Size){ image->width, image->height }, &min_edge, error) ||
+      !check_memory (&d, min_edge, &budget, error) ||
+      (guide && !compute_guide (&d, guide, error)) || !allocate (&d, error))
     goto out;
 
-  gsize budget = (gsize) (params->memory_mb ? params->memory_mb : DEFAULT_MEMORY_MB) << 20;
-  budget = budget > fixed ? budget - fixed : 0;
   d.steps_total = (d.first_octave + 1) * params->iterations;
   d.info.octaves_run = d.first_octave + 1;
   for (int i = d.first_octave; i >= 0; i--)
     if (!run_octave (&d, i, budget, min_edge, error))
       goto out;
   store_result (&d, d.x);
-  d.info.work_bytes = fixed + d.info.plan_bytes;
+  d.info.work_bytes = working_bytes (&d) + d.info.plan_bytes;
   if (info)
     *info = d.info;
   ok = TRUE;
 out:
+  dream_clear (&d);
+  return ok;
+}
+
+gboolean
+dd_dream_check (DdModel *model, const DdModelCard *card, const DdDreamParams *params, int width,
+                int height, int channels, gsize *need_bytes, GError **error)
+{
+  if (width < 1 || height < 1)
+    return dd_fail (error, DD_ERROR_ARGUMENT, "the image is empty (%dx%d)", width, height);
+  Dream d = { .model = model, .card = card, .p = params };
+  int min_edge = 0;
+  gsize budget = 0;
+  d.class_mode = params->class_index >= 0;
+  d.channels = channels >= 3 ? 3 : 1;
+  gboolean ok = prepare (&d, (Size){ width, height }, &min_edge, error) &&
+                check_memory (&d, min_edge, &budget, error);
+  if (need_bytes)
+    *need_bytes = d.info.need_bytes;
   dream_clear (&d);
   return ok;
 }
