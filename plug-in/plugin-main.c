@@ -84,6 +84,10 @@ layer_name (const DdModelCard *card, const DdDreamParams *params)
   return g_string_free (name, FALSE);
 }
 
+/* The engine looks at guides 224 pixels across: a bigger one is read
+ * scaled down to this edge, whatever its size in GIMP. */
+#define GUIDE_READ_EDGE 1024
+
 /* Dreams the selected part of drawable into a new layer; returns it, or
  * -1 with error set and the image untouched. */
 static gint32
@@ -92,14 +96,19 @@ dream (gint32 drawable, const DdDreamParams *params, const PlugInValues *vals, G
   GeglRectangle box;
   g_autoptr (DdModelCard) card = NULL;
   g_autoptr (DdModel) model = NULL;
+  /* Everything that can be checked from the sizes is, before a huge
+   * selection is read into memory. */
   if (!image_io_selection_box (drawable, &box, error) ||
-      !(model = dd_model_open (params->model, &card, error)))
+      !(model = dd_model_open (params->model, &card, error)) ||
+      !dd_dream_check (model, card, params, box.width, box.height,
+                       gimp_drawable_is_gray (drawable) ? 1 : 3, NULL, error))
     return -1;
 
   DdImage pixels = { 0 }, guide = { 0 };
   gint32 layer = -1;
   if (image_io_read (drawable, &box, &pixels, error) &&
-      (vals->guide == -1 || image_io_read (vals->guide, NULL, &guide, error))) {
+      (vals->guide == -1 ||
+       image_io_read_scaled (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error))) {
     gimp_progress_init ("DeepDream");
     if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels, show_progress,
                       NULL, NULL, NULL, error)) {

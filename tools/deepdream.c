@@ -96,28 +96,39 @@ picture_clear (Picture *p)
   g_free (p->image.pixels);
 }
 
-/* Reads a file through GEGL into memory, in 8-bit when the file is 8-bit
- * and in float otherwise, keeping grey grey and alpha. */
-static gboolean
-load_picture (const char *path, Picture *out, GError **error)
+/* Adds the loader of path to graph and reads the image's size from its
+ * header; nothing is decoded yet. */
+static GeglNode *
+open_picture (GeglNode *graph, const char *path, GeglRectangle *extent, GError **error)
 {
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "cannot read '%s': no such file", path);
-    return FALSE;
+    return NULL;
   }
-  g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
-  GeglNode *sink_node;
+  *extent = gegl_node_get_bounding_box (load);
+  if (extent->width < 1 || extent->height < 1) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                 "cannot read '%s': not an image GEGL can load", path);
+    return NULL;
+  }
+  return load;
+}
+
+/* Decodes the file behind load into memory, in 8-bit when the file is
+ * 8-bit and in float otherwise, keeping grey grey and alpha. */
+static gboolean
+read_picture (GeglNode *load, const char *path, Picture *out, GError **error)
+{
   GeglBuffer *buffer = NULL;
-  sink_node = gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &buffer, NULL);
+  GeglNode *sink_node = gegl_node_new_child (gegl_node_get_parent (load), "operation",
+                                             "gegl:buffer-sink", "buffer", &buffer, NULL);
   gegl_node_link (load, sink_node);
   gegl_node_process (sink_node);
   if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1) {
     g_clear_object (&buffer);
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                 "cannot read '%s': not an image GEGL "
-                 "can load",
-                 path);
+                 "cannot read '%s': not an image GEGL can load", path);
     return FALSE;
   }
   const Babl *src = gegl_buffer_get_format (buffer);
@@ -143,6 +154,15 @@ load_picture (const char *path, Picture *out, GError **error)
   gegl_buffer_get (buffer, NULL, 1.0, out->format, im->pixels, im->stride, GEGL_ABYSS_NONE);
   g_object_unref (buffer);
   return TRUE;
+}
+
+static gboolean
+load_picture (const char *path, Picture *out, GError **error)
+{
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglRectangle extent;
+  GeglNode *load = open_picture (graph, path, &extent, error);
+  return load && read_picture (load, path, out, error);
 }
 
 /* The GEGL operation that writes files named like path, or NULL. GEGL's
@@ -278,7 +298,14 @@ dream (char **args, int n_args)
     }
     return print_layers (model, card, w, h, &error) ? 0 : fail (NULL, error);
   }
-  if (!load_picture (args[0], &input, &error))
+  /* A dream that cannot fit the memory budget is refused from the file's
+   * header, before a huge image is decoded. Grey images need the least. */
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglRectangle extent;
+  GeglNode *load = open_picture (graph, args[0], &extent, &error);
+  if (!load ||
+      !dd_dream_check (model, card, &params, extent.width, extent.height, 1, NULL, &error) ||
+      !read_picture (load, args[0], &input, &error))
     return fail (NULL, error);
   if (params.guide && *params.guide && !load_picture (params.guide, &guide, &error)) {
     picture_clear (&input);
