@@ -20,6 +20,9 @@ enum { ONNX_FLOAT = 1, ONNX_INT64 = 7 };
 
 /* The largest constant we accept, in elements (4 GiB of floats). */
 #define MAX_CONST_ELEMENTS (INT64_C (1) << 30)
+/* Real CNNs have hundreds of nodes (GoogLeNet 142 after folding, ResNet-152
+ * about 500); planning is quadratic in the node count. */
+#define MAX_NODES 10000
 
 struct _DdNodeDesc {
   const Onnx__NodeProto *proto;
@@ -220,9 +223,17 @@ read_dims (const Onnx__TensorProto *t, const char *what, DdShape *shape, GError 
   shape->rank = (int) t->n_dims;
   int64_t numel = 1;
   for (size_t i = 0; i < t->n_dims; i++) {
-    if (t->dims[i] < 0 || (t->dims[i] > 0 && numel > MAX_CONST_ELEMENTS / t->dims[i]))
-      return dd_fail (error, DD_ERROR_INVALID, "%s '%s' has an invalid or huge dimension %" PRId64,
+    if (t->dims[i] < 0)
+      return dd_fail (error, DD_ERROR_INVALID, "%s '%s' has a negative dimension (%" PRId64 ")",
                       what, t->name ? t->name : "", t->dims[i]);
+    if (t->dims[i] > 0 && numel > MAX_CONST_ELEMENTS / t->dims[i]) {
+      g_autoptr (GString) dims = g_string_new (NULL);
+      for (size_t k = 0; k < t->n_dims; k++)
+        g_string_append_printf (dims, "%s%" PRId64, k ? "x" : "", t->dims[k]);
+      return dd_fail (error, DD_ERROR_INVALID,
+                      "%s '%s' is too large: its shape %s holds over 2^30 values", what,
+                      t->name ? t->name : "", dims->str);
+    }
     shape->d[i] = t->dims[i];
     numel *= t->dims[i];
   }
@@ -543,6 +554,9 @@ drop_folded_nodes (DdModel *m)
 static gboolean
 read_nodes (DdModel *m, const Onnx__GraphProto *g, GError **error)
 {
+  if (g->n_node > MAX_NODES)
+    return dd_fail (error, DD_ERROR_UNSUPPORTED,
+                    "the graph has %zu nodes; at most %d are supported", g->n_node, MAX_NODES);
   g_autofree const Onnx__NodeProto **protos = g_new0 (const Onnx__NodeProto *, g->n_node + 1);
 
   for (size_t i = 0; i < g->n_node; i++) {
