@@ -10,8 +10,12 @@
  */
 #include <gegl.h>
 #include <glib/gstdio.h>
+#include <fcntl.h>
+#include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "deepdream.h"
 #include "testutil.h"
@@ -24,12 +28,14 @@ static char *shared_images;  /* DD_SHARED_DIR/images */
 static gboolean have_data;   /* the model and the test photos are there */
 static char *tmp_dir;        /* every file the tests make */
 static char *small_rgb;      /* SMALL_WIDTH x SMALL_HEIGHT crop of the sky, RGB */
+static char *small_rgb_sum;  /* its sha256, that no run may change */
 
 /* ---- Running the program ------------------------------------------------------------ */
 
 typedef struct {
   int status; /* exit code, or -1 when a signal ended it */
   char *out, *err;
+  long max_rss_kb; /* the run's peak resident memory */
 } CliRun;
 
 static void
@@ -41,7 +47,30 @@ cli_run_clear (CliRun *run)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliRun, cli_run_clear)
 
-/* Runs deepdream with args (NULL-terminated) in the temporary folder. */
+static int
+open_capture (const char *name)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+  int fd = g_open (path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+static char *
+read_capture (int fd)
+{
+  GString *text = g_string_new (NULL);
+  char chunk[4096];
+  ssize_t n;
+  lseek (fd, 0, SEEK_SET);
+  while ((n = read (fd, chunk, sizeof chunk)) > 0)
+    g_string_append_len (text, chunk, n);
+  close (fd);
+  return g_string_free (text, FALSE);
+}
+
+/* Runs deepdream with args (NULL-terminated) in the temporary folder; its
+ * output goes through files so that wait4 can tell its peak memory. */
 static int
 run_cliv (CliRun *run, const char *const *args)
 {
@@ -52,13 +81,21 @@ run_cliv (CliRun *run, const char *const *args)
   g_ptr_array_add (argv, NULL);
 
   g_autoptr (GError) error = NULL;
+  int out_fd = open_capture ("stdout.txt"), err_fd = open_capture ("stderr.txt");
   int wait_status = 0;
+  GPid pid = 0;
+  struct rusage usage;
   cli_run_clear (run);
-  g_spawn_sync (tmp_dir, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &run->out,
-                &run->err, &wait_status, &error);
+  g_spawn_async_with_fds (tmp_dir, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                          NULL, &pid, -1, out_fd, err_fd, &error);
   g_assert_no_error (error);
+  g_assert_cmpint (wait4 (pid, &wait_status, 0, &usage), ==, pid);
+  run->out = read_capture (out_fd);
+  run->err = read_capture (err_fd);
   run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("deepdream exited with %d; stderr: %s", run->status, run->err);
+  run->max_rss_kb = usage.ru_maxrss;
+  g_test_message ("deepdream exited with %d, peak RSS %ld MB; stderr: %s", run->status,
+                  run->max_rss_kb >> 10, run->err);
   return run->status;
 }
 
@@ -81,6 +118,18 @@ tmp_path (const char *name)
   return g_build_filename (tmp_dir, name, NULL);
 }
 
+static char *file_sha256 (const char *path);
+
+/* No run changed the input most cases dream. */
+static void
+assert_small_rgb_intact (void)
+{
+  if (!small_rgb)
+    return;
+  g_autofree char *sum = file_sha256 (small_rgb);
+  g_assert_cmpstr (sum, ==, small_rgb_sum);
+}
+
 /* The run failed with status, one line "deepdream: ..." on stderr that
  * mentions mention (unless NULL), and wrote no output. */
 static void
@@ -90,9 +139,10 @@ assert_failed (const CliRun *run, int status, const char *mention, const char *o
   g_assert_true (g_str_has_prefix (run->err, "deepdream: "));
   g_assert_true (g_str_has_suffix (run->err, "\n"));
   g_assert_cmpint (strchr (run->err, '\n') - run->err, ==, strlen (run->err) - 1);
-  if (mention)
-    g_assert_nonnull (strstr (run->err, mention));
+  if (mention && !strstr (run->err, mention))
+    g_test_fail_printf ("the message does not mention '%s': %s", mention, run->err);
   g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+  assert_small_rgb_intact ();
 }
 
 /* ---- Images ----------------------------------------------------------------------------- */
@@ -439,10 +489,8 @@ test_bad_values (void)
   const struct {
     const char *option, *value;
   } cases[] = {
-    { "--octaves", "0" },
-    { "--octave-scale", "1.0" },
-    { "--step", "abc" },
-    { "--start", "sideways" },
+    { "--octaves", "0" }, { "--octave-scale", "1.0" }, { "--iterations", "0" },
+    { "--memory", "-1" }, { "--step", "abc" },         { "--start", "sideways" },
   };
   g_autofree char *output = tmp_path ("fail.png");
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
@@ -541,12 +589,193 @@ test_tiny_image (void)
   dd_dream_params_clear (&params);
   g_assert_no_error (error);
 
-  g_autofree char *input = make_sky_png ("tiny.png", "R'G'B' u8", 8, 8);
   g_autofree char *output = tmp_path ("fail.png");
   g_autofree char *size = g_strdup_printf ("%dx%d", min_edge, min_edge);
+  for (int edge = 1; edge <= 8; edge *= 2) {
+    g_autofree char *input = make_sky_png ("tiny.png", "R'G'B' u8", edge, edge);
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, input, output, NULL);
+    assert_failed (&run, 1, size, output);
+  }
+}
+
+/* ---- Hostile input ---------------------------------------------------------------------- */
+
+/* The CRC-32 of PNG chunks (polynomial 0xedb88320, bits reflected). */
+static guint32
+png_crc (guint32 crc, const guint8 *data, gsize n)
+{
+  crc = ~crc;
+  for (gsize i = 0; i < n; i++) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1));
+  }
+  return ~crc;
+}
+
+static void
+put_be32 (GByteArray *a, guint32 v)
+{
+  const guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
+  g_byte_array_append (a, b, 4);
+}
+
+static void
+png_chunk (GByteArray *png, const char *type, const guint8 *data, gsize n)
+{
+  put_be32 (png, (guint32) n);
+  gsize start = png->len;
+  g_byte_array_append (png, (const guint8 *) type, 4);
+  g_byte_array_append (png, data, (guint) n);
+  put_be32 (png, png_crc (0, png->data + start, n + 4));
+}
+
+/* A valid width x height 8-bit grey PNG of one grey level, made without
+ * ever holding its pixels: rows are deflated as they are made. */
+static char *
+make_huge_png (const char *name, int width, int height)
+{
+  g_autoptr (GZlibCompressor) zlib = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 1);
+  g_autoptr (GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr (GOutputStream) deflate = g_converter_output_stream_new (memory, G_CONVERTER (zlib));
+  g_autofree guint8 *row = g_malloc (width + 1);
+  row[0] = 0; /* filter: none */
+  memset (row + 1, 128, width);
+  for (int y = 0; y < height; y++)
+    g_assert_true (g_output_stream_write_all (deflate, row, width + 1, NULL, NULL, NULL));
+  g_assert_true (g_output_stream_close (deflate, NULL, NULL));
+
+  static const guint8 signature[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  g_autoptr (GByteArray) header = g_byte_array_new ();
+  put_be32 (header, width);
+  put_be32 (header, height);
+  const guint8 rest[] = { 8, 0, 0, 0, 0 }; /* 8 bits, grey, deflate, no filter, no interlace */
+  g_byte_array_append (header, rest, sizeof rest);
+  g_autoptr (GByteArray) png = g_byte_array_new ();
+  g_byte_array_append (png, signature, sizeof signature);
+  png_chunk (png, "IHDR", header->data, header->len);
+  GMemoryOutputStream *m = G_MEMORY_OUTPUT_STREAM (memory);
+  png_chunk (png, "IDAT", g_memory_output_stream_get_data (m),
+             g_memory_output_stream_get_data_size (m));
+  png_chunk (png, "IEND", NULL, 0);
+  char *path = tmp_path (name);
+  g_assert_true (g_file_set_contents (path, (const char *) png->data, png->len, NULL));
+  return path;
+}
+
+/* 20000x20000 cannot fit the default budget: refused from the header, with
+ * what it needs, before the 400 megapixels are decoded. */
+static void
+test_huge_image (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *input = make_huge_png ("huge.png", 20000, 20000);
+  g_autofree char *output = tmp_path ("fail.png");
+  g_autofree char *sum = file_sha256 (input);
   g_auto (CliRun) run = { 0 };
   run_cli (&run, input, output, NULL);
-  assert_failed (&run, 1, size, output);
+  assert_failed (&run, 1, "a 20000x20000 dream needs at least", output);
+  g_assert_nonnull (strstr (run.err, "the memory budget is 900 MB"));
+  /* Decoding would hold the 400 MB of grey pixels twice (GEGL's buffer and
+   * ours). babl_init alone peaks near 360 MB for a moment at start-up. */
+  g_test_message ("the refusal peaked at %ld MB", run.max_rss_kb >> 10);
+  g_assert_cmpint (run.max_rss_kb, <, 600 * 1024);
+  g_autofree char *sum_after = file_sha256 (input);
+  g_assert_cmpstr (sum, ==, sum_after);
+  g_remove (input);
+}
+
+/* A float TIFF with NaN, infinities and values far outside 0..1 dreams to
+ * finite pixels in 0..1. */
+static void
+test_non_finite_pixels (void)
+{
+  if (!need_data ())
+    return;
+  const int w = SMALL_WIDTH, h = SMALL_HEIGHT;
+  g_autofree guint8 *rgba = sky_pixels (w, h);
+  g_autofree float *rgb = g_new (float, (gsize) w *h * 3);
+  const float odd[] = { NAN, INFINITY, -INFINITY, 1e30f, -5.0f };
+  for (gsize i = 0, p = 0; p < (gsize) w * h; p++)
+    for (int k = 0; k < 3; k++, i++)
+      rgb[i] = p % 97 == 0 ? odd[(p / 97 + k) % G_N_ELEMENTS (odd)] : rgba[p * 4 + k] / 255.0f;
+  const Babl *format = babl_format ("R'G'B' float");
+  GeglRectangle extent = { 0, 0, w, h };
+  g_autoptr (GeglBuffer) buffer = gegl_buffer_new (&extent, format);
+  gegl_buffer_set (buffer, &extent, 0, format, rgb, GEGL_AUTO_ROWSTRIDE);
+  g_autofree char *input = tmp_path ("odd.tif");
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *source =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+  GeglNode *save = gegl_node_new_child (graph, "operation", "gegl:tiff-save", "path", input, NULL);
+  gegl_node_link (source, save);
+  gegl_node_process (save);
+  /* The file holds them as they are. */
+  g_autoptr (GeglBuffer) back = tu_load_image (input);
+  g_assert_nonnull (back);
+  g_autofree float *kept = (float *) image_pixels (back, "R'G'B' float");
+  g_assert_true (isnan (kept[0]));
+  g_assert_cmpfloat (kept[97 * 3], ==, INFINITY);
+  g_assert_cmpfloat (kept[2 * 97 * 3], ==, -INFINITY);
+
+  g_autofree char *output = tmp_path ("odd-dream.tif");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--octaves", "2", "--iterations", "2", input, output, NULL);
+  assert_dreamed (&run, output, w, h);
+  g_autoptr (GeglBuffer) out = tu_load_image (output);
+  g_assert_nonnull (out);
+  g_autofree float *pixels = (float *) image_pixels (out, "R'G'B' float");
+  for (gsize i = 0; i < (gsize) w * h * 3; i++)
+    if (!(pixels[i] >= 0 && pixels[i] <= 1))
+      g_error ("pixel value %g at %zu", pixels[i], i);
+}
+
+static void
+test_channel_past (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, "--channel", "512", small_rgb, output, NULL);
+  assert_failed (&run, 1, "channel: 512 is past the 512 channels of inception_4c/output", output);
+}
+
+static void
+test_weight_layer (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, "--layer", "inception_4c_1x1_weights", small_rgb, output, NULL);
+  assert_failed (&run, 1, "'inception_4c_1x1_weights' is a weight or constant", output);
+}
+
+/* A guide of another size and colour model is a valid guide. */
+static void
+test_guide_grey_other_size (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *guide = make_sky_png ("guide-grey.png", "Y'A u8", 100, 300);
+  const char *const extra[] = { "--guide", guide, NULL };
+  assert_quick_dream_runs (small_rgb, SMALL_WIDTH, SMALL_HEIGHT, extra);
+}
+
+static void
+test_guide_corrupt (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *guide = tmp_path ("guide.png");
+  g_assert_true (g_file_set_contents (guide, "not an image at all", -1, NULL));
+  g_autofree char *output = tmp_path ("fail.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--guide", guide, small_rgb, output, NULL);
+  assert_failed (&run, 1, "guide: cannot read", output);
 }
 
 /* ---- Information ------------------------------------------------------------------------- */
@@ -635,8 +864,10 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   tmp_dir = g_dir_make_tmp ("test-cli-XXXXXX", &error);
   g_assert_no_error (error);
-  if (have_data)
+  if (have_data) {
     small_rgb = make_sky_png ("small.png", "R'G'B' u8", SMALL_WIDTH, SMALL_HEIGHT);
+    small_rgb_sum = file_sha256 (small_rgb);
+  }
 
   g_test_add_func ("/cli/dream/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/dream/reproducible", test_reproducible);
@@ -658,6 +889,12 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/error/unknown-card", test_unknown_card);
   g_test_add_func ("/cli/error/unwritable-output", test_unwritable_output);
   g_test_add_func ("/cli/error/tiny-image", test_tiny_image);
+  g_test_add_func ("/cli/hostile/huge-image", test_huge_image);
+  g_test_add_func ("/cli/hostile/non-finite-pixels", test_non_finite_pixels);
+  g_test_add_func ("/cli/hostile/channel-past", test_channel_past);
+  g_test_add_func ("/cli/hostile/weight-layer", test_weight_layer);
+  g_test_add_func ("/cli/hostile/guide-grey-other-size", test_guide_grey_other_size);
+  g_test_add_func ("/cli/hostile/guide-corrupt", test_guide_corrupt);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);
   g_test_add_func ("/cli/info/version", test_version);
   g_test_add_func ("/cli/info/help", test_help);
@@ -667,6 +904,7 @@ main (int argc, char **argv)
   tu_remove_tree (tmp_dir);
   g_free (tmp_dir);
   g_free (small_rgb);
+  g_free (small_rgb_sum);
   g_free (shared_images);
   gegl_exit ();
   return status;

@@ -700,6 +700,61 @@ check_bad_target (DdImage *image, const char *layers, int channel, int class_ind
   dream_fails (image, &p, NULL, NULL, NULL, DD_ERROR_ARGUMENT, needle);
 }
 
+/* The memory check refuses, from the size alone, what cannot fit the budget
+ * even in the smallest tiles, and says how much it needs; what fits the
+ * budget in tiles passes. */
+static void
+test_memory_check (void)
+{
+  if (!have_model ())
+    return;
+  g_auto (DdDreamParams) p = { 0 };
+  dd_dream_params_init (&p);
+  g_autoptr (GError) error = NULL;
+  gsize need = 0;
+
+  /* 20000x20000: 400 Mpx, 4.8 GB per float RGB copy. */
+  g_assert_false (dd_dream_check (model, card, &p, 20000, 20000, 3, &need, &error));
+  g_assert_error (error, DD_ERROR, DD_ERROR_MEMORY);
+  g_test_message ("20000x20000: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "20000x20000"));
+  g_assert_nonnull (strstr (error->message, "needs at least"));
+  g_assert_nonnull (strstr (error->message, "budget is 900 MB"));
+  g_assert_cmpuint (need, >, (gsize) 2 * 20000 * 20000 * 3 * sizeof (float));
+  g_clear_error (&error);
+
+  /* The same job given the memory it asked for passes. */
+  p.memory_mb = (int) (need >> 20) + 1;
+  g_assert_true (dd_dream_check (model, card, &p, 20000, 20000, 3, NULL, &error));
+  g_assert_no_error (error);
+
+  /* A 6000x4000 photo fits the default budget in tiles; grey needs less. */
+  p.memory_mb = 0;
+  gsize grey = 0;
+  g_assert_true (dd_dream_check (model, card, &p, 6000, 4000, 3, &need, &error));
+  g_assert_true (dd_dream_check (model, card, &p, 6000, 4000, 1, &grey, &error));
+  g_assert_no_error (error);
+  g_test_message ("6000x4000 needs at least %zu MB (grey %zu MB)", need >> 20, grey >> 20);
+  g_assert_cmpuint (need, <=, (gsize) 900 << 20);
+  g_assert_cmpuint (grey, <, need);
+
+  /* Sizes and layers are checked as a run would. */
+  g_assert_false (dd_dream_check (model, card, &p, 0, 100, 3, NULL, &error));
+  g_assert_error (error, DD_ERROR, DD_ERROR_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (dd_dream_check (model, card, &p, 2, 2, 3, NULL, &error));
+  g_assert_error (error, DD_ERROR, DD_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "needs at least"));
+  g_clear_error (&error);
+
+  /* A run under a budget too small for even one tile fails before it
+   * starts, the image untouched. */
+  g_autoptr (DdImage) image = image_new (SKY, 320, 240, 3, DD_PIXEL_U8);
+  small_params (&p);
+  p.memory_mb = 1;
+  dream_fails (image, &p, NULL, NULL, NULL, DD_ERROR_MEMORY, "the memory budget is 1 MB");
+}
+
 static void
 test_bad_params (void)
 {
@@ -999,6 +1054,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dream/seed", test_seed);
   g_test_add_func ("/dream/cancel", test_cancel);
   g_test_add_func ("/dream/bad-params", test_bad_params);
+  g_test_add_func ("/dream/memory-check", test_memory_check);
   g_test_add_func ("/dream/alpha", test_alpha);
   g_test_add_func ("/dream/non-finite-pixels", test_non_finite_pixels);
   g_test_add_func ("/dream/grey-and-8-bit", test_grey);

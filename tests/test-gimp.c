@@ -131,10 +131,10 @@ case_begin (Case *c, const char *picture)
   if (!gimp_ready ())
     return FALSE;
   /* A bare name is one of the shared test pictures. */
-  g_autofree char *shared = g_path_is_absolute (picture)
-                                ? g_strdup (picture)
-                                : g_build_filename (g_getenv ("DD_SHARED_DIR"), "images", picture,
-                                                    NULL);
+  g_autofree char *shared =
+      g_path_is_absolute (picture)
+          ? g_strdup (picture)
+          : g_build_filename (g_getenv ("DD_SHARED_DIR"), "images", picture, NULL);
   if (!g_file_test (shared, G_FILE_TEST_IS_REGULAR)) {
     g_test_skip ("the test pictures (DD_SHARED_DIR) are absent");
     return FALSE;
@@ -618,6 +618,109 @@ test_error_layer_mode (void)
   check_refused ("", DREAM_3B ("LAYER-MODE-PASS-THROUGH", "100"), "layer-mode");
 }
 
+/* ---- Hostile input ------------------------------------------------------------------- */
+
+/* plug-in-deepdream on img's drw with one octave of the given layers,
+ * channel, octave scale, iterations, guide drawable and memory budget (MB,
+ * 0 = automatic). */
+#define CALL(layers, channel, scale, iterations, guide, memory)                                    \
+  "(plug-in-deepdream RUN-NONINTERACTIVE img drw \"\" \"" layers "\" " channel " 1 " scale         \
+  " " iterations " 1.5 0 1 " guide " LAYER-MODE-NORMAL 100 -1 0 0 0 " memory ")"
+#define CALL_3B(channel, scale, iterations)                                                        \
+  CALL ("inception_3b/output", channel, scale, iterations, "-1", "0")
+
+static void
+test_hostile_octave_scale (void)
+{
+  check_refused ("", CALL_3B ("-1", "1.0", "1"), "octave-scale");
+}
+
+static void
+test_hostile_zero_iterations (void)
+{
+  check_refused ("", CALL_3B ("-1", "1.4", "0"), "iterations");
+}
+
+static void
+test_hostile_channel_past (void)
+{
+  check_refused ("", CALL_3B ("480", "1.4", "1"),
+                 "channel: 480 is past the 480 channels of inception_3b/output");
+}
+
+static void
+test_hostile_weight_layer (void)
+{
+  check_refused ("", CALL ("inception_3b_1x1_weights", "-1", "1.4", "1", "-1", "0"),
+                 "'inception_3b_1x1_weights' is a weight or constant");
+}
+
+/* The layer shrunk to 100x100 and a selection to its right. */
+static void
+test_hostile_selection_outside (void)
+{
+  check_refused ("(gimp-layer-resize drw 100 100 0 0)"
+                 " (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 150 20 60 60)",
+                 DREAM_3B ("LAYER-MODE-NORMAL", "100"), "the selection does not touch the layer");
+}
+
+static void
+test_hostile_tiny_selection (void)
+{
+  check_refused ("(gimp-image-select-rectangle img CHANNEL-OP-REPLACE 10 10 2 2)",
+                 DREAM_3B ("LAYER-MODE-NORMAL", "100"), "the image is 2x2");
+}
+
+/* A guide from another image, grey and of another shape, is a valid guide. */
+static void
+test_hostile_guide_grey (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c,
+            "(define guide-img (car (gimp-image-duplicate img)))"
+            " (gimp-image-convert-grayscale guide-img) (gimp-image-scale guide-img 90 200)"
+            " (define guide (dd-layer guide-img))",
+            "(begin " CALL ("inception_3b/output", "-1", "1.4", "1", "guide",
+                            "0") " (gimp-image-delete guide-img))");
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpint (dream->width, ==, EDGE_W);
+  assert_composite_changed (&c, NULL, NULL);
+  case_end (&c);
+}
+
+/* A 20000x20000 layer cannot be dreamed in the default budget: refused,
+ * with what it needs, before its pixels are read, the image unchanged. */
+static void
+test_hostile_huge_image (void)
+{
+  if (!gimp_ready ())
+    return;
+  g_autofree char *dir = g_build_filename (env.dir, "hostile-huge", NULL);
+  g_mkdir_with_parents (dir, 0755);
+  g_autofree char *first = g_strdup_printf (
+      "(let* ((img (car (gimp-image-new 20000 20000 RGB)))"
+      "       (drw (car (gimp-layer-new img 20000 20000 RGBA-IMAGE \"big\" 100 "
+      "LAYER-MODE-NORMAL))))"
+      " (gimp-image-insert-layer img drw 0 0) (dd-report img \"%s/before.txt\") %s)",
+      dir, DREAM_3B ("LAYER-MODE-NORMAL", "100"));
+  g_autofree char *second = g_strdup_printf ("(dd-report (dd-last-image) \"%s/after.txt\")", dir);
+  const char *commands[] = { first, second, NULL };
+  Case c = { .dir = g_strdup (dir), .output = run_gimp (commands) };
+  g_test_message ("%s", c.output);
+  assert_failed_with (&c, "a 20000x20000 dream needs at least");
+  g_autofree char *before_txt = case_path (&c, "before.txt");
+  g_autofree char *after_txt = case_path (&c, "after.txt");
+  g_autofree char *before = NULL, *after = NULL;
+  g_assert_true (g_file_get_contents (before_txt, &before, NULL, NULL));
+  g_assert_true (g_file_get_contents (after_txt, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+  case_end (&c);
+}
+
 /* "With last values" reads the settings file of the profile. */
 static void
 test_last_values (void)
@@ -951,6 +1054,14 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/errors/unknown-layer", test_error_unknown_layer);
   g_test_add_func ("/gimp/errors/missing-model", test_error_missing_model);
   g_test_add_func ("/gimp/errors/layer-mode", test_error_layer_mode);
+  g_test_add_func ("/gimp/hostile/octave-scale", test_hostile_octave_scale);
+  g_test_add_func ("/gimp/hostile/zero-iterations", test_hostile_zero_iterations);
+  g_test_add_func ("/gimp/hostile/channel-past", test_hostile_channel_past);
+  g_test_add_func ("/gimp/hostile/weight-layer", test_hostile_weight_layer);
+  g_test_add_func ("/gimp/hostile/selection-outside", test_hostile_selection_outside);
+  g_test_add_func ("/gimp/hostile/tiny-selection", test_hostile_tiny_selection);
+  g_test_add_func ("/gimp/hostile/guide-grey", test_hostile_guide_grey);
+  g_test_add_func ("/gimp/hostile/huge-image", test_hostile_huge_image);
   g_test_add_func ("/gimp/settings/last-values", test_last_values);
   g_test_add_func ("/gimp/batch/folder", test_batch_script);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);

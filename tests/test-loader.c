@@ -357,6 +357,85 @@ test_missing_first_input (void)
   expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_INVALID), "relu1", "missing");
 }
 
+static void assert_floats (const float *got, const float *want, gsize n);
+
+/* ---- Resource checks: refused before anything is allocated ------------------ */
+
+/* A weight that says it holds 10^9 x 1 x 2 x 2 floats (16 GB) but brings 8. */
+static void
+test_billion_channels (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  t.weight->dims[0] = 1000000000;
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_INVALID) | CODE (DD_ERROR_MEMORY), "conv_w",
+                        NULL);
+}
+
+static void
+test_zero_and_negative_dims (void)
+{
+  const int64_t bad[] = { 0, -3, -1 };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_auto (Tiny) t = { 0 };
+    tiny_init (&t, NULL);
+    t.weight->dims[1] = bad[i];
+    expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_INVALID), "conv_w", NULL);
+  }
+}
+
+/* kernel_shape with 10^5 entries. */
+static void
+test_enormous_attribute (void)
+{
+  GString *attrs = g_string_new ("kernel_shape=[2");
+  for (int i = 1; i < 100000; i++)
+    g_string_append (attrs, ",2");
+  g_string_append (attrs, "]");
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, attrs->str);
+  g_string_free (attrs, TRUE);
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED) | CODE (DD_ERROR_INVALID),
+                        "kernel_shape", NULL);
+}
+
+/* A chain of depth ReLUs after the tiny model. */
+static GBytes *
+deep_model (int depth)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  for (int i = 0; i < depth; i++) {
+    g_autofree char *name = g_strdup_printf ("deep%d", i);
+    g_autofree char *in = i ? g_strdup_printf ("deep%d_out", i - 1) : g_strdup ("act_out");
+    g_autofree char *out = g_strdup_printf ("deep%d_out", i);
+    tu_model_add_node (t.model, "Relu", name, in, out, NULL);
+  }
+  return tu_model_pack (t.model);
+}
+
+/* 5000 ReLUs in a chain load, plan and run (nothing recurses); 50000 are
+ * refused at once, before planning would take quadratic time. */
+static void
+test_deep_graph (void)
+{
+  g_autoptr (GBytes) deep = deep_model (5000);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = load_bytes (deep, &error);
+  g_assert_no_error (error);
+  const char *targets[] = { "deep4999_out" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, 3, 3, targets, 1, 0, &error);
+  g_assert_no_error (error);
+  static const float x[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  static const float y[] = { 0, 0, 2, 4, 5, 7, 11, 13 };
+  memcpy (dd_plan_get_input (plan), x, sizeof x);
+  dd_plan_forward (plan);
+  assert_floats (dd_plan_get_target (plan, 0, NULL), y, G_N_ELEMENTS (y));
+
+  g_autoptr (GBytes) deeper = deep_model (50000);
+  expect_rejected (deeper, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "50002 nodes", NULL);
+}
+
 /* ---- The good path --------------------------------------------------------- */
 
 static DdModel *
@@ -500,6 +579,10 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/fuzz/empty-string-attribute", test_empty_string_attribute);
   g_test_add_func ("/loader/fuzz/huge-shape", test_huge_shape);
   g_test_add_func ("/loader/fuzz/missing-first-input", test_missing_first_input);
+  g_test_add_func ("/loader/hostile/billion-channels", test_billion_channels);
+  g_test_add_func ("/loader/hostile/zero-and-negative-dims", test_zero_and_negative_dims);
+  g_test_add_func ("/loader/hostile/enormous-attribute", test_enormous_attribute);
+  g_test_add_func ("/loader/hostile/deep-graph", test_deep_graph);
   g_test_add_func ("/loader/conv-relu", test_conv_relu);
   g_test_add_func ("/loader/list-tensors", test_list_tensors);
   g_test_add_func ("/loader/unknown-target", test_unknown_target);
