@@ -692,6 +692,62 @@ test_hostile_guide_grey (void)
   case_end (&c);
 }
 
+/* A 32-bit float image holding NaN, infinities and 1e30 (a float TIFF made
+ * here) dreams to a layer of finite pixels in 0..1. */
+static void
+test_hostile_non_finite (void)
+{
+  if (!gimp_ready ())
+    return;
+  const int w = EDGE_W, h = EDGE_H;
+  const float odd[] = { NAN, INFINITY, -INFINITY, 1e30f };
+  g_autofree float *rgb = g_new (float, (gsize) w *h * 3);
+  for (gsize i = 0; i < (gsize) w * h * 3; i++)
+    rgb[i] = i % 101 == 0 ? odd[(i / 101) % G_N_ELEMENTS (odd)] : (float) (i % 255) / 255;
+  const Babl *format = babl_format ("R'G'B' float");
+  GeglRectangle extent = { 0, 0, w, h };
+  g_autoptr (GeglBuffer) buffer = gegl_buffer_new (&extent, format);
+  gegl_buffer_set (buffer, &extent, 0, format, rgb, GEGL_AUTO_ROWSTRIDE);
+  g_autofree char *tiff = g_build_filename (env.dir, "non-finite.tif", NULL);
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *source =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+  GeglNode *save = gegl_node_new_child (graph, "operation", "gegl:tiff-save", "path", tiff, NULL);
+  gegl_node_link (source, save);
+  gegl_node_process (save);
+
+  Case c;
+  if (!case_begin (&c, tiff))
+    return;
+  /* GIMP's TIFF export wrote the source layer rather than the drawable it
+   * was given: the dream goes alone into a copy of the image. */
+  g_autofree char *call = g_strdup_printf (
+      "(let* ((dream " DREAM_3B (
+          "LAYER-MODE-NORMAL",
+          "100") ")"
+                 "       (copy (car (gimp-image-duplicate img)))"
+                 "       (layers (cadr (gimp-image-get-layers copy))))"
+                 " (gimp-image-remove-layer copy (vector-ref layers 1))"
+                 " (file-tiff-save RUN-NONINTERACTIVE copy (vector-ref layers 0) \"%s/dream.tif\""
+                 " \"%s/dream.tif\" 0)"
+                 " (gimp-image-delete copy))",
+      c.dir, c.dir);
+  case_run (&c, "", call);
+  assert_succeeded (&c);
+  Report after;
+  single_dream_layer (&c, &after);
+  g_autofree char *path = case_path (&c, "dream.tif");
+  g_autoptr (GeglBuffer) dream = tu_load_image (path);
+  g_assert_nonnull (dream);
+  g_autofree float *pixels = g_new (float, (gsize) w *h * 4);
+  gegl_buffer_get (dream, NULL, 1.0, babl_format ("R'G'B'A float"), pixels, GEGL_AUTO_ROWSTRIDE,
+                   GEGL_ABYSS_NONE);
+  for (gsize i = 0; i < (gsize) w * h * 4; i++)
+    if (!(pixels[i] >= 0 && pixels[i] <= 1))
+      g_error ("dream pixel value %g at %zu", pixels[i], i);
+  case_end (&c);
+}
+
 /* A 20000x20000 layer cannot be dreamed in the default budget: refused,
  * with what it needs, before its pixels are read, the image unchanged. */
 static void
@@ -1061,6 +1117,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/hostile/selection-outside", test_hostile_selection_outside);
   g_test_add_func ("/gimp/hostile/tiny-selection", test_hostile_tiny_selection);
   g_test_add_func ("/gimp/hostile/guide-grey", test_hostile_guide_grey);
+  g_test_add_func ("/gimp/hostile/non-finite-pixels", test_hostile_non_finite);
   g_test_add_func ("/gimp/hostile/huge-image", test_hostile_huge_image);
   g_test_add_func ("/gimp/settings/last-values", test_last_values);
   g_test_add_func ("/gimp/batch/folder", test_batch_script);
