@@ -118,7 +118,14 @@ tmp_path (const char *name)
   return g_build_filename (tmp_dir, name, NULL);
 }
 
-static char *file_sha256 (const char *path);
+static char *
+file_sha256 (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (path, &data, &size, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, size);
+}
 
 /* No run changed the input most cases dream. */
 static void
@@ -163,18 +170,8 @@ image_pixels (GeglBuffer *buffer, const char *format)
 static void
 save_png (const char *path, const char *format, const guint8 *pixels, int width, int height)
 {
-  const Babl *f = babl_format (format);
-  GeglRectangle extent = { 0, 0, width, height };
-  g_autoptr (GeglBuffer) buffer = gegl_buffer_new (&extent, f);
-  gegl_buffer_set (buffer, &extent, 0, f, pixels, GEGL_AUTO_ROWSTRIDE);
-  g_autoptr (GeglNode) graph = gegl_node_new ();
-  GeglNode *source =
-      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  GeglNode *save =
-      gegl_node_new_child (graph, "operation", "gegl:png-save", "path", path, "bitdepth", 8, NULL);
-  gegl_node_link (source, save);
-  gegl_node_process (save);
-  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (
+      tu_save_image (path, "gegl:png-save", format, pixels, width, height, "bitdepth", 8, NULL));
 }
 
 /* The sky image cropped to the aspect ratio of width x height and scaled
@@ -247,15 +244,6 @@ assert_dreamed (const CliRun *run, const char *output, int width, int height)
 {
   g_assert_cmpint (run->status, ==, 0);
   assert_image_size (output, width, height);
-}
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autofree char *data = NULL;
-  gsize size = 0;
-  g_assert_true (g_file_get_contents (path, &data, &size, NULL));
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, size);
 }
 
 static gboolean
@@ -701,17 +689,8 @@ test_non_finite_pixels (void)
   for (gsize i = 0, p = 0; p < (gsize) w * h; p++)
     for (int k = 0; k < 3; k++, i++)
       rgb[i] = p % 97 == 0 ? odd[(p / 97 + k) % G_N_ELEMENTS (odd)] : rgba[p * 4 + k] / 255.0f;
-  const Babl *format = babl_format ("R'G'B' float");
-  GeglRectangle extent = { 0, 0, w, h };
-  g_autoptr (GeglBuffer) buffer = gegl_buffer_new (&extent, format);
-  gegl_buffer_set (buffer, &extent, 0, format, rgb, GEGL_AUTO_ROWSTRIDE);
   g_autofree char *input = tmp_path ("odd.tif");
-  g_autoptr (GeglNode) graph = gegl_node_new ();
-  GeglNode *source =
-      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  GeglNode *save = gegl_node_new_child (graph, "operation", "gegl:tiff-save", "path", input, NULL);
-  gegl_node_link (source, save);
-  gegl_node_process (save);
+  g_assert_true (tu_save_image (input, "gegl:tiff-save", "R'G'B' float", rgb, w, h, NULL));
   /* The file holds them as they are. */
   g_autoptr (GeglBuffer) back = tu_load_image (input);
   g_assert_nonnull (back);

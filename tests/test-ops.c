@@ -84,15 +84,6 @@ shape_of (int rank, ...)
   return s;
 }
 
-static int64_t
-numel (const DdShape *s)
-{
-  int64_t n = 1;
-  for (int i = 0; i < s->rank; i++)
-    n *= s->d[i];
-  return n;
-}
-
 static gboolean
 shape_eq (const DdShape *a, const DdShape *b)
 {
@@ -203,7 +194,7 @@ case_input (Case *c, int i, DdShape s)
 {
   g_free (c->x[i]);
   c->xs[i] = s;
-  c->x[i] = g_new (float, MAX (numel (&s), 1));
+  c->x[i] = g_new (float, MAX (dd_shape_numel (&s), 1));
   c->n_in = MAX (c->n_in, i + 1);
   return c->x[i];
 }
@@ -212,7 +203,7 @@ static float *
 case_uniform_input (Case *c, GRand *r, int i, DdShape s, double lo, double hi)
 {
   float *x = case_input (c, i, s);
-  fill_uniform (r, x, numel (&s), lo, hi);
+  fill_uniform (r, x, dd_shape_numel (&s), lo, hi);
   return x;
 }
 
@@ -241,7 +232,7 @@ static void
 run_init (const Case *c, Run *run)
 {
   const DdOpClass *k = c->k;
-  run->n_y = numel (&c->ys);
+  run->n_y = dd_shape_numel (&c->ys);
   run->n_saved = k->saved_floats ? (int64_t) k->saved_floats (&c->a, c->xs, &c->ys) : 0;
   run->n_work = k->work_floats ? (int64_t) k->work_floats (&c->a, c->xs, &c->ys) : 0;
   run->y = g_new (float, MAX (run->n_y, 1));
@@ -301,7 +292,7 @@ run_backward (const Case *c, Run *run, const float *gy, guint mask, gboolean add
     gx[i] = NULL;
     if (!(mask & (1u << i)))
       continue;
-    int64_t n = numel (&c->xs[i]);
+    int64_t n = dd_shape_numel (&c->xs[i]);
     gx[i] = g_new (float, MAX (n, 1));
     for (int64_t j = 0; j < n; j++)
       gx[i][j] = add ? 1.0f : NAN;
@@ -311,8 +302,8 @@ run_backward (const Case *c, Run *run, const float *gy, guint mask, gboolean add
   if (poison) {
     for (int i = 0; i < c->n_in; i++)
       if ((c->grad_mask & ~c->k->backward_reads_inputs) & (1u << i)) {
-        junk[i] = g_new (float, MAX (numel (&c->xs[i]), 1));
-        fill_nan (junk[i], numel (&c->xs[i]));
+        junk[i] = g_new (float, MAX (dd_shape_numel (&c->xs[i]), 1));
+        fill_nan (junk[i], dd_shape_numel (&c->xs[i]));
         ctx.x[i] = junk[i];
       }
     if (!c->k->backward_reads_output) {
@@ -349,7 +340,7 @@ loss (const Case *c, Run *run, const float *r)
 static double *
 fd_gradient (const Case *c, Run *run, const float *r, int i)
 {
-  int64_t n = numel (&c->xs[i]);
+  int64_t n = dd_shape_numel (&c->xs[i]);
   double *g = g_new (double, MAX (n, 1));
   float *x = c->x[i];
   for (int64_t k = 0; k < n; k++) {
@@ -493,7 +484,7 @@ check_backward (const Case *c)
   for (int i = 0; i < c->n_in; i++) {
     if (!g[i])
       continue;
-    int64_t n = numel (&c->xs[i]);
+    int64_t n = dd_shape_numel (&c->xs[i]);
     char what[64];
     g_autofree double *fd = fd_gradient (c, &run, gy, i);
     g_snprintf (what, sizeof what, "gx[%d] vs finite differences", i);
@@ -503,7 +494,7 @@ check_backward (const Case *c)
   run_backward (c, &run, gy, c->grad_mask, TRUE, FALSE, g2);
   for (int i = 0; i < c->n_in; i++)
     if (g[i]) {
-      int64_t n = numel (&c->xs[i]);
+      int64_t n = dd_shape_numel (&c->xs[i]);
       g_autofree double *want = to_double (g[i], n, 1.0);
       char what[64];
       g_snprintf (what, sizeof what, "gx_add[%d] vs 1 + gx", i);
@@ -514,7 +505,7 @@ check_backward (const Case *c)
 
   for (int i = 0; i < c->n_in; i++)
     if (g[i] && c->n_in > 1) {
-      int64_t n = numel (&c->xs[i]);
+      int64_t n = dd_shape_numel (&c->xs[i]);
       g_autofree double *want = to_double (g[i], n, 0.0);
       char what[80];
       run_backward (c, &run, gy, 1u << i, FALSE, FALSE, g2);
@@ -526,7 +517,7 @@ check_backward (const Case *c)
   run_backward (c, &run, gy, c->grad_mask, FALSE, TRUE, g2);
   for (int i = 0; i < c->n_in; i++)
     if (g[i]) {
-      int64_t n = numel (&c->xs[i]);
+      int64_t n = dd_shape_numel (&c->xs[i]);
       g_autofree double *want = to_double (g[i], n, 0.0);
       expect_close (c,
                     "backward reads an input or output it does not declare "
@@ -717,28 +708,28 @@ build_conv (Case *c, GRand *r, int v)
 static void
 ref_relu (const Case *c, double *y)
 {
-  for (int64_t i = 0; i < numel (&c->ys); i++)
+  for (int64_t i = 0; i < dd_shape_numel (&c->ys); i++)
     y[i] = MAX (c->x[0][i], 0.0);
 }
 
 static void
 ref_leaky_relu (const Case *c, double *y)
 {
-  for (int64_t i = 0; i < numel (&c->ys); i++)
+  for (int64_t i = 0; i < dd_shape_numel (&c->ys); i++)
     y[i] = c->x[0][i] >= 0 ? c->x[0][i] : (double) c->a.alpha * c->x[0][i];
 }
 
 static void
 ref_clip (const Case *c, double *y)
 {
-  for (int64_t i = 0; i < numel (&c->ys); i++)
+  for (int64_t i = 0; i < dd_shape_numel (&c->ys); i++)
     y[i] = CLAMP ((double) c->x[0][i], c->a.min, c->a.max);
 }
 
 static void
 ref_sigmoid (const Case *c, double *y)
 {
-  for (int64_t i = 0; i < numel (&c->ys); i++)
+  for (int64_t i = 0; i < dd_shape_numel (&c->ys); i++)
     y[i] = 1 / (1 + exp (-(double) c->x[0][i]));
 }
 
@@ -749,7 +740,7 @@ unary_case (Case *c, GRand *r, const DdOpClass *k, RefFunc ref, double lo, doubl
 {
   DdShape s = random_shape (c, r, TRUE);
   c->k = k;
-  fill_away (r, case_input (c, 0, s), numel (&s), lo, hi, kinks, n_kinks);
+  fill_away (r, case_input (c, 0, s), dd_shape_numel (&s), lo, hi, kinks, n_kinks);
   c->ys = s;
   c->grad_mask = 1;
   c->ref = ref;
@@ -880,9 +871,9 @@ pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
   float *x = case_input (c, 0, s);
 
   if (is_max)
-    fill_distinct (r, x, numel (&s));
+    fill_distinct (r, x, dd_shape_numel (&s));
   else
-    fill_uniform (r, x, numel (&s), -1, 1);
+    fill_uniform (r, x, dd_shape_numel (&s), -1, 1);
   c->a.kernel[0] = c->a.kernel[1] = cfg->k;
   c->a.stride[0] = c->a.stride[1] = cfg->stride;
   for (int i = 0; i < 4; i++)
@@ -916,7 +907,7 @@ static void
 ref_global_average_pool (const Case *c, double *y)
 {
   int64_t hw = c->xs[0].d[2] * c->xs[0].d[3];
-  for (int64_t p = 0; p < numel (&c->ys); p++) {
+  for (int64_t p = 0; p < dd_shape_numel (&c->ys); p++) {
     double s = 0;
     for (int64_t i = 0; i < hw; i++)
       s += c->x[0][p * hw + i];
@@ -945,7 +936,7 @@ static void
 ref_lrn (const Case *c, double *y)
 {
   const DdAttrs *a = &c->a;
-  int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = numel (&c->xs[0]) / (N * C);
+  int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = dd_shape_numel (&c->xs[0]) / (N * C);
   for (int64_t n = 0; n < N; n++)
     for (int64_t ch = 0; ch < C; ch++)
       for (int64_t i = 0; i < HW; i++) {
@@ -990,7 +981,7 @@ build_lrn (Case *c, GRand *r, int v)
 static void
 ref_binary (const Case *c, double *y, gboolean mul)
 {
-  for (int64_t i = 0; i < numel (&c->ys); i++) {
+  for (int64_t i = 0; i < dd_shape_numel (&c->ys); i++) {
     double a = c->x[0][bcast_index (&c->xs[0], &c->ys, i)];
     double b = c->x[1][bcast_index (&c->xs[1], &c->ys, i)];
     y[i] = mul ? a * b : a + b;
@@ -1060,9 +1051,9 @@ build_mul (Case *c, GRand *r, int v)
 static void
 ref_batch_norm (const Case *c, double *y)
 {
-  int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = numel (&c->xs[0]) / (N * C);
+  int64_t N = c->xs[0].d[0], C = c->xs[0].d[1], HW = dd_shape_numel (&c->xs[0]) / (N * C);
   const float *x = c->x[0], *scale = c->x[1], *b = c->x[2], *mean = c->x[3], *var = c->x[4];
-  for (int64_t i = 0; i < numel (&c->ys); i++) {
+  for (int64_t i = 0; i < dd_shape_numel (&c->ys); i++) {
     int64_t ch = i / HW % C;
     y[i] = scale[ch] * (x[i] - (double) mean[ch]) / sqrt ((double) var[ch] + c->a.epsilon) + b[ch];
   }
@@ -1150,8 +1141,8 @@ ref_matmul (const Case *c, double *y)
 {
   const DdShape *as = &c->xs[0], *bs = &c->xs[1];
   int64_t M = as->d[as->rank - 2], K = as->d[as->rank - 1], N = bs->d[bs->rank - 1];
-  int64_t batch = numel (&c->ys) / (M * N);
-  gboolean a_batched = numel (as) > M * K, b_batched = numel (bs) > K * N;
+  int64_t batch = dd_shape_numel (&c->ys) / (M * N);
+  gboolean a_batched = dd_shape_numel (as) > M * K, b_batched = dd_shape_numel (bs) > K * N;
   for (int64_t b = 0; b < batch; b++)
     for (int64_t m = 0; m < M; m++)
       for (int64_t n = 0; n < N; n++) {
@@ -1189,11 +1180,11 @@ ref_concat (const Case *c, double *y)
   int64_t outer = 1, y_chunk = 0;
   for (int d = 0; d < axis; d++)
     outer *= c->ys.d[d];
-  y_chunk = numel (&c->ys) / outer;
+  y_chunk = dd_shape_numel (&c->ys) / outer;
   for (int64_t o = 0; o < outer; o++) {
     int64_t off = 0;
     for (int i = 0; i < c->n_in; i++) {
-      int64_t chunk = numel (&c->xs[i]) / outer;
+      int64_t chunk = dd_shape_numel (&c->xs[i]) / outer;
       for (int64_t j = 0; j < chunk; j++)
         y[o * y_chunk + off + j] = c->x[i][o * chunk + j];
       off += chunk;
@@ -1229,7 +1220,7 @@ static void
 ref_pad (const Case *c, double *y)
 {
   const DdShape *xs = &c->xs[0], *ys = &c->ys;
-  for (int64_t i = 0; i < numel (ys); i++) {
+  for (int64_t i = 0; i < dd_shape_numel (ys); i++) {
     int64_t rest = i, xi = 0, stride = 1;
     gboolean inside = TRUE;
     for (int d = ys->rank - 1; d >= 0; d--) {
@@ -1413,7 +1404,7 @@ test_same_input (gconstpointer data)
   case_init (&c, FALSE);
   c.k = k;
   DdShape s = random_shape (&c, r, FALSE);
-  int64_t n = numel (&s);
+  int64_t n = dd_shape_numel (&s);
   float *x = case_uniform_input (&c, r, 0, s, -2, 2);
   c.n_in = 2;
   c.x[1] = x;
@@ -1456,15 +1447,15 @@ check_convention (const DdOpClass *k, const DdAttrs *a, DdShape xs, DdShape ys, 
   case_init (&c, FALSE);
   c.k = k;
   c.a = *a;
-  memcpy (case_input (&c, 0, xs), x, numel (&xs) * sizeof *x);
+  memcpy (case_input (&c, 0, xs), x, dd_shape_numel (&xs) * sizeof *x);
   c.ys = ys;
   c.grad_mask = 1;
   case_label (&c, "%s", "at kinks and ties");
   if (check_infer (&c)) {
-    int64_t n = numel (&xs);
-    g_autofree float *gy = g_new (float, numel (&ys));
+    int64_t n = dd_shape_numel (&xs);
+    g_autofree float *gy = g_new (float, dd_shape_numel (&ys));
     g_autofree double *want_d = to_double (want, n, 0.0);
-    for (int64_t i = 0; i < numel (&ys); i++)
+    for (int64_t i = 0; i < dd_shape_numel (&ys); i++)
       gy[i] = i + 1;
     run_init (&c, &run);
     run_backward (&c, &run, gy, 1, FALSE, FALSE, g);

@@ -408,6 +408,28 @@ tu_remove_tree (const char *path)
   g_rmdir (path);
 }
 
+gboolean
+tu_save_image (const char *path, const char *saver, const char *format, const void *pixels,
+               int width, int height, const char *first_property, ...)
+{
+  const Babl *f = babl_format (format);
+  GeglRectangle extent = { 0, 0, width, height };
+  g_autoptr (GeglBuffer) buffer = gegl_buffer_new (&extent, f);
+  gegl_buffer_set (buffer, &extent, 0, f, pixels, GEGL_AUTO_ROWSTRIDE);
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglNode *source =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+  GeglNode *save = gegl_node_new_child (graph, "operation", saver, "path", path, NULL);
+  va_list properties;
+  va_start (properties, first_property);
+  if (first_property)
+    gegl_node_set_valist (save, first_property, properties);
+  va_end (properties);
+  gegl_node_link (source, save);
+  gegl_node_process (save);
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
 GeglBuffer *
 tu_load_image (const char *path)
 {

@@ -30,6 +30,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TuTensor, tu_tensor_free)
 /* An image file read with GEGL, or NULL when GEGL cannot read it. */
 typedef struct _GeglBuffer GeglBuffer;
 GeglBuffer *tu_load_image (const char *path);
+/* Writes width x height pixels in babl format through the GEGL operation
+ * saver ("gegl:png-save", "gegl:tiff-save"), with the saver's properties
+ * that follow as NULL-terminated name/value pairs; FALSE if no file came of it. */
+gboolean tu_save_image (const char *path, const char *saver, const char *format, const void *pixels,
+                        int width, int height, const char *first_property, ...);
 
 /* Deletes a folder and everything below it (symbolic links, not their
  * targets). */

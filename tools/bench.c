@@ -116,15 +116,6 @@ median (double *values, int n)
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-static gsize
-n_elements (const DdTensorInfo *info)
-{
-  gsize n = 1;
-  for (int d = 0; d < info->rank; d++)
-    n *= info->dims[d];
-  return n;
-}
-
 static void
 fill_input (DdPlan *plan, gsize n)
 {
@@ -143,7 +134,7 @@ run_step (DdPlan *plan, double *forward_ms, double *backward_ms)
   dd_plan_forward (plan);
   double t1 = now_ms ();
   const float *target = dd_plan_get_target (plan, 0, &info);
-  memcpy (dd_plan_get_target_grad (plan, 0), target, n_elements (&info) * sizeof (float));
+  memcpy (dd_plan_get_target_grad (plan, 0), target, dd_tensor_info_numel (&info) * sizeof (float));
   double t2 = now_ms ();
   dd_plan_backward (plan);
   double t3 = now_ms ();
