@@ -144,6 +144,32 @@ extern const DdOpClass dd_op_softmax;
 #define DD_VECTOR_CLONES
 #endif
 
+/* Winograd F(2x2, 3x3) convolution (ops/winograd.c), Conv's path for 3x3
+ * stride-1 kernels: out[o][y][x] = sum over i, ky, kx of
+ * kernel(o, i)[ky][kx] * in[i][y + dy + ky][x + dx + kx], zero outside in. */
+typedef struct {
+  int64_t k, n;   /* channels read and written */
+  int64_t h, w;   /* plane read */
+  int64_t oh, ow; /* plane written */
+  int64_t dy, dx;
+  /* FALSE: kernel(o, i) = weights[o][i]. TRUE, for Conv's backward:
+   * kernel(o, i) = weights[i][o] rotated by 180 degrees. */
+  gboolean backward;
+} DdWinograd;
+
+/* Work floats for dd_winograd_run with a band budget of `budget` floats. */
+gsize dd_winograd_work_floats (const DdWinograd *p, gsize budget);
+/* Writes out, or adds to it when add is TRUE. weights: [3x3 kernels]. */
+void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
+                      gboolean add, float *work, gsize budget);
+
+/* Test and benchmark hooks for Conv, set before planning: the band budget
+ * in floats (0: the default) and whether 3x3 stride-1 convs may take the
+ * Winograd path. */
+void dd_conv_configure (gsize band_floats, gboolean winograd);
+/* Whether a Conv with these attributes and input takes the Winograd path. */
+gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y);
+
 /* Shared helpers for the ops. */
 /* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
 void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);

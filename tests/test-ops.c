@@ -615,19 +615,22 @@ typedef struct {
   int group; /* 0: depthwise, group = C with weights [C,1,k,k] */
   int pads[4];
   gboolean bias;
+  gboolean winograd; /* 32..36 channels: takes the Winograd path */
 } ConvCfg;
 
 static const ConvCfg conv_cfgs[] = {
-  { 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, TRUE },  { 1, 1, 2, 1, 1, { 0, 0, 0, 0 }, FALSE },
-  { 3, 3, 1, 1, 1, { 1, 1, 1, 1 }, TRUE },  { 3, 3, 2, 1, 1, { 1, 1, 1, 1 }, FALSE },
-  { 3, 3, 3, 1, 1, { 0, 0, 0, 0 }, TRUE },  { 3, 3, 2, 1, 1, { 0, 1, 1, 2 }, TRUE },
-  { 3, 3, 1, 2, 1, { 2, 2, 2, 2 }, TRUE },  { 3, 3, 2, 2, 1, { 1, 0, 2, 1 }, FALSE },
-  { 5, 5, 1, 1, 1, { 2, 2, 2, 2 }, TRUE },  { 5, 5, 3, 1, 1, { 1, 2, 0, 1 }, TRUE },
-  { 7, 7, 2, 1, 1, { 3, 3, 3, 3 }, TRUE },  { 1, 7, 1, 1, 1, { 0, 3, 0, 3 }, TRUE },
-  { 7, 1, 1, 1, 1, { 3, 0, 3, 0 }, FALSE }, { 1, 3, 2, 1, 1, { 0, 1, 0, 1 }, TRUE },
-  { 3, 3, 1, 1, 2, { 1, 1, 1, 1 }, TRUE },  { 1, 1, 1, 1, 2, { 0, 0, 0, 0 }, FALSE },
-  { 3, 3, 1, 1, 0, { 1, 1, 1, 1 }, TRUE },  { 3, 3, 2, 1, 0, { 1, 1, 1, 1 }, FALSE },
-  { 5, 5, 1, 1, 0, { 2, 2, 2, 2 }, TRUE },
+  { 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, TRUE, FALSE },  { 1, 1, 2, 1, 1, { 0, 0, 0, 0 }, FALSE, FALSE },
+  { 3, 3, 1, 1, 1, { 1, 1, 1, 1 }, TRUE, FALSE },  { 3, 3, 2, 1, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 3, 3, 3, 1, 1, { 0, 0, 0, 0 }, TRUE, FALSE },  { 3, 3, 2, 1, 1, { 0, 1, 1, 2 }, TRUE, FALSE },
+  { 3, 3, 1, 2, 1, { 2, 2, 2, 2 }, TRUE, FALSE },  { 3, 3, 2, 2, 1, { 1, 0, 2, 1 }, FALSE, FALSE },
+  { 5, 5, 1, 1, 1, { 2, 2, 2, 2 }, TRUE, FALSE },  { 5, 5, 3, 1, 1, { 1, 2, 0, 1 }, TRUE, FALSE },
+  { 7, 7, 2, 1, 1, { 3, 3, 3, 3 }, TRUE, FALSE },  { 1, 7, 1, 1, 1, { 0, 3, 0, 3 }, TRUE, FALSE },
+  { 7, 1, 1, 1, 1, { 3, 0, 3, 0 }, FALSE, FALSE }, { 1, 3, 2, 1, 1, { 0, 1, 0, 1 }, TRUE, FALSE },
+  { 3, 3, 1, 1, 2, { 1, 1, 1, 1 }, TRUE, FALSE },  { 1, 1, 1, 1, 2, { 0, 0, 0, 0 }, FALSE, FALSE },
+  { 3, 3, 1, 1, 0, { 1, 1, 1, 1 }, TRUE, FALSE },  { 3, 3, 2, 1, 0, { 1, 1, 1, 1 }, FALSE, FALSE },
+  { 5, 5, 1, 1, 0, { 2, 2, 2, 2 }, TRUE, FALSE },  { 3, 3, 1, 1, 1, { 1, 1, 1, 1 }, TRUE, TRUE },
+  { 3, 3, 1, 1, 1, { 0, 0, 0, 0 }, FALSE, TRUE },  { 3, 3, 1, 1, 1, { 2, 0, 1, 2 }, TRUE, TRUE },
+  { 3, 3, 1, 1, 1, { 3, 1, 0, 2 }, FALSE, TRUE },
 };
 
 static void
@@ -668,7 +671,10 @@ build_conv (Case *c, GRand *r, int v)
   c->k = &dd_op_conv;
   if (group == 0)
     group = cin = cout = rdim (c, r, 2, 5);
-  else {
+  else if (cfg->winograd) {
+    cin = rdim (c, r, 32, 36);
+    cout = rdim (c, r, 32, 36);
+  } else {
     cin = group * rdim (c, r, 1, 3);
     cout = group * rdim (c, r, 1, 3);
   }
@@ -698,9 +704,65 @@ build_conv (Case *c, GRand *r, int v)
       window_out (w, cfg->kw, cfg->stride, cfg->dilation, cfg->pads[1], cfg->pads[3], FALSE));
   c->grad_mask = 1;
   c->ref = ref_conv;
-  case_label (c, "%dx%d s%d d%d group %d pads [%d,%d,%d,%d] %s", cfg->kh, cfg->kw, cfg->stride,
+  case_label (c, "%dx%d s%d d%d group %d pads [%d,%d,%d,%d] %s%s", cfg->kh, cfg->kw, cfg->stride,
               cfg->dilation, group, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3],
-              cfg->bias ? "bias" : "no bias");
+              cfg->bias ? "bias" : "no bias", cfg->winograd ? " winograd" : "");
+  g_assert_true (dd_conv_uses_winograd (&c->a, &c->xs[0], &c->ys) == cfg->winograd);
+}
+
+/* One conv, forward and backward, three ways: Winograd with its default
+ * bands, Winograd one tile row per band, im2col + sgemm. All must agree. */
+static void
+test_conv_paths (void)
+{
+  static const struct {
+    gsize band;
+    gboolean winograd;
+    const char *what;
+  } paths[] = { { 1, TRUE, "winograd, one tile row per band" },
+                { 1, FALSE, "im2col, one row" },
+                { 0, FALSE, "im2col" } };
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  Case c;
+  case_init (&c, TRUE);
+  c.k = &dd_op_conv;
+  c.a.kernel[0] = c.a.kernel[1] = 3;
+  c.a.pads[0] = 1;
+  c.a.pads[1] = 2;
+  c.a.pads[3] = 1;
+  case_uniform_input (&c, r, 0, shape_of (4, 2, 40, 37, 45), -1, 1);
+  case_uniform_input (&c, r, 1, shape_of (4, 48, 40, 3, 3), -0.05, 0.05);
+  case_uniform_input (&c, r, 2, shape_of (1, 48), -1, 1);
+  c.ys = shape_of (4, 2, 48, 38, 46);
+  c.grad_mask = 1;
+  case_label (&c, "3x3 pads [1,2,0,1]");
+  g_assert_true (dd_conv_uses_winograd (&c.a, &c.xs[0], &c.ys));
+
+  Run run;
+  float *g[DD_MAX_INPUTS];
+  run_init (&c, &run);
+  g_autofree float *gy = g_new (float, run.n_y);
+  fill_uniform (r, gy, run.n_y, -1, 1);
+  run_backward (&c, &run, gy, 1, FALSE, FALSE, g);
+  g_autofree double *y = to_double (run.y, run.n_y, 0.0);
+  g_autofree double *gx = to_double (g[0], dd_shape_numel (&c.xs[0]), 0.0);
+  free_grads (g, c.n_in);
+  run_clear (&run);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+    char what[96];
+    dd_conv_configure (paths[i].band, paths[i].winograd);
+    run_init (&c, &run);
+    run_backward (&c, &run, gy, 1, FALSE, FALSE, g);
+    g_snprintf (what, sizeof what, "forward by %s vs winograd", paths[i].what);
+    expect_close (&c, what, run.y, y, run.n_y, SAME_TOL);
+    g_snprintf (what, sizeof what, "backward by %s vs winograd", paths[i].what);
+    expect_close (&c, what, g[0], gx, dd_shape_numel (&c.xs[0]), SAME_TOL);
+    free_grads (g, c.n_in);
+    run_clear (&run);
+  }
+  dd_conv_configure (0, TRUE);
+  case_clear (&c);
 }
 
 /* ---- Activations ----------------------------------------------------------- */
@@ -1559,6 +1621,7 @@ main (int argc, char **argv)
     g_test_add_data_func (bwd, &suites[i], test_backward);
   }
   g_test_add_func ("/ops/conventions/backward", test_conventions);
+  g_test_add_func ("/ops/conv/paths", test_conv_paths);
   g_test_add_data_func ("/ops/add/backward-same-input", &dd_op_add, test_same_input);
   g_test_add_data_func ("/ops/mul/backward-same-input", &dd_op_mul, test_same_input);
   g_test_add_data_func ("/ops/identity/infer", &dd_op_identity, test_views);

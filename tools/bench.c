@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "dd-ops.h"
 #include "deepdream.h"
 
 #define DEFAULT_LAYER "inception_4c/output"
@@ -28,7 +29,7 @@ typedef struct {
   char *layer;
   int width, height, runs, warmup;
   double gflop; /* <= 0: not given */
-  gboolean no_sgemm;
+  gboolean no_sgemm, no_winograd;
 } BenchOptions;
 
 static void
@@ -65,6 +66,8 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
     { "gflop", 0, 0, G_OPTION_ARG_DOUBLE, &opts->gflop,
       "GFLOP in one forward + backward (73.44 for the defaults)", "F" },
     { "no-sgemm", 0, 0, G_OPTION_ARG_NONE, &opts->no_sgemm, "Skip the sgemm reference", NULL },
+    { "no-winograd", 0, 0, G_OPTION_ARG_NONE, &opts->no_winograd,
+      "3x3 convolutions by im2col + sgemm, as before Winograd", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- benchmark libdeepdream");
@@ -305,9 +308,11 @@ main (int argc, char **argv)
   g_auto (BenchOptions)
       opts = { .width = DEFAULT_WIDTH, .height = DEFAULT_HEIGHT, .runs = 7, .warmup = 1 };
   g_autoptr (GError) error = NULL;
-  if (!parse_options (&opts, &argc, &argv, &error) || !run_benchmark (&opts, &error)) {
-    fprintf (stderr, "bench: %s\n", error->message);
-    return 1;
+  if (parse_options (&opts, &argc, &argv, &error)) {
+    dd_conv_configure (0, !opts.no_winograd);
+    if (run_benchmark (&opts, &error))
+      return 0;
   }
-  return 0;
+  fprintf (stderr, "bench: %s\n", error->message);
+  return 1;
 }

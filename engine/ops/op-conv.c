@@ -8,7 +8,8 @@
  * transposed product folded back (col2im). Both go through OpenBLAS sgemm;
  * the unrolled matrix is built a band of output rows at a time so that the
  * work buffer stays small whatever the image size. Pointwise (1x1) convs
- * need no unrolling; depthwise convs run directly.
+ * need no unrolling; depthwise convs run directly; 3x3 stride-1 convs with
+ * enough channels take the Winograd path (winograd.c), 2.25x fewer flops.
  */
 #include "dd-ops.h"
 
@@ -17,6 +18,34 @@
 
 /* Floats of unrolled input per band: 16 MB. */
 #define WORK_BAND_FLOATS (4 << 20)
+/* Floats of Winograd buffers per band: 8 MB, measured faster than 4 or
+ * 16 MB on GoogLeNet's 3x3 convs (more of a band stays in cache). */
+#define WINOGRAD_BAND_FLOATS (2 << 20)
+/* Below this many input or output channels the Winograd transforms cost
+ * about as much as the multiplies they save. */
+#define WINOGRAD_MIN_CHANNELS 32
+
+static gsize band_budget; /* 0: the defaults above */
+static gboolean winograd_enabled = TRUE;
+
+void
+dd_conv_configure (gsize band_floats, gboolean winograd)
+{
+  band_budget = band_floats;
+  winograd_enabled = winograd;
+}
+
+static gsize
+im2col_budget (void)
+{
+  return band_budget ? band_budget : WORK_BAND_FLOATS;
+}
+
+static gsize
+winograd_budget (void)
+{
+  return band_budget ? band_budget : WINOGRAD_BAND_FLOATS;
+}
 
 typedef struct {
   int64_t n, c, h, w;    /* input */
@@ -49,7 +78,7 @@ conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
   g.cg = g.c / g.group;
   g.og = g.o / g.group;
   g.kdim = g.cg * g.kh * g.kw;
-  g.rows = CLAMP (WORK_BAND_FLOATS / MAX (g.kdim * g.ow, 1), 1, g.oh);
+  g.rows = CLAMP ((int64_t) im2col_budget () / MAX (g.kdim * g.ow, 1), 1, g.oh);
   return g;
 }
 
@@ -57,6 +86,39 @@ static gboolean
 is_depthwise (const ConvGeom *g)
 {
   return g->cg == 1 && g->og == 1;
+}
+
+gboolean
+dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y)
+{
+  return winograd_enabled && a->kernel[0] == 3 && a->kernel[1] == 3 && a->stride[0] == 1 &&
+         a->stride[1] == 1 && a->dilation[0] == 1 && a->dilation[1] == 1 && a->group == 1 &&
+         x->d[1] >= WINOGRAD_MIN_CHANNELS && y->d[1] >= WINOGRAD_MIN_CHANNELS;
+}
+
+/* The Winograd problem of one image: the conv forward, or its backward to
+ * the input (the gradient of y convolved with the flipped kernels). */
+static DdWinograd
+winograd_problem (const DdAttrs *a, const ConvGeom *g, gboolean backward)
+{
+  if (backward)
+    return (DdWinograd){ .k = g->o,
+                         .n = g->c,
+                         .h = g->oh,
+                         .w = g->ow,
+                         .oh = g->h,
+                         .ow = g->w,
+                         .dy = a->pads[0] - 2,
+                         .dx = a->pads[1] - 2,
+                         .backward = TRUE };
+  return (DdWinograd){ .k = g->c,
+                       .n = g->o,
+                       .h = g->h,
+                       .w = g->w,
+                       .oh = g->oh,
+                       .ow = g->ow,
+                       .dy = -a->pads[0],
+                       .dx = -a->pads[1] };
 }
 
 static gboolean
@@ -113,6 +175,11 @@ static gsize
 conv_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
 {
   ConvGeom g = conv_geom (a, &in[0], out);
+  if (dd_conv_uses_winograd (a, &in[0], out)) {
+    DdWinograd fwd = winograd_problem (a, &g, FALSE), bwd = winograd_problem (a, &g, TRUE);
+    return MAX (dd_winograd_work_floats (&fwd, winograd_budget ()),
+                dd_winograd_work_floats (&bwd, winograd_budget ()));
+  }
   if (is_pointwise (a) || is_depthwise (&g))
     return 0;
   return g.kdim * g.rows * g.ow;
@@ -304,6 +371,11 @@ conv_forward (const DdOpCtx *c)
                          y + ch * out_plane);
       continue;
     }
+    if (dd_conv_uses_winograd (c->a, c->xs[0], c->ys)) {
+      DdWinograd p = winograd_problem (c->a, &g, FALSE);
+      dd_winograd_run (&p, c->x[1], x, y, FALSE, c->work, winograd_budget ());
+      continue;
+    }
     for (int64_t grp = 0; grp < g.group; grp++)
       conv_forward_group (c, &g, x + grp * g.cg * in_plane, c->x[1] + grp * g.og * g.kdim,
                           y + grp * g.og * out_plane);
@@ -352,6 +424,11 @@ conv_backward (const DdOpCtx *c)
         depthwise_plane_backward (c->a, &g, gy + ch * out_plane, c->x[1] + ch * g.kh * g.kw,
                                   gx + ch * in_plane);
       }
+      continue;
+    }
+    if (dd_conv_uses_winograd (c->a, c->xs[0], c->ys)) {
+      DdWinograd p = winograd_problem (c->a, &g, TRUE);
+      dd_winograd_run (&p, c->x[1], gy, gx, c->gx_add[0], c->work, winograd_budget ());
       continue;
     }
     for (int64_t grp = 0; grp < g.group; grp++)
