@@ -52,7 +52,7 @@ load_photo (const char *name, int width, int height)
   for (gsize i = 0; i < plane; i++)
     for (int c = 0; c < 3; c++)
       bgr[c * plane + i] = rgb[i * 3 + (2 - c)] * 255.0f - mean[c];
-  float *out = g_new (float, (gsize) width * height * 3);
+  float *out = g_new (float, (gsize) width *height * 3);
   dd_resize_bilinear (bgr, r.width, r.height, out, width, height, 3);
   return out;
 }
@@ -224,7 +224,8 @@ test_winograd_fidelity (void)
     g_autoptr (DdPlan) before = dream_gradient (model, image, w, h);
     dd_conv_configure (0, TRUE);
     g_autoptr (DdPlan) after = dream_gradient (model, image, w, h);
-    double err = relative_error (dd_plan_get_input_grad (after), dd_plan_get_input_grad (before), n);
+    double err =
+        relative_error (dd_plan_get_input_grad (after), dd_plan_get_input_grad (before), n);
     g_test_message ("%s at %dx%d: gradient relative error %.3g", photos[i].name, w, h, err);
     if (!(err <= 1e-5))
       g_test_fail_printf ("%s: gradient relative error %.3g > 1e-5", photos[i].name, err);
