@@ -157,20 +157,25 @@ typedef struct {
   gboolean backward;
 } DdWinograd;
 
-/* Work floats for dd_winograd_run with a band budget of `budget` floats. */
+/* Work floats for dd_winograd_run with `budget` floats for each thread's
+ * block of tiles (at least 16 tiles are taken). */
 gsize dd_winograd_work_floats (const DdWinograd *p, gsize budget);
 /* Writes out, or adds to it when add is TRUE. weights: [3x3 kernels]. */
 void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
                       gboolean add, float *work, gsize budget);
 
-/* Test and benchmark hooks for Conv, set before planning: the band budget
- * in floats (0: the default) and whether 3x3 stride-1 convs may take the
- * Winograd path. */
-void dd_conv_configure (gsize band_floats, gboolean winograd);
+/* Test and benchmark hooks for Conv, set before planning: the budget in
+ * floats of an im2col band or a Winograd block (0: the defaults) and
+ * whether 3x3 stride-1 convs may take the Winograd path. */
+void dd_conv_configure (gsize budget, gboolean winograd);
 /* Whether a Conv with these attributes and input takes the Winograd path. */
 gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y);
 
 /* Shared helpers for the ops. */
+/* How many threads' buffer sets an op reserves in its work buffer: a
+ * constant of the process (the processor count), so a plan's buffers fit
+ * every later run whatever the thread count is then. */
+int dd_thread_slots (void);
 /* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
 void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);
 GQuark dd_error_quark (void);

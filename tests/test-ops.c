@@ -710,8 +710,10 @@ build_conv (Case *c, GRand *r, int v)
   g_assert_true (dd_conv_uses_winograd (&c->a, &c->xs[0], &c->ys) == cfg->winograd);
 }
 
-/* One conv, forward and backward, three ways: Winograd with its default
- * bands, Winograd one tile row per band, im2col + sgemm. All must agree. */
+/* One conv, forward and backward, four ways: Winograd with its default
+ * blocks (several, spanning tile rows), Winograd with the smallest blocks,
+ * im2col + sgemm one output row per band and with its default bands. All
+ * must agree. */
 static void
 test_conv_paths (void)
 {
@@ -719,7 +721,7 @@ test_conv_paths (void)
     gsize band;
     gboolean winograd;
     const char *what;
-  } paths[] = { { 1, TRUE, "winograd, one tile row per band" },
+  } paths[] = { { 1, TRUE, "winograd, blocks of 16 tiles" },
                 { 1, FALSE, "im2col, one row" },
                 { 0, FALSE, "im2col" } };
   g_autoptr (GRand) r = g_rand_new_with_seed (seed);

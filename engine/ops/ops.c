@@ -28,6 +28,12 @@ dd_op_lookup (const char *onnx_name)
   return NULL;
 }
 
+int
+dd_thread_slots (void)
+{
+  return MAX (g_get_num_processors (), 1);
+}
+
 static gboolean
 fail_with (GError **error, int code, const char *fmt, va_list args)
 {

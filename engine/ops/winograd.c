@@ -19,37 +19,42 @@
  * and 3 swap), so the flipped kernel's transform is U with tile positions
  * 0 and 3 swapped in both directions: the same U serves both passes.
  *
- * Work is done a band of tile rows at a time, so the buffers stay within a
- * budget whatever the image size.
+ * Tiles are taken a block at a time (in row-major order, a block may span
+ * tile rows), and each thread carries its block through all three steps,
+ * input transform, the 16 products and output transform, in its own
+ * buffers: they stay in the core's cache, the products are small enough to
+ * run one per thread, and the work buffer is the same whatever the image
+ * size.
  */
 #include "dd-ops.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 #define TILES 16 /* positions in a 4x4 input tile */
 
 typedef struct {
-  int64_t tx, ty; /* tiles across and down */
-  int64_t half;   /* columns of each deinterleaved padded row: tx + 1 */
-  int64_t band;   /* tile rows per band */
+  int64_t tx, ty, tiles; /* tiles across, down, in all */
+  int64_t block;         /* tiles per block */
+  int slots;             /* threads' buffer sets */
 } Tiling;
 
-/* Floats of V, M and the padded input for one band of `rows` tile rows. */
+/* Each thread's buffers: V and M of one block, and four deinterleaved
+ * padded input rows (even and odd columns) as wide as a block. */
 static gsize
-band_floats (const DdWinograd *p, const Tiling *t, int64_t rows)
+slot_floats (const DdWinograd *p, int64_t block)
 {
-  return TILES * (p->k + p->n) * rows * t->tx + p->k * (2 * rows + 2) * 2 * t->half;
+  return TILES * (p->k + p->n) * block + 4 * 2 * (block + 1);
 }
 
 static Tiling
 tiling (const DdWinograd *p, gsize budget)
 {
   Tiling t = { .tx = (p->ow + 1) / 2, .ty = (p->oh + 1) / 2 };
-  t.half = t.tx + 1;
-  gsize one = band_floats (p, &t, 1), fixed = band_floats (p, &t, 0);
-  t.band = budget > fixed + one ? (int64_t) ((budget - fixed) / (one - fixed)) : 1;
-  t.band = CLAMP (t.band, 1, t.ty);
+  t.tiles = t.tx * t.ty;
+  t.block = CLAMP ((int64_t) (budget / (TILES * (p->k + p->n))), 16, t.tiles);
+  t.slots = dd_thread_slots ();
   return t;
 }
 
@@ -57,7 +62,7 @@ gsize
 dd_winograd_work_floats (const DdWinograd *p, gsize budget)
 {
   Tiling t = tiling (p, budget);
-  return TILES * p->k * p->n + band_floats (p, &t, t.band);
+  return TILES * p->k * p->n + t.slots * slot_floats (p, t.block);
 }
 
 /* u[e][o][c] = (G g G^T)[e] for the kernel g = w[o][c]. */
@@ -154,26 +159,24 @@ transform_tile_row (const float *restrict ev, int64_t prow, int64_t half, int64_
   }
 }
 
-/* V[e][c][t] for the tile rows [t0, t0 + rows) of every input channel. */
+/* V[e][c][j] for tiles [x0, x0 + count) of tile row ty, for every input
+ * channel c; v points at j = 0 for tile x0, block is V's row length. rows:
+ * scratch for four deinterleaved padded input rows. */
 static void
-transform_input (const DdWinograd *p, const Tiling *t, const float *in, int64_t t0, int64_t rows,
-                 float *pad, float *v)
+transform_input_segment (const DdWinograd *p, const float *in, int64_t ty, int64_t x0,
+                         int64_t count, int64_t block, float *rows, float *v)
 {
-  const int64_t n_tiles = rows * t->tx, pad_rows = 2 * rows + 2, prow = 2 * t->half;
-#pragma omp parallel for schedule(static)
+  const int64_t half = count + 1, prow = 2 * half;
   for (int64_t c = 0; c < p->k; c++) {
-    float *pc = pad + c * pad_rows * prow;
-    for (int64_t r = 0; r < pad_rows; r++) {
-      int64_t iy = 2 * t0 + r + p->dy;
+    for (int64_t r = 0; r < 4; r++) {
+      int64_t iy = 2 * ty + r + p->dy;
       if (iy < 0 || iy >= p->h)
-        memset (pc + r * prow, 0, prow * sizeof *pc);
+        memset (rows + r * prow, 0, prow * sizeof *rows);
       else
-        deinterleave_row (in + (c * p->h + iy) * p->w, p->w, p->dx, t->half, pc + r * prow,
-                          pc + r * prow + t->half);
+        deinterleave_row (in + (c * p->h + iy) * p->w, p->w, p->dx + 2 * x0, half, rows + r * prow,
+                          rows + r * prow + half);
     }
-    for (int64_t r = 0; r < rows; r++)
-      transform_tile_row (pc + 2 * r * prow, prow, t->half, t->tx, v + c * n_tiles + r * t->tx,
-                          p->k * n_tiles);
+    transform_tile_row (rows, prow, half, count, v + c * block, p->k * block);
   }
 }
 
@@ -208,16 +211,17 @@ output_row_pair (const float *restrict m, int64_t stride, int64_t tiles, gboolea
     output_tile (m, stride, x, add, y0 + 2 * x, y1 + 2 * x);
 }
 
-/* Tiles [x0, tiles) of a tile row cut by the right edge (only column 2x
- * inside) or the bottom (y1 NULL): through a 2x2 scratch. */
+/* Like output_row_pair for tiles cut by the right edge (cols, the columns
+ * left from y0 on, may end after the first column of the last tile) or the
+ * bottom (y1 NULL): through a 2x2 scratch. */
 static void
-output_row_edge (const float *m, int64_t stride, int64_t x0, int64_t tiles, int64_t ow,
-                 gboolean add, float *y0, float *y1)
+output_row_edge (const float *m, int64_t stride, int64_t tiles, int64_t cols, gboolean add,
+                 float *y0, float *y1)
 {
-  for (int64_t x = x0; x < tiles; x++) {
+  for (int64_t x = 0; x < tiles; x++) {
     float y[4] = { 0 };
     output_tile (m, stride, x, FALSE, y, y + 2);
-    for (int64_t j = 0; j < MIN (2, ow - 2 * x); j++) {
+    for (int64_t j = 0; j < MIN (2, cols - 2 * x); j++) {
       y0[2 * x + j] = add ? y0[2 * x + j] + y[j] : y[j];
       if (y1)
         y1[2 * x + j] = add ? y1[2 * x + j] + y[2 + j] : y[2 + j];
@@ -225,40 +229,60 @@ output_row_edge (const float *m, int64_t stride, int64_t x0, int64_t tiles, int6
   }
 }
 
+/* Output tiles [x0, x1) of tile row ty for every output channel, from
+ * M[e][o][j]; m points at j = 0 for tile x0, block is M's row length. */
 static void
-transform_output (const DdWinograd *p, const Tiling *t, const float *m, int64_t t0, int64_t rows,
-                  gboolean add, float *out)
+transform_output_segment (const DdWinograd *p, const float *m, int64_t block, int64_t ty,
+                          int64_t x0, int64_t x1, gboolean add, float *out)
 {
-  const int64_t n_tiles = rows * t->tx;
-#pragma omp parallel for schedule(static)
-  for (int64_t q = 0; q < p->n * rows; q++) {
-    const int64_t o = q / rows, r = q % rows, oy = 2 * (t0 + r);
-    const float *mo = m + o * n_tiles + r * t->tx;
-    float *y0 = out + (o * p->oh + oy) * p->ow, *y1 = oy + 1 < p->oh ? y0 + p->ow : NULL;
-    /* Whole tiles in this row pair, then the ones cut by an edge. */
-    const int64_t whole = y1 ? p->ow / 2 : 0;
-    output_row_pair (mo, p->n * n_tiles, whole, add, y0, y1);
-    output_row_edge (mo, p->n * n_tiles, whole, t->tx, p->ow, add, y0, y1);
+  const int64_t stride = p->n * block;
+  for (int64_t o = 0; o < p->n; o++) {
+    const float *mo = m + o * block;
+    float *y0 = out + (o * p->oh + 2 * ty) * p->ow + 2 * x0;
+    float *y1 = 2 * ty + 1 < p->oh ? y0 + p->ow : NULL;
+    /* Whole tiles, then the ones cut by the right or bottom edge. */
+    const int64_t whole = y1 ? CLAMP (p->ow / 2, x0, x1) - x0 : 0;
+    output_row_pair (mo, stride, whole, add, y0, y1);
+    output_row_edge (mo + whole, stride, x1 - x0 - whole, p->ow - 2 * (x0 + whole), add,
+                     y0 + 2 * whole, y1 ? y1 + 2 * whole : NULL);
   }
 }
 
-/* M[e] = U[e] V[e]; backward reads U[e'] transposed, e' being e with tile
- * positions 0 and 3 swapped along both axes (the flipped kernel). The 16
- * products are shared out among the threads whole, each product on one
- * thread (OpenBLAS runs single-threaded inside a parallel region): fewer
- * hand-overs than splitting each small product over all threads. */
+/* M[e] = U[e] V[e] for one block of `count` tiles, on this thread (OpenBLAS
+ * runs single-threaded inside a parallel region). Backward reads U[e']
+ * transposed, e' being e with tile positions 0 and 3 swapped along both
+ * axes (the flipped kernel). */
 static void
-multiply (const DdWinograd *p, const float *u, const float *v, int64_t n_tiles, float *m)
+multiply (const DdWinograd *p, const float *u, const float *v, int64_t count, int64_t block,
+          float *m)
 {
   static const int flip[4] = { 3, 1, 2, 0 };
-#pragma omp parallel for schedule(dynamic)
   for (int e = 0; e < TILES; e++) {
     const float *a = u + e * p->n * p->k;
     if (p->backward)
       a = u + (flip[e / 4] * 4 + flip[e % 4]) * p->n * p->k;
-    cblas_sgemm (CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, p->n,
-                 n_tiles, p->k, 1.0f, a, p->backward ? p->n : p->k, v + e * p->k * n_tiles, n_tiles,
-                 0.0f, m + e * p->n * n_tiles, n_tiles);
+    cblas_sgemm (CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, p->n, count,
+                 p->k, 1.0f, a, p->backward ? p->n : p->k, v + e * p->k * block, block, 0.0f,
+                 m + e * p->n * block, block);
+  }
+}
+
+/* One block: tiles [t0, t0 + count) in row-major order. */
+static void
+run_block (const DdWinograd *p, const Tiling *t, const float *u, const float *in, int64_t t0,
+           int64_t count, gboolean add, float *slot, float *out)
+{
+  float *v = slot, *m = v + TILES * p->k * t->block, *rows = m + TILES * p->n * t->block;
+  for (int64_t i = 0; i < count;) {
+    const int64_t ty = (t0 + i) / t->tx, x0 = (t0 + i) % t->tx, n = MIN (t->tx - x0, count - i);
+    transform_input_segment (p, in, ty, x0, n, t->block, rows, v + i);
+    i += n;
+  }
+  multiply (p, u, v, count, t->block, m);
+  for (int64_t i = 0; i < count;) {
+    const int64_t ty = (t0 + i) / t->tx, x0 = (t0 + i) % t->tx, n = MIN (t->tx - x0, count - i);
+    transform_output_segment (p, m + i, t->block, ty, x0, x0 + n, add, out);
+    i += n;
   }
 }
 
@@ -267,13 +291,14 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
                  gboolean add, float *work, gsize budget)
 {
   const Tiling t = tiling (p, budget);
-  float *u = work, *v = u + TILES * p->k * p->n;
+  const int64_t n_blocks = (t.tiles + t.block - 1) / t.block;
+  float *u = work, *slots = u + TILES * p->k * p->n;
   transform_weights (p->k * p->n, weights, u);
-  for (int64_t t0 = 0; t0 < t.ty; t0 += t.band) {
-    const int64_t rows = MIN (t.band, t.ty - t0), n_tiles = rows * t.tx;
-    float *m = v + TILES * p->k * n_tiles, *pad = m + TILES * p->n * n_tiles;
-    transform_input (p, &t, in, t0, rows, pad, v);
-    multiply (p, u, v, n_tiles, m);
-    transform_output (p, &t, m, t0, rows, add, out);
+#pragma omp parallel num_threads(MIN(t.slots, omp_get_max_threads()))
+  {
+    float *slot = slots + omp_get_thread_num () * slot_floats (p, t.block);
+#pragma omp for schedule(dynamic)
+    for (int64_t b = 0; b < n_blocks; b++)
+      run_block (p, &t, u, in, b * t.block, MIN (t.block, t.tiles - b * t.block), add, slot, out);
   }
 }
