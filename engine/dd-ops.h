@@ -176,6 +176,10 @@ gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShap
  * constant of the process (the processor count), so a plan's buffers fit
  * every later run whatever the thread count is then. */
 int dd_thread_slots (void);
+/* The size, at most `block`, of blocks that share n items out evenly in a
+ * multiple of `multiple` blocks: small images then still keep every
+ * thread busy to the end. */
+int64_t dd_balanced_block (int64_t n, int64_t block, int64_t multiple);
 /* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
 void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);
 GQuark dd_error_quark (void);

@@ -79,6 +79,7 @@ conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
   const int64_t reach = (g.kh - 1) * a->dilation[0], stride = a->stride[0];
   const int64_t apart = reach >= stride ? (reach - stride) / stride + 1 : 1;
   g.block_rows = (int64_t) block_budget () / MAX (g.kdim * g.ow, 1);
+  g.block_rows = dd_balanced_block (g.oh, g.block_rows, 2 * dd_thread_slots ());
   g.block_rows = CLAMP (MAX (g.block_rows, apart), 1, g.oh);
   return g;
 }

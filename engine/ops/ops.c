@@ -34,6 +34,14 @@ dd_thread_slots (void)
   return MAX (g_get_num_processors (), 1);
 }
 
+int64_t
+dd_balanced_block (int64_t n, int64_t block, int64_t multiple)
+{
+  int64_t blocks = (n + block - 1) / MAX (block, 1);
+  blocks = (blocks + multiple - 1) / multiple * multiple;
+  return MAX ((n + blocks - 1) / MAX (blocks, 1), 1);
+}
+
 static gboolean
 fail_with (GError **error, int code, const char *fmt, va_list args)
 {

@@ -53,8 +53,9 @@ tiling (const DdWinograd *p, gsize budget)
 {
   Tiling t = { .tx = (p->ow + 1) / 2, .ty = (p->oh + 1) / 2 };
   t.tiles = t.tx * t.ty;
-  t.block = CLAMP ((int64_t) (budget / (TILES * (p->k + p->n))), 16, t.tiles);
   t.slots = dd_thread_slots ();
+  t.block = (int64_t) (budget / (TILES * (p->k + p->n)));
+  t.block = CLAMP (dd_balanced_block (t.tiles, t.block, t.slots), 16, t.tiles);
   return t;
 }
 
