@@ -131,6 +131,13 @@ void dd_plan_foreach_profile (DdPlan *plan,
                               void (*fn) (const char *op_type, double forward_s, double backward_s,
                                           gpointer user_data),
                               gpointer user_data);
+/* The same per node, in the order they run: fn (node_name, op_type,
+ * forward_seconds, backward_seconds); both names belong to the plan. */
+void dd_plan_foreach_node_profile (DdPlan *plan,
+                                   void (*fn) (const char *node, const char *op_type,
+                                               double forward_s, double backward_s,
+                                               gpointer user_data),
+                                   gpointer user_data);
 
 /* ---- Images ---------------------------------------------------------------- */
 

@@ -602,3 +602,16 @@ dd_plan_foreach_profile (DdPlan *plan,
     fn (op, fwd, bwd, user_data);
   }
 }
+
+void
+dd_plan_foreach_node_profile (DdPlan *plan,
+                              void (*fn) (const char *node, const char *op_type, double forward_s,
+                                          double backward_s, gpointer user_data),
+                              gpointer user_data)
+{
+  for (int k = 0; k < plan->n; k++) {
+    const DdNode *node = step_node (plan, k);
+    fn (node->name, node->klass->onnx_name, plan->seconds_forward[k], plan->seconds_backward[k],
+        user_data);
+  }
+}

@@ -232,6 +232,60 @@ test_winograd_fidelity (void)
   }
 }
 
+static void
+sum_node (const char *node, const char *op_type, double forward_s, double backward_s,
+          gpointer user_data)
+{
+  double *sums = g_hash_table_lookup (user_data, op_type);
+  g_assert_nonnull (node);
+  g_assert_cmpstr (node, !=, "");
+  if (!sums) {
+    sums = g_new0 (double, 3);
+    g_hash_table_insert (user_data, (gpointer) op_type, sums);
+  }
+  sums[0] += forward_s;
+  sums[1] += backward_s;
+  sums[2] += 1;
+}
+
+static void
+check_op_type (const char *op_type, double forward_s, double backward_s, gpointer user_data)
+{
+  const double *sums = g_hash_table_lookup (user_data, op_type);
+  g_assert_nonnull (sums);
+  g_assert_cmpfloat_with_epsilon (sums[0], forward_s, 1e-9);
+  g_assert_cmpfloat_with_epsilon (sums[1], backward_s, 1e-9);
+}
+
+/* The profile bench prints: per node, and per op type as their sums; the
+ * convolutions, which run both ways, take time in both. */
+static void
+test_profile (void)
+{
+  g_autoptr (DdModel) model = load_googlenet ();
+  g_autofree float *image = load_flowers ();
+  g_autoptr (GError) error = NULL;
+  if (!model || !image)
+    return;
+  const char *targets[] = { "inception_4c/output" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, SIZE, SIZE, targets, 1, 0, &error);
+  g_assert_no_error (error);
+  dd_plan_set_profiling (plan, TRUE);
+  memcpy (dd_plan_get_input (plan), image, sizeof (float) * SIZE * SIZE * 3);
+  dd_plan_forward (plan);
+  dd_plan_backward (plan);
+
+  g_autoptr (GHashTable) by_type = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  dd_plan_foreach_node_profile (plan, sum_node, by_type);
+  const double *conv = g_hash_table_lookup (by_type, "Conv");
+  g_assert_nonnull (conv);
+  /* conv1, conv2/3x3_reduce, conv2/3x3, and six in each of 3a to 4c */
+  g_assert_cmpfloat (conv[2], ==, 33);
+  g_assert_cmpfloat (conv[0], >, 0);
+  g_assert_cmpfloat (conv[1], >, 0);
+  dd_plan_foreach_profile (plan, check_op_type, by_type);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -240,6 +294,7 @@ main (int argc, char **argv)
   g_test_add_func ("/googlenet/top5-flowers", test_top5);
   g_test_add_func ("/googlenet/gradient-finite-differences", test_gradient_finite_differences);
   g_test_add_func ("/googlenet/winograd-fidelity", test_winograd_fidelity);
+  g_test_add_func ("/googlenet/profile", test_profile);
   int status = g_test_run ();
   gegl_exit ();
   return status;

@@ -30,6 +30,7 @@ typedef struct {
   int width, height, runs, warmup;
   double gflop; /* <= 0: not given */
   gboolean no_sgemm, no_winograd;
+  int nodes; /* slowest nodes to list */
 } BenchOptions;
 
 static void
@@ -41,15 +42,16 @@ bench_options_clear (BenchOptions *opts)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BenchOptions, bench_options_clear)
 
+/* Time spent in an op type, or in one node ("name (op)"). */
 typedef struct {
-  char *op_type;
+  char *name;
   double forward_s, backward_s;
 } OpProfile;
 
 static void
 op_profile_clear (gpointer data)
 {
-  g_free (((OpProfile *) data)->op_type);
+  g_free (((OpProfile *) data)->name);
 }
 
 static gboolean
@@ -66,6 +68,7 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
     { "gflop", 0, 0, G_OPTION_ARG_DOUBLE, &opts->gflop,
       "GFLOP in one forward + backward (73.44 for the defaults)", "F" },
     { "no-sgemm", 0, 0, G_OPTION_ARG_NONE, &opts->no_sgemm, "Skip the sgemm reference", NULL },
+    { "nodes", 0, 0, G_OPTION_ARG_INT, &opts->nodes, "Also list the N slowest nodes (0)", "N" },
     { "no-winograd", 0, 0, G_OPTION_ARG_NONE, &opts->no_winograd,
       "3x3 convolutions by im2col + sgemm, as before Winograd", NULL },
     { NULL },
@@ -233,6 +236,14 @@ collect_profile (const char *op_type, double forward_s, double backward_s, gpoin
   g_array_append_val ((GArray *) user_data, p);
 }
 
+static void
+collect_node_profile (const char *node, const char *op_type, double forward_s, double backward_s,
+                      gpointer user_data)
+{
+  OpProfile p = { g_strdup_printf ("%s (%s)", node, op_type), forward_s, backward_s };
+  g_array_append_val ((GArray *) user_data, p);
+}
+
 static int
 compare_profiles (gconstpointer a, gconstpointer b)
 {
@@ -241,28 +252,42 @@ compare_profiles (gconstpointer a, gconstpointer b)
   return (x_s < y_s) - (x_s > y_s); /* descending */
 }
 
+/* The rows of profile, slowest first, at most limit of them, each with its
+ * share of the whole; then the total. */
 static void
-print_profile (DdPlan *plan, int runs)
+print_profile_table (const char *title, const char *what, GArray *profile, guint limit, int runs)
+{
+  g_array_sort (profile, compare_profiles);
+  double total_fwd = 0, total_bwd = 0;
+  for (guint i = 0; i < profile->len; i++) {
+    total_fwd += g_array_index (profile, OpProfile, i).forward_s;
+    total_bwd += g_array_index (profile, OpProfile, i).backward_s;
+  }
+  double total = MAX (total_fwd + total_bwd, 1e-12);
+  printf ("\n%s (mean ms per run)\n", title);
+  printf ("  %-44s %9s %9s %7s\n", what, "forward", "backward", "share");
+  for (guint i = 0; i < MIN (profile->len, limit); i++) {
+    const OpProfile *p = &g_array_index (profile, OpProfile, i);
+    printf ("  %-44s %9.1f %9.1f %6.1f%%\n", p->name, p->forward_s * 1e3 / runs,
+            p->backward_s * 1e3 / runs, 100.0 * (p->forward_s + p->backward_s) / total);
+  }
+  printf ("  %-44s %9.1f %9.1f %6.1f%%\n", "total", total_fwd * 1e3 / runs, total_bwd * 1e3 / runs,
+          100.0);
+}
+
+static void
+print_profile (DdPlan *plan, int runs, int nodes)
 {
   g_autoptr (GArray) ops = g_array_new (FALSE, FALSE, sizeof (OpProfile));
   g_array_set_clear_func (ops, op_profile_clear);
   dd_plan_foreach_profile (plan, collect_profile, ops);
-  g_array_sort (ops, compare_profiles);
-  double total_fwd = 0, total_bwd = 0;
-  for (guint i = 0; i < ops->len; i++) {
-    total_fwd += g_array_index (ops, OpProfile, i).forward_s;
-    total_bwd += g_array_index (ops, OpProfile, i).backward_s;
+  print_profile_table ("per op type", "op", ops, G_MAXUINT, runs);
+  if (nodes > 0) {
+    g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (OpProfile));
+    g_array_set_clear_func (all, op_profile_clear);
+    dd_plan_foreach_node_profile (plan, collect_node_profile, all);
+    print_profile_table ("slowest nodes", "node", all, nodes, runs);
   }
-  double total = MAX (total_fwd + total_bwd, 1e-12);
-  printf ("\nper op type (mean ms per run)\n");
-  printf ("  %-20s %9s %9s %7s\n", "op", "forward", "backward", "share");
-  for (guint i = 0; i < ops->len; i++) {
-    const OpProfile *p = &g_array_index (ops, OpProfile, i);
-    printf ("  %-20s %9.1f %9.1f %6.1f%%\n", p->op_type, p->forward_s * 1e3 / runs,
-            p->backward_s * 1e3 / runs, 100.0 * (p->forward_s + p->backward_s) / total);
-  }
-  printf ("  %-20s %9.1f %9.1f %6.1f%%\n", "total", total_fwd * 1e3 / runs, total_bwd * 1e3 / runs,
-          100.0);
 }
 
 static gboolean
@@ -298,7 +323,7 @@ run_benchmark (const BenchOptions *opts, GError **error)
   printf ("\nmemory\n");
   printf ("  peak RSS   %.1f MB\n", rss_mb);
   printf ("  plan       %.1f MB\n", dd_plan_get_memory (plan) / (1024.0 * 1024.0));
-  print_profile (plan, opts->runs);
+  print_profile (plan, opts->runs, opts->nodes);
   return TRUE;
 }
 
