@@ -47,6 +47,9 @@ typedef struct {
   int64_t pad_nd[2 * DD_MAX_RANK];
   float pad_value;
   DdShape reshape; /* Reshape as written: 0 copies, -1 infers */
+  /* Conv: its weights transformed for Winograd at load time, or NULL
+   * (owned by the model). */
+  float *winograd_weights;
 } DdAttrs;
 
 /* What an op's setup sees of a node while the model loads. */
@@ -155,8 +158,13 @@ typedef struct {
   /* FALSE: kernel(o, i) = weights[o][i]. TRUE, for Conv's backward:
    * kernel(o, i) = weights[i][o] rotated by 180 degrees. */
   gboolean backward;
+  /* The weights as dd_winograd_transform made them, or NULL: then each run
+   * transforms them into its work buffer. */
+  const float *transformed;
 } DdWinograd;
 
+/* The transform of weights [planes 3x3 kernels], 16 * planes floats. */
+void dd_winograd_transform (int64_t planes, const float *weights, float *transformed);
 /* Work floats for dd_winograd_run with `budget` floats for each thread's
  * block of tiles (at least 16 tiles are taken). */
 gsize dd_winograd_work_floats (const DdWinograd *p, gsize budget);

@@ -39,8 +39,10 @@ dd_model_unref (DdModel *model)
     g_free (model->values[i].floats);
     g_free (model->values[i].ints);
   }
-  for (int i = 0; i < model->n_nodes; i++)
+  for (int i = 0; i < model->n_nodes; i++) {
     g_free (model->nodes[i].name);
+    g_free (model->nodes[i].a.winograd_weights);
+  }
   g_free (model->values);
   g_free (model->nodes);
   g_hash_table_destroy (model->by_name);

@@ -63,12 +63,12 @@ gsize
 dd_winograd_work_floats (const DdWinograd *p, gsize budget)
 {
   Tiling t = tiling (p, budget);
-  return TILES * p->k * p->n + t.slots * slot_floats (p, t.block);
+  return (p->transformed ? 0 : TILES * p->k * p->n) + t.slots * slot_floats (p, t.block);
 }
 
 /* u[e][o][c] = (G g G^T)[e] for the kernel g = w[o][c]. */
-static void
-transform_weights (int64_t planes, const float *w, float *u)
+void
+dd_winograd_transform (int64_t planes, const float *w, float *u)
 {
 #pragma omp parallel for schedule(static)
   for (int64_t q = 0; q < planes; q++) {
@@ -293,8 +293,13 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
 {
   const Tiling t = tiling (p, budget);
   const int64_t n_blocks = (t.tiles + t.block - 1) / t.block;
-  float *u = work, *slots = u + TILES * p->k * p->n;
-  transform_weights (p->k * p->n, weights, u);
+  const float *u = p->transformed;
+  float *slots = work;
+  if (!u) {
+    dd_winograd_transform (p->k * p->n, weights, work);
+    u = work;
+    slots = work + TILES * p->k * p->n;
+  }
 #pragma omp parallel num_threads(MIN(t.slots, omp_get_max_threads()))
   {
     float *slot = slots + omp_get_thread_num () * slot_floats (p, t.block);
