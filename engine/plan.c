@@ -33,8 +33,6 @@ struct _DdPlan {
   gboolean *grad_add;     /* per step and input slot */
   DdShape *shapes;        /* per value */
   int *root;              /* per value: the value whose storage it uses */
-  int64_t *slice_at;      /* per value: where in its root's storage it lies, -1: at 0 */
-  gboolean *concat_done;  /* per step: a Concat whose inputs are written in place */
   gboolean *needs_grad;   /* per value */
   float **act, **grad;    /* per root value */
   float **saved;          /* per step */
@@ -187,70 +185,6 @@ trace_values (DdPlan *p)
   }
 }
 
-/* Whether every value stored in root r is read by one step only, apart
- * from the in-place steps and views that carry it on, and is no target. */
-static gboolean
-read_once (const DdPlan *p, int r)
-{
-  int readers = 0;
-  for (int i = 0; i < p->n_targets; i++)
-    if (p->root[p->targets[i]] == r)
-      return FALSE;
-  for (int k = 0; k < p->n; k++) {
-    const DdNode *node = step_node (p, k);
-    for (int i = 0; i < node->n_in; i++) {
-      int v = node->in[i];
-      gboolean carries_on = i == 0 && (p->in_place[k] || node->klass->view);
-      if (v >= 0 && p->root[v] == r && !carries_on)
-        readers++;
-    }
-  }
-  return readers == 1;
-}
-
-/* A Concat along the channels of one image only copies each input into a
- * slice of its output. When every input is computed by a step of the plan
- * and read by this Concat only, the inputs are stored in their slices
- * instead, and the Concat has nothing left to do, forward or backward. */
-static void
-place_concat_inputs (DdPlan *p)
-{
-  DdModel *m = p->model;
-  p->slice_at = g_new (int64_t, m->n_values);
-  for (int v = 0; v < m->n_values; v++)
-    p->slice_at[v] = -1;
-  p->concat_done = g_new0 (gboolean, p->n);
-  for (int k = 0; k < p->n; k++) {
-    const DdNode *node = step_node (p, k);
-    const DdShape *ys = &p->shapes[node->out];
-    int64_t axis = node->a.axis < 0 ? node->a.axis + ys->rank : node->a.axis;
-    gboolean ok = node->klass == &dd_op_concat && p->root[node->out] == node->out;
-    for (int d = 0; ok && d < axis; d++)
-      ok = ys->d[d] == 1;
-    for (int i = 0; ok && i < node->n_in; i++) {
-      int r = node->in[i] >= 0 ? p->root[node->in[i]] : -1;
-      ok = r >= 0 && r != m->input && m->values[r].producer >= 0 && p->slice_at[r] < 0 &&
-           read_once (p, r);
-      for (int j = 0; ok && j < k; j++)
-        ok = !p->concat_done[j] || step_node (p, j)->out != r;
-    }
-    if (!ok)
-      continue;
-    int64_t at = 0;
-    for (int i = 0; i < node->n_in; i++) {
-      int r = p->root[node->in[i]];
-      for (int v = 0; v < m->n_values; v++)
-        if (p->root[v] == r)
-          p->root[v] = node->out;
-      p->slice_at[r] = at;
-      at += dd_shape_numel (&p->shapes[node->in[i]]);
-    }
-    p->concat_done[k] = TRUE;
-    p->skip_forward[k] = TRUE;
-    p->run_backward[k] = FALSE;
-  }
-}
-
 static void
 extend (int *end, int v, int time)
 {
@@ -387,13 +321,6 @@ lay_out (DdPlan *p, GError **error)
   p->act = g_new0 (float *, m->n_values);
   p->grad = g_new0 (float *, m->n_values);
   p->saved = g_new0 (float *, n);
-  /* The first step that writes each storage: a Concat's output is written
-   * from its first input on. */
-  g_autofree int *first = g_new (int, m->n_values);
-  for (int v = 0; v < m->n_values; v++)
-    first[v] = n;
-  for (int k = n - 1; k >= 0; k--)
-    first[p->root[step_node (p, k)->out]] = k;
   for (int k = 0; k < n; k++) {
     const DdNode *node = step_node (p, k);
     const DdOpClass *c = node->klass;
@@ -405,10 +332,9 @@ lay_out (DdPlan *p, GError **error)
     int v = node->out;
 
     if (p->root[v] == v)
-      add_block (blocks, dd_shape_numel (out) * sizeof (float), first[v], act_end[v], &p->act[v]);
-    if ((p->run_backward[k] || (p->concat_done[k] && p->with_backward)) && p->root[v] == v &&
-        grad_start[v] >= 0)
-      add_block (blocks, dd_shape_numel (out) * sizeof (float), grad_start[v], 2 * n - first[v],
+      add_block (blocks, dd_shape_numel (out) * sizeof (float), k, act_end[v], &p->act[v]);
+    if (p->run_backward[k] && p->root[v] == v && grad_start[v] >= 0)
+      add_block (blocks, dd_shape_numel (out) * sizeof (float), grad_start[v], 2 * n - k,
                  &p->grad[v]);
     gsize saved = c->saved_floats ? c->saved_floats (&node->a, in, out) : 0;
     if (saved)
@@ -455,13 +381,9 @@ bind_values (DdPlan *p)
   p->grad[m->input] = p->input_grad;
   for (int k = 0; k < p->n; k++) {
     const DdNode *node = step_node (p, k);
-    const int v = node->out, r = p->root[v];
-    if (p->slice_at[v] >= 0) {
-      p->act[v] = p->act[r] + p->slice_at[v];
-      p->grad[v] = p->grad[r] ? p->grad[r] + p->slice_at[v] : NULL;
-    } else if (r != v) {
-      p->act[v] = p->act[node->in[0]];
-      p->grad[v] = p->grad[node->in[0]];
+    if (p->root[node->out] != node->out) {
+      p->act[node->out] = p->act[node->in[0]];
+      p->grad[node->out] = p->grad[node->in[0]];
     }
   }
 }
@@ -504,7 +426,6 @@ dd_plan_new (DdModel *model, int width, int height, const char *const *targets, 
 
   trace_values (p);
   fuse_relus (p);
-  place_concat_inputs (p);
   if (!check_targets_distinct (p, error) || !lay_out (p, error))
     return NULL;
   if (!p->measure_only)
@@ -529,8 +450,6 @@ dd_plan_free (DdPlan *p)
   g_free (p->grad_add);
   g_free (p->shapes);
   g_free (p->root);
-  g_free (p->slice_at);
-  g_free (p->concat_done);
   g_free (p->needs_grad);
   g_free (p->act);
   g_free (p->grad);

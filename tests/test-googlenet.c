@@ -286,65 +286,6 @@ test_profile (void)
   dd_plan_foreach_profile (plan, check_op_type, by_type);
 }
 
-static void
-find_node_time (const char *node, const char *op_type, double forward_s, double backward_s,
-                gpointer user_data)
-{
-  (void) op_type;
-  (void) backward_s;
-  if (strcmp (node, "inception_4c/output") == 0)
-    *(double *) user_data = forward_s;
-}
-
-/* One dream step's input gradient at 224x224, with inception_4c/output as
- * the target, and optionally inception_4c/1x1 (one of its Concat's
- * inputs) as a second target with a zero gradient; also how long the
- * Concat itself took. */
-static float *
-concat_gradient (DdModel *model, const float *image, gboolean second, double *concat_s)
-{
-  g_autoptr (GError) error = NULL;
-  const char *targets[] = { "inception_4c/output", "inception_4c/1x1" };
-  g_autoptr (DdPlan) plan = dd_plan_new (model, SIZE, SIZE, targets, second ? 2 : 1, 0, &error);
-  g_assert_no_error (error);
-  dd_plan_set_profiling (plan, TRUE);
-  memcpy (dd_plan_get_input (plan), image, sizeof (float) * SIZE * SIZE * 3);
-  dd_plan_forward (plan);
-  DdTensorInfo info;
-  for (int t = 0; t < (second ? 2 : 1); t++) {
-    const float *a = dd_plan_get_target (plan, t, &info);
-    gsize count = (gsize) info.dims[1] * info.dims[2] * info.dims[3];
-    float *g = dd_plan_get_target_grad (plan, t);
-    for (gsize i = 0; i < count; i++)
-      g[i] = t == 0 ? a[i] : 0.0f;
-  }
-  dd_plan_backward (plan);
-  *concat_s = -1;
-  dd_plan_foreach_node_profile (plan, find_node_time, concat_s);
-  return g_memdup2 (dd_plan_get_input_grad (plan), sizeof (float) * SIZE * SIZE * 3);
-}
-
-/* A Concat whose inputs are written straight into its output does no work
- * and changes no result: against the same Concat copying (one of its
- * inputs is also a target, so it must keep its own storage). */
-static void
-test_concat_in_place (void)
-{
-  g_autoptr (DdModel) model = load_googlenet ();
-  g_autofree float *image = load_flowers ();
-  if (!model || !image)
-    return;
-  double in_place_s, copying_s;
-  g_autofree float *in_place = concat_gradient (model, image, FALSE, &in_place_s);
-  g_autofree float *copying = concat_gradient (model, image, TRUE, &copying_s);
-  g_test_message ("inception_4c/output: %.3f ms in place, %.3f ms copying", in_place_s * 1e3,
-                  copying_s * 1e3);
-  g_assert_cmpfloat (in_place_s, ==, 0);
-  g_assert_cmpfloat (copying_s, >, 0);
-  /* The same arithmetic on other addresses: equal but for rounding, if any. */
-  g_assert_cmpfloat (relative_error (in_place, copying, SIZE * SIZE * 3), <=, 1e-6);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -354,7 +295,6 @@ main (int argc, char **argv)
   g_test_add_func ("/googlenet/gradient-finite-differences", test_gradient_finite_differences);
   g_test_add_func ("/googlenet/winograd-fidelity", test_winograd_fidelity);
   g_test_add_func ("/googlenet/profile", test_profile);
-  g_test_add_func ("/googlenet/concat-in-place", test_concat_in_place);
   int status = g_test_run ();
   gegl_exit ();
   return status;
