@@ -19,6 +19,7 @@
 #include "dd-ops.h"
 
 #include <math.h>
+#include <omp.h>
 
 /* Positions per block: wide enough to vectorise, small enough that the few
  * channels in flight stay in L1. */
@@ -32,10 +33,11 @@ lrn_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
       !dd_node_attr_float (n, "beta", 0.75f, &a->beta, error) ||
       !dd_node_attr_float (n, "bias", 1.0f, &a->bias, error))
     return FALSE;
-  if (a->size < 1)
+  if (a->size < 1 || a->size > DD_MAX_WINDOW)
     return dd_op_fail (error,
-                       "node '%s': LRN size is missing or not positive (%" G_GINT64_FORMAT ")",
-                       dd_node_name (n), a->size);
+                       "node '%s': LRN size %" G_GINT64_FORMAT
+                       " is missing, not positive or beyond %d channels",
+                       dd_node_name (n), a->size, DD_MAX_WINDOW);
   /* s must stay positive for s^-beta to be a number, whatever x is. */
   if (!(a->bias > 0.0f) || !(a->alpha >= 0.0f))
     return dd_op_fail (error, "node '%s': LRN needs bias > 0 and alpha >= 0 (bias=%g, alpha=%g)",
@@ -57,15 +59,6 @@ lrn_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError *
                        dd_shape_format (&in[0], buf, sizeof buf));
   *out = in[0];
   return TRUE;
-}
-
-/* s saved per element for backward. */
-static gsize
-lrn_saved_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
-{
-  (void) a;
-  (void) out;
-  return dd_shape_numel (in);
 }
 
 /* s^-beta. The common beta = 0.75 goes by square roots, several times faster
@@ -98,6 +91,39 @@ lrn_geom (const DdOpCtx *c)
   return g;
 }
 
+/* The sums of squares over the window of channel ch, [ch - lo, ch + hi],
+ * for a block of positions: lrn_squares_start readies them for channel 0,
+ * lrn_squares_next moves them on to channel ch (for ch = 0, 1, ... in
+ * turn). Forward and backward both slide them, so both get the same s. */
+static inline void
+lrn_squares_start (const LrnGeom *g, const float *x, int64_t len, double *sq)
+{
+  for (int64_t i = 0; i < len; i++)
+    sq[i] = 0.0;
+  for (int64_t k = 0; k < MIN (g->hi, g->c); k++)
+    for (int64_t i = 0; i < len; i++)
+      sq[i] += (double) x[k * g->plane + i] * x[k * g->plane + i];
+}
+
+static inline void
+lrn_squares_next (const LrnGeom *g, const float *x, int64_t ch, int64_t len, double *sq)
+{
+  const int64_t in = ch + g->hi, out = ch - g->lo - 1;
+  if (in < g->c)
+    for (int64_t i = 0; i < len; i++)
+      sq[i] += (double) x[in * g->plane + i] * x[in * g->plane + i];
+  if (out >= 0)
+    for (int64_t i = 0; i < len; i++)
+      sq[i] -= (double) x[out * g->plane + i] * x[out * g->plane + i];
+}
+
+/* s from the sum of squares; scale is alpha / size. */
+static inline float
+lrn_s (float bias, float scale, double sq)
+{
+  return bias + scale * (float) sq;
+}
+
 /* One block of positions through every channel. */
 DD_VECTOR_CLONES static void
 lrn_forward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t len)
@@ -105,28 +131,15 @@ lrn_forward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t len
   const float scale = c->a->alpha / (float) c->a->size;
   const float bias = c->a->bias, beta = c->a->beta;
   const float *x = c->x[0] + base;
-  float *y = c->y + base, *s = c->saved + base;
-  double acc[LRN_BLOCK] = { 0.0 };
+  float *y = c->y + base;
+  double sq[LRN_BLOCK];
 
-  /* Prime the window of channel 0 up to, not including, channel hi. */
-  for (int64_t k = 0; k < MIN (g->hi, g->c); k++)
-    for (int64_t i = 0; i < len; i++)
-      acc[i] += (double) x[k * g->plane + i] * x[k * g->plane + i];
-
+  lrn_squares_start (g, x, len, sq);
   for (int64_t ch = 0; ch < g->c; ch++) {
-    const int64_t in = ch + g->hi, out = ch - g->lo - 1;
-    if (in < g->c)
-      for (int64_t i = 0; i < len; i++)
-        acc[i] += (double) x[in * g->plane + i] * x[in * g->plane + i];
-    if (out >= 0)
-      for (int64_t i = 0; i < len; i++)
-        acc[i] -= (double) x[out * g->plane + i] * x[out * g->plane + i];
+    lrn_squares_next (g, x, ch, len, sq);
     const int64_t o = ch * g->plane;
-    for (int64_t i = 0; i < len; i++) {
-      float sv = bias + scale * (float) acc[i];
-      s[o + i] = sv;
-      y[o + i] = x[o + i] * lrn_pow (sv, beta);
-    }
+    for (int64_t i = 0; i < len; i++)
+      y[o + i] = x[o + i] * lrn_pow (lrn_s (bias, scale, sq[i]), beta);
   }
 }
 
@@ -145,42 +158,57 @@ lrn_forward (const DdOpCtx *c)
 /* The term t = gy * x * s^-beta / s of element i. It is computed again
  * when i leaves the window rather than kept: keeping it would need a buffer
  * the size of the input, and the powers are cheap next to memory. */
-static inline double
-lrn_term (const float *gy, const float *x, const float *s, float beta, int64_t i)
+/* Backward needs, for each channel in the window, s^-beta and its share
+ * of the sums, gy x s^-beta / s, with s recomputed from x as forward made
+ * it (keeping s would cost a saved copy of the input, the plan's largest
+ * buffer at conv2/norm2). Each thread keeps them in a ring of size + 1
+ * rows; a row is retired before the channel that reuses it enters. */
+static gsize
+lrn_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
 {
-  return (double) (gy[i] * x[i] * lrn_pow (s[i], beta) / s[i]);
+  (void) in;
+  (void) out;
+  return (gsize) dd_thread_slots () * 2 * (a->size + 1) * LRN_BLOCK;
 }
 
-/* With r = s^-beta and t[c] = gy[c] * x[c] * r[c] / s[c],
- *   gx[j] = gy[j] * r[j] - 2*alpha*beta/size * x[j] * sum of t[c] over the
- *           channels c whose window holds j, that is c in [j-hi, j+lo].
- * The sum runs as a sliding window: channel j+lo enters at step j, channel
- * j-hi-1 leaves. */
 DD_VECTOR_CLONES static void
-lrn_backward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t len)
+lrn_backward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t len, float *ring)
 {
-  const float beta = c->a->beta;
+  const float scale = c->a->alpha / (float) c->a->size;
+  const float bias = c->a->bias, beta = c->a->beta;
   const float k2 = 2.0f * c->a->alpha * beta / (float) c->a->size;
   const gboolean add = c->gx_add[0];
-  const float *x = c->x[0] + base, *s = c->saved + base, *gy = c->gy + base;
-  float *gx = c->gx[0] + base;
-  double acc[LRN_BLOCK] = { 0.0 };
+  const int64_t rows = c->a->size + 1;
+  const float *x = c->x[0] + base, *gy = c->gy + base;
+  float *gx = c->gx[0] + base, *powers = ring, *shares = ring + rows * LRN_BLOCK;
+  double sq[LRN_BLOCK], acc[LRN_BLOCK] = { 0.0 };
 
-  for (int64_t k = 0; k < MIN (g->lo, g->c); k++)
-    for (int64_t i = 0; i < len; i++)
-      acc[i] += lrn_term (gy, x, s, beta, k * g->plane + i);
-
-  for (int64_t j = 0; j < g->c; j++) {
-    const int64_t in = j + g->lo, out = j - g->hi - 1;
-    if (in < g->c)
+  lrn_squares_start (g, x, len, sq);
+  /* Channel k enters the window of channel j = k - lo. */
+  for (int64_t k = 0; k < g->c + g->lo; k++) {
+    if (k < g->c) {
+      lrn_squares_next (g, x, k, len, sq);
+      float *power = powers + k % rows * LRN_BLOCK, *share = shares + k % rows * LRN_BLOCK;
+      const int64_t o = k * g->plane;
+      for (int64_t i = 0; i < len; i++) {
+        const float sk = lrn_s (bias, scale, sq[i]);
+        power[i] = lrn_pow (sk, beta);
+        share[i] = gy[o + i] * x[o + i] * power[i] / sk;
+        acc[i] += share[i];
+      }
+    }
+    const int64_t j = k - g->lo, out = j - g->hi - 1;
+    if (j < 0)
+      continue;
+    if (out >= 0) {
+      const float *share = shares + out % rows * LRN_BLOCK;
       for (int64_t i = 0; i < len; i++)
-        acc[i] += lrn_term (gy, x, s, beta, in * g->plane + i);
-    if (out >= 0)
-      for (int64_t i = 0; i < len; i++)
-        acc[i] -= lrn_term (gy, x, s, beta, out * g->plane + i);
+        acc[i] -= share[i];
+    }
+    const float *power = powers + j % rows * LRN_BLOCK;
     const int64_t o = j * g->plane;
     for (int64_t i = 0; i < len; i++) {
-      float v = gy[o + i] * lrn_pow (s[o + i], beta) - k2 * x[o + i] * (float) acc[i];
+      float v = gy[o + i] * power[i] - k2 * x[o + i] * (float) acc[i];
       gx[o + i] = add ? gx[o + i] + v : v;
     }
   }
@@ -192,12 +220,16 @@ lrn_backward (const DdOpCtx *c)
   const LrnGeom g = lrn_geom (c);
   if (c->gx[0] == NULL)
     return;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < g.n; b++)
-    for (int64_t blk = 0; blk < g.blocks; blk++) {
-      const int64_t p0 = blk * LRN_BLOCK;
-      lrn_backward_block (c, &g, b * g.c * g.plane + p0, MIN (LRN_BLOCK, g.plane - p0));
-    }
+#pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
+  {
+    float *ring = c->work + omp_get_thread_num () * 2 * (c->a->size + 1) * LRN_BLOCK;
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < g.n; b++)
+      for (int64_t blk = 0; blk < g.blocks; blk++) {
+        const int64_t p0 = blk * LRN_BLOCK;
+        lrn_backward_block (c, &g, b * g.c * g.plane + p0, MIN (LRN_BLOCK, g.plane - p0), ring);
+      }
+  }
 }
 
 const DdOpClass dd_op_lrn = {
@@ -206,7 +238,7 @@ const DdOpClass dd_op_lrn = {
   .max_inputs = 1,
   .setup = lrn_setup,
   .infer = lrn_infer,
-  .saved_floats = lrn_saved_floats,
+  .work_floats = lrn_work_floats,
   .forward = lrn_forward,
   .backward = lrn_backward,
   .backward_reads_inputs = 1u << 0,
