@@ -280,7 +280,6 @@ typedef struct {
   int tile_width, tile_height; /* window the network saw at full size */
   gsize plan_bytes;            /* largest plan */
   gsize work_bytes;            /* everything the dream allocated, plans included */
-  gsize need_bytes;            /* the least it could have run in (smallest tiles) */
 } DdDreamInfo;
 
 /* fraction of the whole run done, octave (1 = smallest) and iteration (1..). */

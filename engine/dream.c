@@ -234,9 +234,10 @@ split_axis (int length, int window_max, int margin, int stride, int *count, int 
 }
 
 /* Chooses the window of the octave of size s: the whole octave when it fits
- * the budget, else the largest square window that does. */
-static gboolean
-choose_tiling (Dream *d, Size s, gsize budget, int min_edge, GError **error)
+ * the budget, else the largest square window that does (check_memory made
+ * sure that a min_edge square one does). */
+static void
+choose_tiling (Dream *d, Size s, gsize budget, int min_edge)
 {
   if (d->class_mode) {
     int edge = min_edge;
@@ -244,17 +245,13 @@ choose_tiling (Dream *d, Size s, gsize budget, int min_edge, GError **error)
     split_axis (s.width, edge, 0, 1, &d->tiles_x, &d->tile.width, &d->window.width);
     split_axis (s.height, edge, 0, 1, &d->tiles_y, &d->tile.height, &d->window.height);
     d->window = (Size){ edge, edge };
-    return TRUE;
+    return;
   }
   int edge_max = MAX (s.width, s.height);
   if (d->p->tile > 0)
     edge_max = MIN (edge_max, d->p->tile + 2 * d->margin + 2 * d->stride);
   else if (plan_bytes (d, s) > budget) {
     int lo = min_edge, hi = edge_max;
-    if (plan_bytes (d, (Size){ lo, lo }) > budget)
-      return dd_fail (error, DD_ERROR_MEMORY,
-                      "the memory budget of %zu MB is too small: even a %dx%d tile needs %zu MB",
-                      budget >> 20, lo, lo, plan_bytes (d, (Size){ lo, lo }) >> 20);
     while (lo < hi) {
       int mid = (lo + hi + 1) / 2;
       if (plan_bytes (d, (Size){ mid, mid }) <= budget)
@@ -269,7 +266,6 @@ choose_tiling (Dream *d, Size s, gsize budget, int min_edge, GError **error)
               &d->window.width);
   split_axis (s.height, edge_max, d->margin, d->stride, &d->tiles_y, &d->tile.height,
               &d->window.height);
-  return TRUE;
 }
 
 /* ---- Objectives ------------------------------------------------------------------- */
@@ -776,12 +772,24 @@ lap_floats (const Dream *d)
 /* Bytes the dream keeps for the whole run besides its plans: the image and
  * its gradient at full size, the detail between octaves, the Laplacian
  * pyramid. */
+/* Floats of the image, and of its gradient, at full size. */
+static gsize
+full_floats (const Dream *d)
+{
+  return plane_of (d->sizes[0]) * d->channels;
+}
+
+/* Floats of the detail carried from octave to octave, 0 for one octave. */
+static gsize
+detail_floats (const Dream *d)
+{
+  return d->first_octave > 0 ? plane_of (d->sizes[1]) * d->channels : 0;
+}
+
 static gsize
 working_bytes (const Dream *d)
 {
-  gsize n = 2 * plane_of (d->sizes[0]) * d->channels;
-  if (d->first_octave > 0)
-    n += plane_of (d->sizes[1]) * d->channels;
+  gsize n = 2 * full_floats (d) + detail_floats (d);
   if (d->p->laplacian > 0)
     n += lap_floats (d);
   return n * sizeof (float);
@@ -794,22 +802,22 @@ mb_up (gsize bytes)
 }
 
 /* Refuses, before anything big is allocated, a dream that cannot fit the
- * memory budget even with the smallest tiles; else leaves in *plan_budget
- * what the budget leaves for plans. */
+ * memory budget even with the smallest tiles (plan_octaves made sure the
+ * image holds a min_edge square); sets *need to the least it needs and
+ * *plan_budget to what the budget leaves for plans. */
 static gboolean
-check_memory (Dream *d, int min_edge, gsize *plan_budget, GError **error)
+check_memory (Dream *d, int min_edge, gsize *need, gsize *plan_budget, GError **error)
 {
   gsize budget = (gsize) (d->p->memory_mb ? d->p->memory_mb : DEFAULT_MEMORY_MB) << 20;
   gsize fixed = working_bytes (d);
-  Size smallest = { MIN (min_edge, d->sizes[0].width), MIN (min_edge, d->sizes[0].height) };
-  gsize tile = plan_bytes (d, smallest);
-  d->info.need_bytes = tile > G_MAXSIZE - fixed ? G_MAXSIZE : fixed + tile;
-  if (d->info.need_bytes > budget)
+  gsize tile = plan_bytes (d, (Size){ min_edge, min_edge });
+  *need = tile > G_MAXSIZE - fixed ? G_MAXSIZE : fixed + tile;
+  if (*need > budget)
     return dd_fail (error, DD_ERROR_MEMORY,
                     "a %dx%d dream needs at least %zu MB (%zu MB for full-size working copies "
                     "of the image, %zu MB for the smallest tile); the memory budget is %zu MB",
-                    d->sizes[0].width, d->sizes[0].height, mb_up (d->info.need_bytes),
-                    mb_up (fixed), mb_up (tile), budget >> 20);
+                    d->sizes[0].width, d->sizes[0].height, mb_up (*need), mb_up (fixed),
+                    mb_up (tile), budget >> 20);
   *plan_budget = budget - fixed;
   return TRUE;
 }
@@ -817,14 +825,12 @@ check_memory (Dream *d, int min_edge, gsize *plan_budget, GError **error)
 static gboolean
 allocate (Dream *d, GError **error)
 {
-  const gsize full = plane_of (d->sizes[0]) * d->channels;
   const int longest = MAX (d->sizes[0].width, d->sizes[0].height);
-  d->x = try_floats (full, "image", error);
-  d->g = d->x ? try_floats (full, "gradient", error) : NULL;
+  d->x = try_floats (full_floats (d), "image", error);
+  d->g = d->x ? try_floats (full_floats (d), "gradient", error) : NULL;
   if (!d->g)
     return FALSE;
-  if (d->first_octave > 0 &&
-      !(d->detail = try_floats (plane_of (d->sizes[1]) * d->channels, "octave detail", error)))
+  if (d->first_octave > 0 && !(d->detail = try_floats (detail_floats (d), "octave detail", error)))
     return FALSE;
   if (d->p->laplacian > 0 &&
       !(d->lap_scratch = try_floats (lap_floats (d), "Laplacian pyramid", error)))
@@ -886,8 +892,7 @@ static gboolean
 run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
 {
   const Size s = d->sizes[i];
-  if (!choose_tiling (d, s, budget, min_edge, error))
-    return FALSE;
+  choose_tiling (d, s, budget, min_edge);
   d->plan = make_plan (d, d->window, 0, error);
   if (!d->plan)
     return FALSE;
@@ -954,7 +959,7 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
               .progress_data = progress_data,
               .cancellable = cancellable };
   int min_edge = 0;
-  gsize budget = 0;
+  gsize need = 0, budget = 0;
   gboolean ok = FALSE;
 
   d.class_mode = params->class_index >= 0;
@@ -964,7 +969,7 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
   d.noise_seed = g_rand_int (d.rand);
   if (!check_image (image, "image", error) || (guide && !check_image (guide, "guide", error)) ||
       !prepare (&d, (Size){ image->width, image->height }, &min_edge, error) ||
-      !check_memory (&d, min_edge, &budget, error) ||
+      !check_memory (&d, min_edge, &need, &budget, error) ||
       (guide && !compute_guide (&d, guide, error)) || !allocate (&d, error))
     goto out;
 
@@ -991,13 +996,13 @@ dd_dream_check (DdModel *model, const DdModelCard *card, const DdDreamParams *pa
     return dd_fail (error, DD_ERROR_ARGUMENT, "the image is empty (%dx%d)", width, height);
   Dream d = { .model = model, .card = card, .p = params };
   int min_edge = 0;
-  gsize budget = 0;
+  gsize need = 0, budget = 0;
   d.class_mode = params->class_index >= 0;
   d.channels = channels >= 3 ? 3 : 1;
   gboolean ok = prepare (&d, (Size){ width, height }, &min_edge, error) &&
-                check_memory (&d, min_edge, &budget, error);
+                check_memory (&d, min_edge, &need, &budget, error);
   if (need_bytes)
-    *need_bytes = d.info.need_bytes;
+    *need_bytes = need;
   dream_clear (&d);
   return ok;
 }

@@ -160,6 +160,30 @@ spin_only (double value, double min, double max, double step, int digits, GtkWid
   return GTK_ADJUSTMENT (adjustment);
 }
 
+/* A spin button for spec, with extra beside it, in a row of its own. */
+static GtkAdjustment *
+add_spin_row (Dialog *d, GtkWidget *table, int *row, const DdParamSpec *spec, double value,
+              double step, int digits, GtkWidget *extra, GtkWidget **spin)
+{
+  GtkWidget *box = gtk_hbox_new (FALSE, 6);
+  GtkAdjustment *adjustment = spin_only (value, spec->min, spec->max, step, digits, spin);
+  gimp_help_set_help_data (*spin, spec->help, NULL);
+  gtk_box_pack_start (GTK_BOX (box), *spin, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), extra, FALSE, FALSE, 0);
+  add_row (d, table, row, spec->label, box, TRUE);
+  return adjustment;
+}
+
+/* Reads spec's value from adjustment when settings are taken, and
+ * refreshes the preview when it changes. */
+static void
+track_number (Dialog *d, const DdParamSpec *spec, GtkAdjustment *adjustment)
+{
+  Number number = { spec, adjustment };
+  g_array_append_val (d->numbers, number);
+  g_signal_connect_swapped (adjustment, "value-changed", G_CALLBACK (settings_changed), d);
+}
+
 /* A number of the table as its look says, in row *row of table. */
 static GtkAdjustment *
 add_number (Dialog *d, GtkWidget *table, int *row, const NumberLook *look,
@@ -178,17 +202,11 @@ add_number (Dialog *d, GtkWidget *table, int *row, const NumberLook *look,
     (*row)++;
     adjustment = GTK_ADJUSTMENT (a);
   } else {
-    GtkWidget *spin, *box = gtk_hbox_new (FALSE, 6), *hint = gtk_label_new (look->hint);
-    adjustment = spin_only (value, spec->min, spec->max, look->step, look->digits, &spin);
-    gimp_help_set_help_data (spin, spec->help, NULL);
-    gtk_box_pack_start (GTK_BOX (box), spin, FALSE, FALSE, 0);
-    gtk_box_pack_start (GTK_BOX (box), hint, FALSE, FALSE, 0);
-    add_row (d, table, row, spec->label, box, TRUE);
+    GtkWidget *spin, *hint = gtk_label_new (look->hint);
+    adjustment = add_spin_row (d, table, row, spec, value, look->step, look->digits, hint, &spin);
     g_object_set_data (G_OBJECT (adjustment), "hint", hint);
   }
-  Number number = { spec, adjustment };
-  g_array_append_val (d->numbers, number);
-  g_signal_connect_swapped (adjustment, "value-changed", G_CALLBACK (settings_changed), d);
+  track_number (d, spec, adjustment);
   return adjustment;
 }
 
@@ -520,20 +538,13 @@ static void
 add_seed_row (Dialog *d, GtkWidget *table, int *row, const DdDreamParams *params)
 {
   const DdParamSpec *spec = dd_dream_param_find ("seed");
-  GtkWidget *spin, *box = gtk_hbox_new (FALSE, 6);
-  d->seed = spin_only (params->seed, spec->min, spec->max, 1, 0, &spin);
-  gtk_entry_set_width_chars (GTK_ENTRY (spin), 11);
-  gimp_help_set_help_data (spin, spec->help, NULL);
-  GtkWidget *button = gtk_button_new_with_mnemonic ("Ran_domise");
+  GtkWidget *spin, *button = gtk_button_new_with_mnemonic ("Ran_domise");
   gimp_help_set_help_data (
       button, "Pick a new random seed now (a seed of -1 picks a new one every run)", NULL);
-  gtk_box_pack_start (GTK_BOX (box), spin, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (box), button, FALSE, FALSE, 0);
-  add_row (d, table, row, spec->label, box, TRUE);
-  Number number = { spec, d->seed };
-  g_array_append_val (d->numbers, number);
+  d->seed = add_spin_row (d, table, row, spec, params->seed, 1, 0, button, &spin);
+  gtk_entry_set_width_chars (GTK_ENTRY (spin), 11);
+  track_number (d, spec, d->seed);
   g_signal_connect (button, "clicked", G_CALLBACK (new_seed), d);
-  g_signal_connect_swapped (d->seed, "value-changed", G_CALLBACK (settings_changed), d);
 }
 
 /* "noise" -> "Noise". */

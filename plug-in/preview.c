@@ -222,6 +222,13 @@ struct _Preview {
   gint32 guide_id;
   gboolean dirty; /* the request has not been started yet */
 
+  /* dd_dream_min_size, which plans the network a dozen times, for the model,
+   * layers and class it was last asked for: settings change on every
+   * slider tick, those three seldom. */
+  DreamModel *min_model;
+  gchar *min_layers;
+  int min_class, min_edge;
+
   guint timeout;
   GCancellable *cancellable; /* of the running worker, NULL when none runs */
   gboolean closing;
@@ -238,11 +245,29 @@ show_busy (Preview *p, gboolean busy, const gchar *text)
   gtk_label_set_text (GTK_LABEL (p->status), text);
 }
 
+/* The smallest edge the request's model can dream its layers on, -1 when
+ * there is no model or no such layer. */
+static int
+smallest_edge (Preview *p)
+{
+  if (!p->model)
+    return -1;
+  if (p->min_model != p->model || g_strcmp0 (p->min_layers, p->params.layers) != 0 ||
+      p->min_class != p->params.class_index) {
+    dream_model_unref (p->min_model);
+    p->min_model = dream_model_ref (p->model);
+    g_free (p->min_layers);
+    p->min_layers = g_strdup (p->params.layers);
+    p->min_class = p->params.class_index;
+    p->min_edge = dd_dream_min_size (p->model->model, p->model->card, &p->params, NULL);
+  }
+  return p->min_edge;
+}
+
 static void
 update_estimate (Preview *p)
 {
-  int min_edge =
-      p->model ? dd_dream_min_size (p->model->model, p->model->card, &p->params, NULL) : -1;
+  int min_edge = smallest_edge (p);
   if (min_edge < 0) {
     gtk_label_set_text (GTK_LABEL (p->estimate), "");
     return;
@@ -461,6 +486,8 @@ preview_free (Preview *p)
   while (p->cancellable)
     g_main_context_iteration (NULL, TRUE);
   dream_model_unref (p->model);
+  dream_model_unref (p->min_model);
+  g_free (p->min_layers);
   dd_dream_params_clear (&p->params);
   image_io_clear (&p->original);
   image_io_clear (&p->guide);

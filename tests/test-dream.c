@@ -750,6 +750,7 @@ test_memory_check (void)
   /* A run under a budget too small for even one tile fails before it
    * starts, the image untouched. */
   g_autoptr (DdImage) image = image_new (SKY, 320, 240, 3, DD_PIXEL_U8);
+  dd_dream_params_clear (&p);
   small_params (&p);
   p.memory_mb = 1;
   dream_fails (image, &p, NULL, NULL, NULL, DD_ERROR_MEMORY, "the memory budget is 1 MB");

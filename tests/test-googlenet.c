@@ -192,18 +192,6 @@ test_gradient_finite_differences (void)
   }
 }
 
-/* ||a - b|| / ||b|| */
-static double
-relative_error (const float *a, const float *b, gsize n)
-{
-  double diff = 0, norm = 0;
-  for (gsize i = 0; i < n; i++) {
-    diff += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
-    norm += (double) b[i] * b[i];
-  }
-  return sqrt (diff / MAX (norm, 1e-300));
-}
-
 /* The Winograd 3x3 convolutions change no result beyond rounding: the
  * dream gradient with them and with im2col + sgemm (the engine before
  * them) agree to 1e-5 on the test photos. */
@@ -224,8 +212,7 @@ test_winograd_fidelity (void)
     g_autoptr (DdPlan) before = dream_gradient (model, image, w, h);
     dd_conv_configure (0, TRUE);
     g_autoptr (DdPlan) after = dream_gradient (model, image, w, h);
-    double err =
-        relative_error (dd_plan_get_input_grad (after), dd_plan_get_input_grad (before), n);
+    double err = tu_rl2_error (dd_plan_get_input_grad (after), dd_plan_get_input_grad (before), n);
     g_test_message ("%s at %dx%d: gradient relative error %.3g", photos[i].name, w, h, err);
     if (!(err <= 1e-5))
       g_test_fail_printf ("%s: gradient relative error %.3g > 1e-5", photos[i].name, err);

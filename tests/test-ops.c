@@ -735,9 +735,11 @@ test_conv_paths (void)
   case_uniform_input (&c, r, 0, shape_of (4, 2, 40, 37, 45), -1, 1);
   case_uniform_input (&c, r, 1, shape_of (4, 48, 40, 3, 3), -0.05, 0.05);
   case_uniform_input (&c, r, 2, shape_of (1, 48), -1, 1);
-  c.ys = shape_of (4, 2, 48, 38, 46);
+  c.ys = shape_of (4, 2, 48, window_out (37, 3, 1, 1, 1, 0, FALSE),
+                   window_out (45, 3, 1, 1, 2, 1, FALSE));
   c.grad_mask = 1;
   case_label (&c, "3x3 pads [1,2,0,1]");
+  g_assert_true (check_infer (&c));
   g_assert_true (dd_conv_uses_winograd (&c.a, &c.xs[0], &c.ys));
 
   Run run;

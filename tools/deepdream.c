@@ -307,6 +307,7 @@ dream (char **args, int n_args)
       !dd_dream_check (model, card, &params, extent.width, extent.height, 1, NULL, &error) ||
       !read_picture (load, args[0], &input, &error))
     return fail (NULL, error);
+  g_clear_object (&graph); /* its loader holds a decoded copy of the image */
   if (params.guide && *params.guide && !load_picture (params.guide, &guide, &error)) {
     picture_clear (&input);
     return fail ("guide", error);

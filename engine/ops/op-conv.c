@@ -106,29 +106,23 @@ dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y)
 }
 
 /* The Winograd problem of one image: the conv forward, or its backward to
- * the input (the gradient of y convolved with the flipped kernels). */
+ * the input, the same 3x3 conv with the planes read and written swapped
+ * (the gradient of y convolved with the flipped kernels, padded 2 - pad). */
 static DdWinograd
 winograd_problem (const DdAttrs *a, const ConvGeom *g, gboolean backward)
 {
-  if (backward)
-    return (DdWinograd){ .k = g->o,
-                         .n = g->c,
-                         .h = g->oh,
-                         .w = g->ow,
-                         .oh = g->h,
-                         .ow = g->w,
-                         .dy = a->pads[0] - 2,
-                         .dx = a->pads[1] - 2,
-                         .backward = TRUE,
-                         .transformed = a->winograd_weights };
-  return (DdWinograd){ .k = g->c,
-                       .n = g->o,
-                       .h = g->h,
-                       .w = g->w,
-                       .oh = g->oh,
-                       .ow = g->ow,
-                       .dy = -a->pads[0],
-                       .dx = -a->pads[1],
+  const int64_t c_in = backward ? g->o : g->c, c_out = backward ? g->c : g->o;
+  const int64_t h_in = backward ? g->oh : g->h, w_in = backward ? g->ow : g->w;
+  const int64_t h_out = backward ? g->h : g->oh, w_out = backward ? g->w : g->ow;
+  return (DdWinograd){ .k = c_in,
+                       .n = c_out,
+                       .h = h_in,
+                       .w = w_in,
+                       .oh = h_out,
+                       .ow = w_out,
+                       .dy = backward ? a->pads[0] - 2 : -a->pads[0],
+                       .dx = backward ? a->pads[1] - 2 : -a->pads[1],
+                       .backward = backward,
                        .transformed = a->winograd_weights };
 }
 
@@ -157,8 +151,7 @@ conv_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
    * of the deep 3x3 convs. */
   const float *weights;
   int64_t count;
-  if (winograd_fits (a, w.d[1], w.d[0]) && dd_node_const_floats (n, 1, &weights, &count) &&
-      count == w.d[0] * w.d[1] * 9) {
+  if (winograd_fits (a, w.d[1], w.d[0]) && dd_node_const_floats (n, 1, &weights, &count)) {
     a->winograd_weights = g_new (float, 16 * count / 9);
     dd_winograd_transform (count / 9, weights, a->winograd_weights);
   }

@@ -37,9 +37,10 @@ dd_thread_slots (void)
 int64_t
 dd_balanced_block (int64_t n, int64_t block, int64_t multiple)
 {
-  int64_t blocks = (n + block - 1) / MAX (block, 1);
-  blocks = (blocks + multiple - 1) / multiple * multiple;
-  return MAX ((n + blocks - 1) / MAX (blocks, 1), 1);
+  block = MAX (block, 1);
+  int64_t blocks = (n + block - 1) / block;
+  blocks = MAX ((blocks + multiple - 1) / multiple * multiple, 1);
+  return MAX ((n + blocks - 1) / blocks, 1);
 }
 
 static gboolean

@@ -120,6 +120,17 @@ deinterleave_row (const float *src, int64_t w, int64_t dx, int64_t half, float *
   deinterleave_edge (src, w, dx, hi, half, even, odd);
 }
 
+/* B^T d for four values d0..d3, into v[0], v[stride], v[2 stride] and
+ * v[3 stride]. */
+static inline void
+input_transform_1d (float d0, float d1, float d2, float d3, float *v, int64_t stride)
+{
+  v[0] = d0 - d2;
+  v[stride] = d1 + d2;
+  v[2 * stride] = d2 - d1;
+  v[3 * stride] = d1 - d3;
+}
+
 /* v[e][t] (stride `stride` between positions e) = B^T d B for the tiles of
  * one tile row, from the four padded rows under it, each split into even
  * and odd columns (row r: ev + r * prow, ev + r * prow + half). */
@@ -141,22 +152,10 @@ transform_tile_row (const float *restrict ev, int64_t prow, int64_t half, int64_
     float a30 = e1[x] - e3[x], a31 = o1[x] - o3[x], a32 = e1[x + 1] - e3[x + 1],
           a33 = o1[x + 1] - o3[x + 1];
     /* Columns: v_i = a_i B. */
-    v[x] = a00 - a02;
-    v[stride + x] = a01 + a02;
-    v[2 * stride + x] = a02 - a01;
-    v[3 * stride + x] = a01 - a03;
-    v[4 * stride + x] = a10 - a12;
-    v[5 * stride + x] = a11 + a12;
-    v[6 * stride + x] = a12 - a11;
-    v[7 * stride + x] = a11 - a13;
-    v[8 * stride + x] = a20 - a22;
-    v[9 * stride + x] = a21 + a22;
-    v[10 * stride + x] = a22 - a21;
-    v[11 * stride + x] = a21 - a23;
-    v[12 * stride + x] = a30 - a32;
-    v[13 * stride + x] = a31 + a32;
-    v[14 * stride + x] = a32 - a31;
-    v[15 * stride + x] = a31 - a33;
+    input_transform_1d (a00, a01, a02, a03, v + x, stride);
+    input_transform_1d (a10, a11, a12, a13, v + 4 * stride + x, stride);
+    input_transform_1d (a20, a21, a22, a23, v + 8 * stride + x, stride);
+    input_transform_1d (a30, a31, a32, a33, v + 12 * stride + x, stride);
   }
 }
 
@@ -268,22 +267,32 @@ multiply (const DdWinograd *p, const float *u, const float *v, int64_t count, in
   }
 }
 
-/* One block: tiles [t0, t0 + count) in row-major order. */
+/* Of `left` tiles from tile t on, those in t's tile row: sets that row and
+ * t's column there, returns how many. */
+static int64_t
+segment (const Tiling *t, int64_t tile, int64_t left, int64_t *ty, int64_t *x0)
+{
+  *ty = tile / t->tx;
+  *x0 = tile % t->tx;
+  return MIN (t->tx - *x0, left);
+}
+
+/* One block: tiles [t0, t0 + count) in row-major order, a segment of a
+ * tile row at a time. */
 static void
 run_block (const DdWinograd *p, const Tiling *t, const float *u, const float *in, int64_t t0,
            int64_t count, gboolean add, float *slot, float *out)
 {
   float *v = slot, *m = v + TILES * p->k * t->block, *rows = m + TILES * p->n * t->block;
-  for (int64_t i = 0; i < count;) {
-    const int64_t ty = (t0 + i) / t->tx, x0 = (t0 + i) % t->tx, n = MIN (t->tx - x0, count - i);
+  int64_t ty, x0, n;
+  for (int64_t i = 0; i < count; i += n) {
+    n = segment (t, t0 + i, count - i, &ty, &x0);
     transform_input_segment (p, in, ty, x0, n, t->block, rows, v + i);
-    i += n;
   }
   multiply (p, u, v, count, t->block, m);
-  for (int64_t i = 0; i < count;) {
-    const int64_t ty = (t0 + i) / t->tx, x0 = (t0 + i) % t->tx, n = MIN (t->tx - x0, count - i);
+  for (int64_t i = 0; i < count; i += n) {
+    n = segment (t, t0 + i, count - i, &ty, &x0);
     transform_output_segment (p, m + i, t->block, ty, x0, x0 + n, add, out);
-    i += n;
   }
 }
 
