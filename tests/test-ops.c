@@ -854,26 +854,35 @@ build_sigmoid (Case *c, GRand *r, int v)
 typedef struct {
   int k, stride, pads[4];
   gboolean ceil_mode, count_include_pad;
+  int dilation;
 } PoolCfg;
 
 static const PoolCfg max_pool_cfgs[] = {
-  { 3, 2, { 0, 0, 0, 0 }, FALSE, FALSE }, { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE },
-  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE }, { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
-  { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },  { 2, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
-  { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },  { 3, 2, { 0, 1, 1, 0 }, TRUE, FALSE },
-  { 5, 3, { 2, 1, 2, 1 }, FALSE, FALSE },
+  { 3, 2, { 0, 0, 0, 0 }, FALSE, FALSE, 1 },
+  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE, 1 },
+  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE, 1 },
+  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE, 1 },
+  { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE, 1 },
+  { 2, 2, { 0, 0, 0, 0 }, TRUE, FALSE, 1 },
+  { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE, 1 },
+  { 3, 2, { 0, 1, 1, 0 }, TRUE, FALSE, 1 },
+  { 5, 3, { 2, 1, 2, 1 }, FALSE, FALSE, 1 },
+  /* Dilated: on inputs of one or two columns or rows some windows hold
+   * padding only (output 0, no gradient). */
+  { 3, 1, { 2, 2, 2, 2 }, FALSE, FALSE, 2 },
+  { 2, 2, { 3, 1, 3, 1 }, TRUE, FALSE, 3 },
 };
 
 /* With count_include_pad the reference divides by the window clipped to the
  * padded input: a ceil-mode overhang beyond the end padding does not count
  * (PyTorch and Caffe). */
 static const PoolCfg average_pool_cfgs[] = {
-  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE }, { 3, 2, { 1, 1, 1, 1 }, FALSE, TRUE },
-  { 3, 1, { 1, 1, 1, 1 }, FALSE, TRUE },  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE },
-  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE }, { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE },
-  { 3, 2, { 0, 0, 0, 0 }, TRUE, TRUE },   { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE },
-  { 3, 2, { 1, 1, 1, 1 }, TRUE, TRUE },   { 5, 3, { 0, 1, 2, 0 }, FALSE, TRUE },
-  { 5, 3, { 2, 2, 2, 2 }, FALSE, FALSE }, { 1, 1, { 0, 0, 0, 0 }, FALSE, FALSE },
+  { 3, 2, { 1, 1, 1, 1 }, FALSE, FALSE, 1 }, { 3, 2, { 1, 1, 1, 1 }, FALSE, TRUE, 1 },
+  { 3, 1, { 1, 1, 1, 1 }, FALSE, TRUE, 1 },  { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE, 1 },
+  { 2, 2, { 0, 0, 0, 0 }, FALSE, FALSE, 1 }, { 3, 2, { 0, 0, 0, 0 }, TRUE, FALSE, 1 },
+  { 3, 2, { 0, 0, 0, 0 }, TRUE, TRUE, 1 },   { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE, 1 },
+  { 3, 2, { 1, 1, 1, 1 }, TRUE, TRUE, 1 },   { 5, 3, { 0, 1, 2, 0 }, FALSE, TRUE, 1 },
+  { 5, 3, { 2, 2, 2, 2 }, FALSE, FALSE, 1 }, { 1, 1, { 0, 0, 0, 0 }, FALSE, FALSE, 1 },
 };
 
 static void
@@ -881,6 +890,7 @@ ref_pool (const Case *c, double *y, gboolean is_max)
 {
   const DdAttrs *a = &c->a;
   const float *x = c->x[0];
+  const int64_t d = a->dilation[0]; /* both axes alike; 1 for AveragePool */
   int64_t NC = c->xs[0].d[0] * c->xs[0].d[1], H = c->xs[0].d[2], W = c->xs[0].d[3];
   int64_t OH = c->ys.d[2], OW = c->ys.d[3];
 
@@ -891,16 +901,18 @@ ref_pool (const Case *c, double *y, gboolean is_max)
         int64_t h1 = h0 + a->kernel[0], w1 = w0 + a->kernel[1];
         double m = -INFINITY, s = 0;
         int64_t count = 0;
-        for (int64_t h = MAX (h0, 0); h < MIN (h1, H); h++)
-          for (int64_t w = MAX (w0, 0); w < MIN (w1, W); w++) {
-            double v = x[(p * H + h) * W + w];
-            m = MAX (m, v);
-            s += v;
-            count++;
-          }
+        for (int64_t h = h0; h < h0 + (a->kernel[0] - 1) * d + 1; h += d)
+          for (int64_t w = w0; w < w0 + (a->kernel[1] - 1) * d + 1; w += d)
+            if (h >= 0 && h < H && w >= 0 && w < W) {
+              double v = x[(p * H + h) * W + w];
+              m = MAX (m, v);
+              s += v;
+              count++;
+            }
         if (a->count_include_pad)
           count = (MIN (h1, H + a->pads[2]) - h0) * (MIN (w1, W + a->pads[3]) - w0);
-        y[(p * OH + oh) * OW + ow] = is_max ? m : s / count;
+        /* A max over padding only is 0 (the engine's rule). */
+        y[(p * OH + oh) * OW + ow] = is_max ? (count ? m : 0) : s / count;
       }
 }
 
@@ -921,8 +933,9 @@ ref_average_pool (const Case *c, double *y)
 static int
 pool_side (const Case *c, GRand *r, const PoolCfg *cfg, int pad_sum)
 {
-  int len = rdim (c, r, MAX (cfg->k - pad_sum, 1), cfg->k + 8);
-  if (cfg->ceil_mode && (len + pad_sum - cfg->k) % cfg->stride == 0)
+  int span = (cfg->k - 1) * cfg->dilation + 1;
+  int len = rdim (c, r, MAX (span - pad_sum, 1), span + 8);
+  if (cfg->ceil_mode && (len + pad_sum - span) % cfg->stride == 0)
     len++;
   return len;
 }
@@ -931,8 +944,12 @@ static void
 pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
 {
   c->k = is_max ? &dd_op_max_pool : &dd_op_average_pool;
+  const int d = cfg->dilation;
   int h = pool_side (c, r, cfg, cfg->pads[0] + cfg->pads[2]);
   int w = pool_side (c, r, cfg, cfg->pads[1] + cfg->pads[3]);
+  /* Dilated windows over one or two columns: some hold padding only. */
+  if (d > 1 && !c->large)
+    w = rdim (c, r, 1, 2);
   DdShape s = shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 1, 3), h, w);
   float *x = case_input (c, 0, s);
 
@@ -942,19 +959,20 @@ pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
     fill_uniform (r, x, dd_shape_numel (&s), -1, 1);
   c->a.kernel[0] = c->a.kernel[1] = cfg->k;
   c->a.stride[0] = c->a.stride[1] = cfg->stride;
+  c->a.dilation[0] = c->a.dilation[1] = d;
   for (int i = 0; i < 4; i++)
     c->a.pads[i] = cfg->pads[i];
   c->a.ceil_mode = cfg->ceil_mode;
   c->a.count_include_pad = cfg->count_include_pad;
   c->ys =
       shape_of (4, s.d[0], s.d[1],
-                window_out (h, cfg->k, cfg->stride, 1, cfg->pads[0], cfg->pads[2], cfg->ceil_mode),
-                window_out (w, cfg->k, cfg->stride, 1, cfg->pads[1], cfg->pads[3], cfg->ceil_mode));
+                window_out (h, cfg->k, cfg->stride, d, cfg->pads[0], cfg->pads[2], cfg->ceil_mode),
+                window_out (w, cfg->k, cfg->stride, d, cfg->pads[1], cfg->pads[3], cfg->ceil_mode));
   c->grad_mask = 1;
   c->ref = is_max ? ref_max_pool : ref_average_pool;
-  case_label (c, "%dx%d s%d pads [%d,%d,%d,%d] ceil_mode %d count_include_pad %d", cfg->k, cfg->k,
-              cfg->stride, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3], cfg->ceil_mode,
-              cfg->count_include_pad);
+  case_label (c, "%dx%d s%d d%d pads [%d,%d,%d,%d] ceil_mode %d count_include_pad %d", cfg->k,
+              cfg->k, cfg->stride, d, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3],
+              cfg->ceil_mode, cfg->count_include_pad);
 }
 
 static void
