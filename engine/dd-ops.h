@@ -161,6 +161,10 @@ typedef struct {
   /* The weights as dd_winograd_transform made them, or NULL: then each run
    * transforms them into its work buffer. */
   const float *transformed;
+  /* Forward only, either may be NULL: a bias per output channel, and the
+   * mask of a ReLU applied after it (laid out as out). */
+  const float *bias;
+  guint8 *relu_mask;
 } DdWinograd;
 
 /* The transform of weights [planes 3x3 kernels], 16 * planes floats. */
@@ -190,6 +194,9 @@ int dd_thread_slots (void);
 int64_t dd_balanced_block (int64_t n, int64_t block, int64_t multiple);
 /* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
 void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);
+/* y[i] += bias, then the ReLU of dd_relu_apply when relu_mask is not NULL:
+ * a Conv's finish, on a block of output while it is still in cache. */
+void dd_finish_output (float *y, gint64 n, float bias, guint8 *relu_mask);
 GQuark dd_error_quark (void);
 /* Sets a DD_ERROR with code and a printf-style message; returns FALSE. */
 gboolean dd_fail (GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);

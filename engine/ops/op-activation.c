@@ -49,6 +49,18 @@ dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask)
   }
 }
 
+void
+dd_finish_output (float *y, gint64 n, float bias, guint8 *relu_mask)
+{
+  if (relu_mask) {
+    dd_relu_apply (y, n, bias, relu_mask);
+    return;
+  }
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++)
+    y[i] += bias;
+}
+
 static void
 relu_forward (const DdOpCtx *c)
 {

@@ -48,6 +48,7 @@ typedef struct {
   int64_t group, cg, og; /* per group */
   int64_t kh, kw, kdim;  /* kdim = cg * kh * kw */
   int64_t block_rows;    /* output rows per thread's block */
+  int64_t block_cols;    /* output columns per block of a pointwise conv */
 } ConvGeom;
 
 static gboolean
@@ -81,6 +82,9 @@ conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
   g.block_rows = (int64_t) block_budget () / MAX (g.kdim * g.ow, 1);
   g.block_rows = dd_balanced_block (g.oh, g.block_rows, 2 * dd_thread_slots ());
   g.block_rows = CLAMP (MAX (g.block_rows, apart), 1, g.oh);
+  /* A pointwise block's output, og x cols, takes half the budget. */
+  g.block_cols = (int64_t) block_budget () / 2 / MAX (g.og, 1);
+  g.block_cols = dd_balanced_block (g.oh * g.ow, g.block_cols, 2 * dd_thread_slots ());
   return g;
 }
 
@@ -324,48 +328,59 @@ depthwise_plane_backward (const DdAttrs *a, const ConvGeom *g, const float *gy, 
     }
 }
 
-/* y += bias, then the following ReLU when there is one: one pass for both. */
+/* y += bias, then the following ReLU when the plan fused one, for output
+ * channels [o0, o0 + count) and columns [at, at + len) of image n: each
+ * path calls it on a block it has just written, still in cache. */
 static void
-finish_output (const ConvGeom *g, const float *bias, guint8 *relu_mask, float *y)
+finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_t count, int64_t at,
+              int64_t len)
 {
-  const int64_t planes = g->n * g->o, plane = g->oh * g->ow;
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; p++) {
-    const float b = bias ? bias[p % g->o] : 0.0f;
-    float *row = y + p * plane;
-    if (relu_mask) {
-      dd_relu_apply (row, plane, b, relu_mask + p * plane);
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < plane; i++)
-        row[i] += b;
-    }
+  const float *bias = c->n_in > 2 ? c->x[2] : NULL;
+  if (!bias && !c->relu_mask)
+    return;
+  for (int64_t o = o0; o < o0 + count; o++) {
+    const int64_t off = (n * g->o + o) * g->oh * g->ow + at;
+    dd_finish_output (c->y + off, len, bias ? bias[o] : 0.0f,
+                      c->relu_mask ? c->relu_mask + off : NULL);
   }
 }
 
+/* Group grp of image n. Each thread takes a block of output columns (a
+ * pointwise conv) or rows (unrolled into its own cache-sized buffer: the
+ * unrolled matrix never goes out to memory) and multiplies it there,
+ * single-threaded. */
 static void
-conv_forward_group (const DdOpCtx *c, const ConvGeom *g, const float *x, const float *w, float *y)
+conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
 {
   const int64_t ohw = g->oh * g->ow;
-  if (is_pointwise (c->a)) {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, ohw, g->cg, 1.0f, w, g->cg, x,
-                 ohw, 0.0f, y, ohw);
-    return;
-  }
-  /* Each thread unrolls a block of output rows into its own cache-sized
-   * buffer and multiplies it there, single-threaded: the unrolled matrix
-   * never goes out to memory. */
-  const int64_t n_blocks = (g->oh + g->block_rows - 1) / g->block_rows;
+  const float *x = c->x[0] + (n * g->c + grp * g->cg) * g->h * g->w;
+  const float *w = c->x[1] + grp * g->og * g->kdim;
+  float *y = c->y + (n * g->o + grp * g->og) * ohw;
+  const gboolean pointwise = is_pointwise (c->a);
+  const int64_t block = pointwise ? g->block_cols : g->block_rows;
+  const int64_t n_blocks = ((pointwise ? ohw : g->oh) + block - 1) / block;
 #pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
   {
-    float *col = c->work + omp_get_thread_num () * g->kdim * g->block_rows * g->ow;
+    float *col =
+        pointwise ? NULL : c->work + omp_get_thread_num () * g->kdim * g->block_rows * g->ow;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < n_blocks; b++) {
-      const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
-      for (int64_t row = 0; row < g->kdim; row++)
-        im2col_row (c->a, g, x, row, r0, rows, col + row * rows * g->ow);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, rows * g->ow, g->kdim, 1.0f, w,
-                   g->kdim, col, rows * g->ow, 0.0f, y + r0 * g->ow, ohw);
+      int64_t at, len; /* the block's output columns */
+      if (pointwise) {
+        at = b * block;
+        len = MIN (block, ohw - at);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->cg, 1.0f, w, g->cg,
+                     x + at, ohw, 0.0f, y + at, ohw);
+      } else {
+        const int64_t r0 = b * block, rows = MIN (block, g->oh - r0);
+        at = r0 * g->ow;
+        len = rows * g->ow;
+        for (int64_t row = 0; row < g->kdim; row++)
+          im2col_row (c->a, g, x, row, r0, rows, col + row * len);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->kdim, 1.0f, w,
+                     g->kdim, col, len, 0.0f, y + at, ohw);
+      }
+      finish_block (c, g, n, grp * g->og, g->og, at, len);
     }
   }
 }
@@ -377,27 +392,26 @@ conv_forward (const DdOpCtx *c)
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
 
   for (int64_t n = 0; n < g.n; n++) {
-    const float *x = c->x[0] + n * g.c * in_plane;
-    float *y = c->y + n * g.o * out_plane;
     if (is_depthwise (&g)) {
 #pragma omp parallel for schedule(static)
-      for (int64_t ch = 0; ch < g.c; ch++)
-        depthwise_plane (c->a, &g, x + ch * in_plane, c->x[1] + ch * g.kh * g.kw,
-                         y + ch * out_plane);
+      for (int64_t ch = 0; ch < g.c; ch++) {
+        depthwise_plane (c->a, &g, c->x[0] + (n * g.c + ch) * in_plane, c->x[1] + ch * g.kh * g.kw,
+                         c->y + (n * g.o + ch) * out_plane);
+        finish_block (c, &g, n, ch, 1, 0, out_plane);
+      }
       continue;
     }
     if (dd_conv_uses_winograd (c->a, c->xs[0], c->ys)) {
       DdWinograd p = winograd_problem (c->a, &g, FALSE);
-      dd_winograd_run (&p, c->x[1], x, y, FALSE, c->work, block_budget ());
+      p.bias = c->n_in > 2 ? c->x[2] : NULL;
+      p.relu_mask = c->relu_mask ? c->relu_mask + n * g.o * out_plane : NULL;
+      dd_winograd_run (&p, c->x[1], c->x[0] + n * g.c * in_plane, c->y + n * g.o * out_plane, FALSE,
+                       c->work, block_budget ());
       continue;
     }
     for (int64_t grp = 0; grp < g.group; grp++)
-      conv_forward_group (c, &g, x + grp * g.cg * in_plane, c->x[1] + grp * g.og * g.kdim,
-                          y + grp * g.og * out_plane);
+      conv_forward_group (c, &g, n, grp);
   }
-  const float *bias = c->n_in > 2 ? c->x[2] : NULL;
-  if (bias || c->relu_mask)
-    finish_output (&g, bias, c->relu_mask, c->y);
 }
 
 static void

@@ -245,6 +245,14 @@ transform_output_segment (const DdWinograd *p, const float *m, int64_t block, in
     output_row_pair (mo, stride, whole, add, y0, y1);
     output_row_edge (mo + whole, stride, x1 - x0 - whole, p->ow - 2 * (x0 + whole), add,
                      y0 + 2 * whole, y1 ? y1 + 2 * whole : NULL);
+    /* Bias and ReLU while the rows are in cache. */
+    if (p->bias || p->relu_mask) {
+      const int64_t cols = MIN (2 * (x1 - x0), p->ow - 2 * x0), at = y0 - out;
+      const float b = p->bias ? p->bias[o] : 0.0f;
+      dd_finish_output (y0, cols, b, p->relu_mask ? p->relu_mask + at : NULL);
+      if (y1)
+        dd_finish_output (y1, cols, b, p->relu_mask ? p->relu_mask + at + p->ow : NULL);
+    }
   }
 }
 
