@@ -93,7 +93,7 @@ typedef struct {
   float *work;  /* work_floats() floats, scratch for this call only */
   /* Forward only: a ReLU follows in place and the executor skips it; an op
    * that can (Conv) applies it to y itself and writes the ReLU's mask here
-   * (one byte per element, see dd_relu_apply). */
+   * (one byte per element, see dd_bias_relu). */
   guint8 *relu_mask;
   const float *gy;
   float *gx[DD_MAX_INPUTS];
@@ -192,11 +192,10 @@ int dd_thread_slots (void);
  * multiple of `multiple` blocks: small images then still keep every
  * thread busy to the end. */
 int64_t dd_balanced_block (int64_t n, int64_t block, int64_t multiple);
-/* y[i] = max(y[i] + bias, 0) over n elements, recording y[i] > 0 in mask. */
-void dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask);
-/* y[i] += bias, then the ReLU of dd_relu_apply when relu_mask is not NULL:
- * a Conv's finish, on a block of output while it is still in cache. */
-void dd_finish_output (float *y, gint64 n, float bias, guint8 *relu_mask);
+/* y[i] = x[i] + bias over n elements, then, when relu_mask is not NULL,
+ * max(y[i], 0) recording y[i] > 0 there; x may be y. Relu's forward, and a
+ * Conv's finish on a block of output while it is still in cache. */
+void dd_bias_relu (const float *x, float *y, gint64 n, float bias, guint8 *relu_mask);
 GQuark dd_error_quark (void);
 /* Sets a DD_ERROR with code and a printf-style message; returns FALSE. */
 gboolean dd_fail (GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);

@@ -39,26 +39,20 @@ relu_saved_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
 }
 
 DD_VECTOR_CLONES void
-dd_relu_apply (float *y, gint64 n, float bias, guint8 *mask)
+dd_bias_relu (const float *x, float *y, gint64 n, float bias, guint8 *relu_mask)
 {
+  if (!relu_mask) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) {
-    float v = y[i] + bias;
-    mask[i] = v > 0;
-    y[i] = v > 0 ? v : 0;
-  }
-}
-
-void
-dd_finish_output (float *y, gint64 n, float bias, guint8 *relu_mask)
-{
-  if (relu_mask) {
-    dd_relu_apply (y, n, bias, relu_mask);
+    for (int64_t i = 0; i < n; i++)
+      y[i] = x[i] + bias;
     return;
   }
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++)
-    y[i] += bias;
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i] + bias;
+    relu_mask[i] = v > 0;
+    y[i] = v > 0 ? v : 0;
+  }
 }
 
 static void
@@ -70,9 +64,7 @@ relu_forward (const DdOpCtx *c)
 #pragma omp parallel for schedule(static)
   for (int64_t at = 0; at < n; at += chunk) {
     const int64_t len = MIN (chunk, n - at);
-    if (c->y != x)
-      memcpy (c->y + at, x + at, len * sizeof (float));
-    dd_relu_apply (c->y + at, len, 0.0f, mask + at);
+    dd_bias_relu (x + at, c->y + at, len, 0.0f, mask + at);
   }
 }
 

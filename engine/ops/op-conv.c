@@ -17,10 +17,10 @@
 #include <omp.h>
 #include <string.h>
 
-/* Floats of a thread's block (unrolled input, or Winograd's buffers):
- * 768 KB, so that they stay in a 1 MB L2 cache beside OpenBLAS's packed
- * panels. Measured on GoogLeNet's 3x3 convs: as fast as 512 KB, 1.1-1.3x
- * faster than 4 MB. */
+/* Floats of a thread's block (unrolled input and output, or Winograd's
+ * buffers): 768 KB, so that they stay in a 1 MB L2 cache beside OpenBLAS's
+ * packed panels. Measured on GoogLeNet's 3x3 convs: as fast as 512 KB,
+ * 1.1-1.3x faster than 4 MB. */
 #define BLOCK_FLOATS (3 << 16)
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */
@@ -48,8 +48,21 @@ typedef struct {
   int64_t group, cg, og; /* per group */
   int64_t kh, kw, kdim;  /* kdim = cg * kh * kw */
   int64_t block_rows;    /* output rows per thread's block */
+  int64_t ld;            /* row length of a block's buffers */
   int64_t block_cols;    /* output columns per block of a pointwise conv */
 } ConvGeom;
+
+/* The row length of an im2col block's buffers for rows of len floats:
+ * rounded up to 16 floats and kept off multiples of 2 KB. Rows a multiple
+ * of 4 KB apart share a cache set; measured with OpenBLAS on this machine,
+ * sgemm into or out of such rows (conv1's band of two 512-column rows) is
+ * 15-20 % slower. */
+static int64_t
+padded_ld (int64_t len)
+{
+  const int64_t ld = (len + 15) / 16 * 16;
+  return ld % 512 == 0 ? ld + 16 : ld;
+}
 
 static gboolean
 is_pointwise (const DdAttrs *a)
@@ -79,9 +92,10 @@ conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
    * - stride. */
   const int64_t reach = (g.kh - 1) * a->dilation[0], stride = a->stride[0];
   const int64_t apart = reach >= stride ? (reach - stride) / stride + 1 : 1;
-  g.block_rows = (int64_t) block_budget () / MAX (g.kdim * g.ow, 1);
+  g.block_rows = (int64_t) block_budget () / MAX ((g.kdim + g.og) * g.ow, 1);
   g.block_rows = dd_balanced_block (g.oh, g.block_rows, 2 * dd_thread_slots ());
   g.block_rows = CLAMP (MAX (g.block_rows, apart), 1, g.oh);
+  g.ld = padded_ld (g.block_rows * g.ow);
   /* A pointwise block's output, og x cols, takes half the budget. */
   g.block_cols = (int64_t) block_budget () / 2 / MAX (g.og, 1);
   g.block_cols = dd_balanced_block (g.oh * g.ow, g.block_cols, 2 * dd_thread_slots ());
@@ -200,7 +214,7 @@ conv_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
   }
   if (is_pointwise (a) || is_depthwise (&g))
     return 0;
-  return dd_thread_slots () * g.kdim * g.block_rows * g.ow;
+  return dd_thread_slots () * (g.kdim + g.og) * g.ld;
 }
 
 /* The output columns [lo, hi) whose tap at offset (k*dilation - pad)
@@ -245,13 +259,14 @@ im2col_row (const DdAttrs *a, const ConvGeom *g, const float *x, int64_t row, in
   }
 }
 
-/* Adds into input row iy of channel c everything col holds for it: the
- * taps (ky, kx) of the output rows of this band that read that row. */
+/* Adds into input row iy of channel c everything col (rows g->ld apart)
+ * holds for it: the taps (ky, kx) of the output rows of this band that
+ * read that row. */
 DD_VECTOR_CLONES static void
 col2im_row (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t c, int64_t iy,
             int64_t r0, int64_t rows, float *dst)
 {
-  const int64_t ncols = rows * g->ow, sh = a->stride[0], sw = a->stride[1];
+  const int64_t sh = a->stride[0], sw = a->stride[1];
   for (int64_t ky = 0; ky < g->kh; ky++) {
     /* The output row r whose tap ky lands on iy: r * sh - pad + ky * dil = iy. */
     int64_t num = iy + a->pads[0] - ky * a->dilation[0];
@@ -261,7 +276,7 @@ col2im_row (const DdAttrs *a, const ConvGeom *g, const float *col, int64_t c, in
     if (r < 0 || r >= rows)
       continue;
     for (int64_t kx = 0; kx < g->kw; kx++) {
-      const float *src = col + ((c * g->kh + ky) * g->kw + kx) * ncols + r * g->ow;
+      const float *src = col + ((c * g->kh + ky) * g->kw + kx) * g->ld + r * g->ow;
       int64_t xoff = kx * a->dilation[1] - a->pads[1], lo, hi;
       valid_span (xoff, sw, g->w, g->ow, &lo, &hi);
       if (sw == 2) /* a constant stride vectorises, as in im2col_row */
@@ -328,27 +343,28 @@ depthwise_plane_backward (const DdAttrs *a, const ConvGeom *g, const float *gy, 
     }
 }
 
-/* y += bias, then the following ReLU when the plan fused one, for output
- * channels [o0, o0 + count) and columns [at, at + len) of image n: each
- * path calls it on a block it has just written, still in cache. */
+/* Output channels [o0, o0 + count) and columns [at, at + len) of image n
+ * from src (rows src_ld apart; src may be y itself): y = src + bias, then
+ * the following ReLU when the plan fused one. Each path calls it on a
+ * block it has just computed, still in cache. */
 static void
 finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_t count, int64_t at,
-              int64_t len)
+              int64_t len, const float *src, int64_t src_ld)
 {
   const float *bias = c->n_in > 2 ? c->x[2] : NULL;
-  if (!bias && !c->relu_mask)
-    return;
   for (int64_t o = o0; o < o0 + count; o++) {
     const int64_t off = (n * g->o + o) * g->oh * g->ow + at;
-    dd_finish_output (c->y + off, len, bias ? bias[o] : 0.0f,
-                      c->relu_mask ? c->relu_mask + off : NULL);
+    dd_bias_relu (src + (o - o0) * src_ld, c->y + off, len, bias ? bias[o] : 0.0f,
+                  c->relu_mask ? c->relu_mask + off : NULL);
   }
 }
 
-/* Group grp of image n. Each thread takes a block of output columns (a
- * pointwise conv) or rows (unrolled into its own cache-sized buffer: the
- * unrolled matrix never goes out to memory) and multiplies it there,
- * single-threaded. */
+/* Group grp of image n. Each thread takes a block of output columns of a
+ * pointwise conv, multiplied straight from x into y, or a block of output
+ * rows, unrolled into its own cache-sized buffer and multiplied there into
+ * a second one that finish_block takes to y: neither the unrolled matrix
+ * nor the product goes out to memory before it is done. The products run
+ * single-threaded, one per thread. */
 static void
 conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
 {
@@ -361,26 +377,23 @@ conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
   const int64_t n_blocks = ((pointwise ? ohw : g->oh) + block - 1) / block;
 #pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
   {
-    float *col =
-        pointwise ? NULL : c->work + omp_get_thread_num () * g->kdim * g->block_rows * g->ow;
+    float *col = pointwise ? NULL : c->work + omp_get_thread_num () * (g->kdim + g->og) * g->ld;
+    float *out = pointwise ? NULL : col + g->kdim * g->ld;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < n_blocks; b++) {
-      int64_t at, len; /* the block's output columns */
       if (pointwise) {
-        at = b * block;
-        len = MIN (block, ohw - at);
+        const int64_t at = b * block, len = MIN (block, ohw - at);
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->cg, 1.0f, w, g->cg,
                      x + at, ohw, 0.0f, y + at, ohw);
-      } else {
-        const int64_t r0 = b * block, rows = MIN (block, g->oh - r0);
-        at = r0 * g->ow;
-        len = rows * g->ow;
-        for (int64_t row = 0; row < g->kdim; row++)
-          im2col_row (c->a, g, x, row, r0, rows, col + row * len);
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->kdim, 1.0f, w,
-                     g->kdim, col, len, 0.0f, y + at, ohw);
+        finish_block (c, g, n, grp * g->og, g->og, at, len, y + at, ohw);
+        continue;
       }
-      finish_block (c, g, n, grp * g->og, g->og, at, len);
+      const int64_t r0 = b * block, rows = MIN (block, g->oh - r0);
+      for (int64_t row = 0; row < g->kdim; row++)
+        im2col_row (c->a, g, x, row, r0, rows, col + row * g->ld);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, rows * g->ow, g->kdim, 1.0f, w,
+                   g->kdim, col, g->ld, 0.0f, out, g->ld);
+      finish_block (c, g, n, grp * g->og, g->og, r0 * g->ow, rows * g->ow, out, g->ld);
     }
   }
 }
@@ -397,7 +410,8 @@ conv_forward (const DdOpCtx *c)
       for (int64_t ch = 0; ch < g.c; ch++) {
         depthwise_plane (c->a, &g, c->x[0] + (n * g.c + ch) * in_plane, c->x[1] + ch * g.kh * g.kw,
                          c->y + (n * g.o + ch) * out_plane);
-        finish_block (c, &g, n, ch, 1, 0, out_plane);
+        float *y = c->y + (n * g.o + ch) * out_plane;
+        finish_block (c, &g, n, ch, 1, 0, out_plane, y, out_plane);
       }
       continue;
     }
@@ -424,13 +438,13 @@ conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const
                  ohw, add ? 1.0f : 0.0f, gx, ohw);
     return;
   }
-  /* As in forward, each thread unrolls a block's gradient into its own
-   * buffer and folds it back; even blocks first, then odd ones, so that no
-   * two threads add to the same input row. */
+  /* As in forward, each thread multiplies a block's gradient into its
+   * unrolled buffer and folds that back; even blocks first, then odd ones,
+   * so that no two threads add to the same input row. */
   const int64_t n_blocks = (g->oh + g->block_rows - 1) / g->block_rows;
 #pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
   {
-    float *col = c->work + omp_get_thread_num () * g->kdim * g->block_rows * g->ow;
+    float *col = c->work + omp_get_thread_num () * (g->kdim + g->og) * g->ld;
     if (!add) {
 #pragma omp for schedule(static)
       for (int64_t ch = 0; ch < g->cg; ch++)
@@ -441,7 +455,7 @@ conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const
       for (int64_t b = parity; b < n_blocks; b += 2) {
         const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->kdim, rows * g->ow, g->og, 1.0f, w,
-                     g->kdim, gy + r0 * g->ow, ohw, 0.0f, col, rows * g->ow);
+                     g->kdim, gy + r0 * g->ow, ohw, 0.0f, col, g->ld);
         col2im_add (c->a, g, col, r0, rows, gx);
       }
     }

@@ -249,9 +249,9 @@ transform_output_segment (const DdWinograd *p, const float *m, int64_t block, in
     if (p->bias || p->relu_mask) {
       const int64_t cols = MIN (2 * (x1 - x0), p->ow - 2 * x0), at = y0 - out;
       const float b = p->bias ? p->bias[o] : 0.0f;
-      dd_finish_output (y0, cols, b, p->relu_mask ? p->relu_mask + at : NULL);
+      dd_bias_relu (y0, y0, cols, b, p->relu_mask ? p->relu_mask + at : NULL);
       if (y1)
-        dd_finish_output (y1, cols, b, p->relu_mask ? p->relu_mask + at + p->ow : NULL);
+        dd_bias_relu (y1, y1, cols, b, p->relu_mask ? p->relu_mask + at + p->ow : NULL);
     }
   }
 }
