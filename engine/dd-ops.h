@@ -192,6 +192,12 @@ int dd_thread_slots (void);
  * multiple of `multiple` blocks: small images then still keep every
  * thread busy to the end. */
 int64_t dd_balanced_block (int64_t n, int64_t block, int64_t multiple);
+/* The distance in floats to put between rows of len floats that a loop
+ * walks side by side: len rounded up to an odd number of 64-byte lines.
+ * Rows a multiple of 4 KB apart share one cache set (8 ways), so a loop
+ * over 16 of them misses on every access; an odd number of lines sends
+ * each of 64 rows in turn to a set of its own. */
+int64_t dd_cache_stride (int64_t len);
 /* y[i] = x[i] + bias over n elements, then, when relu_mask is not NULL,
  * max(y[i], 0) recording y[i] > 0 there; x may be y. Relu's forward, and a
  * Conv's finish on a block of output while it is still in cache. */

@@ -52,18 +52,6 @@ typedef struct {
   int64_t block_cols;    /* output columns per block of a pointwise conv */
 } ConvGeom;
 
-/* The row length of an im2col block's buffers for rows of len floats:
- * rounded up to 16 floats and kept off multiples of 2 KB. Rows a multiple
- * of 4 KB apart share a cache set; measured with OpenBLAS on this machine,
- * sgemm into or out of such rows (conv1's band of two 512-column rows) is
- * 15-20 % slower. */
-static int64_t
-padded_ld (int64_t len)
-{
-  const int64_t ld = (len + 15) / 16 * 16;
-  return ld % 512 == 0 ? ld + 16 : ld;
-}
-
 static gboolean
 is_pointwise (const DdAttrs *a)
 {
@@ -95,7 +83,10 @@ conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
   g.block_rows = (int64_t) block_budget () / MAX ((g.kdim + g.og) * g.ow, 1);
   g.block_rows = dd_balanced_block (g.oh, g.block_rows, 2 * dd_thread_slots ());
   g.block_rows = CLAMP (MAX (g.block_rows, apart), 1, g.oh);
-  g.ld = padded_ld (g.block_rows * g.ow);
+  /* A block's rows kept off multiples of 4 KB apart (conv1: two rows of
+   * 512): measured with OpenBLAS on this machine, sgemm into or out of
+   * such rows is 15-20 % slower. */
+  g.ld = dd_cache_stride (g.block_rows * g.ow);
   /* A pointwise block's output, og x cols, takes half the budget. */
   g.block_cols = (int64_t) block_budget () / 2 / MAX (g.og, 1);
   g.block_cols = dd_balanced_block (g.oh * g.ow, g.block_cols, 2 * dd_thread_slots ());

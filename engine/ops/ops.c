@@ -35,6 +35,13 @@ dd_thread_slots (void)
 }
 
 int64_t
+dd_cache_stride (int64_t len)
+{
+  const int64_t lines = (len + 15) / 16;
+  return (lines | 1) * 16;
+}
+
+int64_t
 dd_balanced_block (int64_t n, int64_t block, int64_t multiple)
 {
   block = MAX (block, 1);

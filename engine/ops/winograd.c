@@ -37,15 +37,17 @@
 typedef struct {
   int64_t tx, ty, tiles; /* tiles across, down, in all */
   int64_t block;         /* tiles per block */
+  int64_t vstride;       /* floats from one tile position to the next in V */
+  int64_t mstride;       /* and in M */
   int slots;             /* threads' buffer sets */
 } Tiling;
 
 /* Each thread's buffers: V and M of one block, and four deinterleaved
  * padded input rows (even and odd columns) as wide as a block. */
 static gsize
-slot_floats (const DdWinograd *p, int64_t block)
+slot_floats (const Tiling *t)
 {
-  return TILES * (p->k + p->n) * block + 4 * 2 * (block + 1);
+  return TILES * (t->vstride + t->mstride) + 4 * 2 * (t->block + 1);
 }
 
 static Tiling
@@ -56,6 +58,10 @@ tiling (const DdWinograd *p, gsize budget)
   t.slots = dd_thread_slots ();
   t.block = (int64_t) (budget / (TILES * (p->k + p->n)));
   t.block = CLAMP (dd_balanced_block (t.tiles, t.block, t.slots), 16, t.tiles);
+  /* The transforms walk all 16 positions at once: at k * block floats
+   * apart they could all fall in one cache set. */
+  t.vstride = dd_cache_stride (p->k * t.block);
+  t.mstride = dd_cache_stride (p->n * t.block);
   return t;
 }
 
@@ -63,7 +69,7 @@ gsize
 dd_winograd_work_floats (const DdWinograd *p, gsize budget)
 {
   Tiling t = tiling (p, budget);
-  return (p->transformed ? 0 : TILES * p->k * p->n) + t.slots * slot_floats (p, t.block);
+  return (p->transformed ? 0 : TILES * p->k * p->n) + t.slots * slot_floats (&t);
 }
 
 /* u[e][o][c] = (G g G^T)[e] for the kernel g = w[o][c]. */
@@ -160,11 +166,12 @@ transform_tile_row (const float *restrict ev, int64_t prow, int64_t half, int64_
 }
 
 /* V[e][c][j] for tiles [x0, x0 + count) of tile row ty, for every input
- * channel c; v points at j = 0 for tile x0, block is V's row length. rows:
+ * channel c; v points at j = 0 for tile x0, rows of V are t->block long and
+ * positions e t->vstride apart. rows:
  * scratch for four deinterleaved padded input rows. */
 static void
-transform_input_segment (const DdWinograd *p, const float *in, int64_t ty, int64_t x0,
-                         int64_t count, int64_t block, float *rows, float *v)
+transform_input_segment (const DdWinograd *p, const Tiling *t, const float *in, int64_t ty,
+                         int64_t x0, int64_t count, float *rows, float *v)
 {
   const int64_t half = count + 1, prow = 2 * half;
   for (int64_t c = 0; c < p->k; c++) {
@@ -176,7 +183,7 @@ transform_input_segment (const DdWinograd *p, const float *in, int64_t ty, int64
         deinterleave_row (in + (c * p->h + iy) * p->w, p->w, p->dx + 2 * x0, half, rows + r * prow,
                           rows + r * prow + half);
     }
-    transform_tile_row (rows, prow, half, count, v + c * block, p->k * block);
+    transform_tile_row (rows, prow, half, count, v + c * t->block, t->vstride);
   }
 }
 
@@ -230,14 +237,14 @@ output_row_edge (const float *m, int64_t stride, int64_t tiles, int64_t cols, gb
 }
 
 /* Output tiles [x0, x1) of tile row ty for every output channel, from
- * M[e][o][j]; m points at j = 0 for tile x0, block is M's row length. */
+ * M[e][o][j]; m points at j = 0 for tile x0, laid out as V. */
 static void
-transform_output_segment (const DdWinograd *p, const float *m, int64_t block, int64_t ty,
+transform_output_segment (const DdWinograd *p, const Tiling *t, const float *m, int64_t ty,
                           int64_t x0, int64_t x1, gboolean add, float *out)
 {
-  const int64_t stride = p->n * block;
+  const int64_t stride = t->mstride;
   for (int64_t o = 0; o < p->n; o++) {
-    const float *mo = m + o * block;
+    const float *mo = m + o * t->block;
     float *y0 = out + (o * p->oh + 2 * ty) * p->ow + 2 * x0;
     float *y1 = 2 * ty + 1 < p->oh ? y0 + p->ow : NULL;
     /* Whole tiles, then the ones cut by the right or bottom edge. */
@@ -261,7 +268,7 @@ transform_output_segment (const DdWinograd *p, const float *m, int64_t block, in
  * transposed, e' being e with tile positions 0 and 3 swapped along both
  * axes (the flipped kernel). */
 static void
-multiply (const DdWinograd *p, const float *u, const float *v, int64_t count, int64_t block,
+multiply (const DdWinograd *p, const Tiling *t, const float *u, const float *v, int64_t count,
           float *m)
 {
   static const int flip[4] = { 3, 1, 2, 0 };
@@ -270,8 +277,8 @@ multiply (const DdWinograd *p, const float *u, const float *v, int64_t count, in
     if (p->backward)
       a = u + (flip[e / 4] * 4 + flip[e % 4]) * p->n * p->k;
     cblas_sgemm (CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, p->n, count,
-                 p->k, 1.0f, a, p->backward ? p->n : p->k, v + e * p->k * block, block, 0.0f,
-                 m + e * p->n * block, block);
+                 p->k, 1.0f, a, p->backward ? p->n : p->k, v + e * t->vstride, t->block, 0.0f,
+                 m + e * t->mstride, t->block);
   }
 }
 
@@ -291,16 +298,16 @@ static void
 run_block (const DdWinograd *p, const Tiling *t, const float *u, const float *in, int64_t t0,
            int64_t count, gboolean add, float *slot, float *out)
 {
-  float *v = slot, *m = v + TILES * p->k * t->block, *rows = m + TILES * p->n * t->block;
+  float *v = slot, *m = v + TILES * t->vstride, *rows = m + TILES * t->mstride;
   int64_t ty, x0, n;
   for (int64_t i = 0; i < count; i += n) {
     n = segment (t, t0 + i, count - i, &ty, &x0);
-    transform_input_segment (p, in, ty, x0, n, t->block, rows, v + i);
+    transform_input_segment (p, t, in, ty, x0, n, rows, v + i);
   }
-  multiply (p, u, v, count, t->block, m);
+  multiply (p, t, u, v, count, m);
   for (int64_t i = 0; i < count; i += n) {
     n = segment (t, t0 + i, count - i, &ty, &x0);
-    transform_output_segment (p, m + i, t->block, ty, x0, x0 + n, add, out);
+    transform_output_segment (p, t, m + i, ty, x0, x0 + n, add, out);
   }
 }
 
@@ -319,7 +326,7 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
   }
 #pragma omp parallel num_threads(MIN(t.slots, omp_get_max_threads()))
   {
-    float *slot = slots + omp_get_thread_num () * slot_floats (p, t.block);
+    float *slot = slots + omp_get_thread_num () * slot_floats (&t);
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < n_blocks; b++)
       run_block (p, &t, u, in, b * t.block, MIN (t.block, t.tiles - b * t.block), add, slot, out);
