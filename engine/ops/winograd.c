@@ -126,6 +126,28 @@ deinterleave_row (const float *src, int64_t w, int64_t dx, int64_t half, float *
   deinterleave_edge (src, w, dx, hi, half, even, odd);
 }
 
+/* Channels ahead of the one being transformed whose rows are fetched
+ * into cache: a block's rows are short (a few hundred bytes), too short
+ * for the hardware to see a stream. */
+#define PREFETCH_AHEAD 4
+
+/* Fetches columns [from, from + len) of a row of w floats, clipped to it,
+ * into cache; write: for writing. */
+static inline void
+prefetch_span (const float *row, int64_t w, int64_t from, int64_t len, gboolean write)
+{
+  const int64_t lo = MAX (from, 0), hi = MIN (from + len, w);
+  if (hi <= lo)
+    return;
+  for (int64_t x = lo; x < hi + 15; x += 16) {
+    const float *at = row + MIN (x, hi - 1); /* the last line too */
+    if (write)
+      __builtin_prefetch (at, 1);
+    else
+      __builtin_prefetch (at, 0);
+  }
+}
+
 /* B^T d for four values d0..d3, into v[0], v[stride], v[2 stride] and
  * v[3 stride]. */
 static inline void
@@ -175,6 +197,13 @@ transform_input_segment (const DdWinograd *p, const Tiling *t, const float *in, 
 {
   const int64_t half = count + 1, prow = 2 * half;
   for (int64_t c = 0; c < p->k; c++) {
+    if (c + PREFETCH_AHEAD < p->k)
+      for (int64_t r = 0; r < 4; r++) {
+        int64_t iy = 2 * ty + r + p->dy;
+        if (iy >= 0 && iy < p->h)
+          prefetch_span (in + ((c + PREFETCH_AHEAD) * p->h + iy) * p->w, p->w, p->dx + 2 * x0, prow,
+                         FALSE);
+      }
     for (int64_t r = 0; r < 4; r++) {
       int64_t iy = 2 * ty + r + p->dy;
       if (iy < 0 || iy >= p->h)
@@ -247,6 +276,12 @@ transform_output_segment (const DdWinograd *p, const Tiling *t, const float *m, 
     const float *mo = m + o * t->block;
     float *y0 = out + (o * p->oh + 2 * ty) * p->ow + 2 * x0;
     float *y1 = 2 * ty + 1 < p->oh ? y0 + p->ow : NULL;
+    if (o + PREFETCH_AHEAD < p->n) {
+      const float *ahead = out + ((o + PREFETCH_AHEAD) * p->oh + 2 * ty) * p->ow;
+      prefetch_span (ahead, p->ow, 2 * x0, 2 * (x1 - x0), TRUE);
+      if (y1)
+        prefetch_span (ahead + p->ow, p->ow, 2 * x0, 2 * (x1 - x0), TRUE);
+    }
     /* Whole tiles, then the ones cut by the right or bottom edge. */
     const int64_t whole = y1 ? CLAMP (p->ow / 2, x0, x1) - x0 : 0;
     output_row_pair (mo, stride, whole, add, y0, y1);
