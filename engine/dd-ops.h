@@ -91,9 +91,11 @@ typedef struct {
   const DdShape *ys;
   float *saved; /* saved_floats() floats, kept from forward to backward */
   float *work;  /* work_floats() floats, scratch for this call only */
-  /* Forward only: a ReLU follows in place and the executor skips it; an op
-   * that can (Conv) applies it to y itself and writes the ReLU's mask here
-   * (one byte per element, see dd_bias_relu). */
+  /* A ReLU follows in place and the executor skips it. Forward: an op that
+   * can (Conv) applies it to y itself and writes the ReLU's mask here (one
+   * byte per element, see dd_bias_relu). Backward, when the executor skips
+   * the ReLU's backward too (dd_conv_fuses_relu_backward): gy is the
+   * ReLU's output gradient, to be multiplied by this mask. */
   guint8 *relu_mask;
   const float *gy;
   float *gx[DD_MAX_INPUTS];
@@ -182,6 +184,12 @@ void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in
 void dd_conv_configure (gsize budget, gboolean winograd);
 /* Whether a Conv with these attributes and input takes the Winograd path. */
 gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y);
+/* Whether its backward applies a following ReLU's mask to gy on the way in
+ * (DdOpCtx.relu_mask) rather than in a pass of its own: the im2col path,
+ * which masks each block of gy into a cache-sized buffer for sgemm (conv1:
+ * -2 ms a step). Winograd's input transform could too, but measured no
+ * faster than the ReLU's pass. */
+gboolean dd_conv_fuses_relu_backward (const DdAttrs *a, const DdShape *x, const DdShape *y);
 
 /* Shared helpers for the ops. */
 /* How many threads' buffer sets an op reserves in its work buffer: a
@@ -202,6 +210,9 @@ int64_t dd_cache_stride (int64_t len);
  * max(y[i], 0) recording y[i] > 0 there; x may be y. Relu's forward, and a
  * Conv's finish on a block of output while it is still in cache. */
 void dd_bias_relu (const float *x, float *y, gint64 n, float bias, guint8 *relu_mask);
+/* gx[i] = gy[i] * mask[i] (or += when add), a ReLU's backward over n
+ * elements. */
+void dd_relu_gradient (const guint8 *mask, const float *gy, float *gx, gboolean add, gint64 n);
 GQuark dd_error_quark (void);
 /* Sets a DD_ERROR with code and a printf-style message; returns FALSE. */
 gboolean dd_fail (GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);

@@ -25,17 +25,19 @@ typedef struct {
 
 struct _DdPlan {
   DdModel *model;
-  int n, *steps;          /* kept nodes, in order */
-  gboolean *run_backward; /* per step */
-  gboolean *in_place;     /* per step: output shares input 0's storage */
-  gboolean *relu_after;   /* per step: the next step's in-place ReLU is done here */
-  gboolean *skip_forward; /* per step: done by the step before */
-  gboolean *grad_add;     /* per step and input slot */
-  DdShape *shapes;        /* per value */
-  int *root;              /* per value: the value whose storage it uses */
-  gboolean *needs_grad;   /* per value */
-  float **act, **grad;    /* per root value */
-  float **saved;          /* per step */
+  int n, *steps;           /* kept nodes, in order */
+  gboolean *run_backward;  /* per step */
+  gboolean *in_place;      /* per step: output shares input 0's storage */
+  gboolean *relu_after;    /* per step: the next step's in-place ReLU is done here */
+  gboolean *skip_forward;  /* per step: done by the step before */
+  gboolean *relu_backward; /* per step: so is the next step's backward */
+  gboolean *skip_backward; /* per step: done by the step before */
+  gboolean *grad_add;      /* per step and input slot */
+  DdShape *shapes;         /* per value */
+  int *root;               /* per value: the value whose storage it uses */
+  gboolean *needs_grad;    /* per value */
+  float **act, **grad;     /* per root value */
+  float **saved;           /* per step */
   int n_targets, *targets;
   float *input, *input_grad, *work, *arena;
   gsize arena_bytes, work_bytes, io_bytes;
@@ -115,18 +117,26 @@ step_node (const DdPlan *p, int k)
 }
 
 /* An in-place ReLU right after a Conv is folded into the Conv's output
- * pass. */
+ * pass, and into its backward when the Conv can apply the mask on the way
+ * in (dd_conv_fuses_relu_backward). */
 static void
 fuse_relus (DdPlan *p)
 {
   p->relu_after = g_new0 (gboolean, p->n);
   p->skip_forward = g_new0 (gboolean, p->n);
+  p->relu_backward = g_new0 (gboolean, p->n);
+  p->skip_backward = g_new0 (gboolean, p->n);
   for (int k = 1; k < p->n; k++) {
     const DdNode *node = step_node (p, k), *prev = step_node (p, k - 1);
     if (p->in_place[k] && node->klass == &dd_op_relu && prev->klass == &dd_op_conv &&
         node->in[0] == prev->out) {
       p->relu_after[k - 1] = TRUE;
       p->skip_forward[k] = TRUE;
+      if (p->run_backward[k] && p->run_backward[k - 1] &&
+          dd_conv_fuses_relu_backward (&prev->a, &p->shapes[prev->in[0]], &p->shapes[prev->out])) {
+        p->relu_backward[k - 1] = TRUE;
+        p->skip_backward[k] = TRUE;
+      }
     }
   }
 }
@@ -337,10 +347,13 @@ lay_out (DdPlan *p, GError **error)
       add_block (blocks, dd_shape_numel (out) * sizeof (float), grad_start[v], 2 * n - k,
                  &p->grad[v]);
     gsize saved = c->saved_floats ? c->saved_floats (&node->a, in, out) : 0;
-    if (saved)
-      /* A fused ReLU's mask is written by the step before it. */
-      add_block (blocks, saved * sizeof (float), p->skip_forward[k] ? k - 1 : k,
-                 p->run_backward[k] ? 2 * n - k : k, &p->saved[k]);
+    if (saved) {
+      /* A fused ReLU's mask is written by the step before it, and read by
+       * that step's backward when it does the ReLU's too. */
+      int last = p->skip_backward[k] ? 2 * n - (k - 1) : p->run_backward[k] ? 2 * n - k : k;
+      add_block (blocks, saved * sizeof (float), p->skip_forward[k] ? k - 1 : k, last,
+                 &p->saved[k]);
+    }
     if (c->work_floats)
       work_floats = MAX (work_floats, c->work_floats (&node->a, in, out));
   }
@@ -447,6 +460,8 @@ dd_plan_free (DdPlan *p)
   g_free (p->in_place);
   g_free (p->relu_after);
   g_free (p->skip_forward);
+  g_free (p->relu_backward);
+  g_free (p->skip_backward);
   g_free (p->grad_add);
   g_free (p->shapes);
   g_free (p->root);
@@ -555,12 +570,13 @@ dd_plan_backward (DdPlan *plan)
 {
   g_return_if_fail (plan->with_backward);
   for (int k = plan->n - 1; k >= 0; k--) {
-    if (!plan->run_backward[k])
+    if (!plan->run_backward[k] || plan->skip_backward[k])
       continue;
     const DdNode *node = step_node (plan, k);
     DdOpCtx c;
     fill_context (plan, k, &c);
     c.gy = plan->grad[node->out];
+    c.relu_mask = plan->relu_backward[k] ? (guint8 *) plan->saved[k + 1] : NULL;
     for (int i = 0; i < node->n_in; i++) {
       int v = node->in[i];
       gboolean wanted = v >= 0 && plan->needs_grad[v];

@@ -69,8 +69,8 @@ relu_forward (const DdOpCtx *c)
 }
 
 /* Multiplying by the 0/1 mask, unlike a select, vectorises. */
-DD_VECTOR_CLONES static void
-relu_mask_gradient (const guint8 *mask, const float *gy, float *gx, gboolean add, int64_t n)
+DD_VECTOR_CLONES void
+dd_relu_gradient (const guint8 *mask, const float *gy, float *gx, gboolean add, gint64 n)
 {
   if (add)
     for (int64_t i = 0; i < n; i++)
@@ -86,8 +86,8 @@ relu_backward (const DdOpCtx *c)
   const int64_t n = dd_shape_numel (c->ys), chunk = 1 << 16;
 #pragma omp parallel for schedule(static)
   for (int64_t at = 0; at < n; at += chunk)
-    relu_mask_gradient ((const guint8 *) c->saved + at, c->gy + at, c->gx[0] + at, c->gx_add[0],
-                        MIN (chunk, n - at));
+    dd_relu_gradient ((const guint8 *) c->saved + at, c->gy + at, c->gx[0] + at, c->gx_add[0],
+                      MIN (chunk, n - at));
 }
 
 const DdOpClass dd_op_relu = {

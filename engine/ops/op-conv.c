@@ -114,6 +114,13 @@ dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y)
   return winograd_enabled && winograd_fits (a, x->d[1], y->d[1]);
 }
 
+gboolean
+dd_conv_fuses_relu_backward (const DdAttrs *a, const DdShape *x, const DdShape *y)
+{
+  const ConvGeom g = conv_geom (a, x, y);
+  return !dd_conv_uses_winograd (a, x, y) && !is_pointwise (a) && !is_depthwise (&g);
+}
+
 /* The Winograd problem of one image: the conv forward, or its backward to
  * the input, the same 3x3 conv with the planes read and written swapped
  * (the gradient of y convolved with the flipped kernels, padded 2 - pad). */
@@ -420,8 +427,8 @@ conv_forward (const DdOpCtx *c)
 }
 
 static void
-conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const float *w,
-                     float *gx, gboolean add)
+conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const guint8 *mask,
+                     const float *w, float *gx, gboolean add)
 {
   const int64_t ohw = g->oh * g->ow;
   if (is_pointwise (c->a)) {
@@ -431,11 +438,13 @@ conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const
   }
   /* As in forward, each thread multiplies a block's gradient into its
    * unrolled buffer and folds that back; even blocks first, then odd ones,
-   * so that no two threads add to the same input row. */
+   * so that no two threads add to the same input row. With a ReLU's mask,
+   * the block's gradient goes through the output buffer, masked. */
   const int64_t n_blocks = (g->oh + g->block_rows - 1) / g->block_rows;
 #pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
   {
     float *col = c->work + omp_get_thread_num () * (g->kdim + g->og) * g->ld;
+    float *out = col + g->kdim * g->ld;
     if (!add) {
 #pragma omp for schedule(static)
       for (int64_t ch = 0; ch < g->cg; ch++)
@@ -445,8 +454,17 @@ conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const
 #pragma omp for schedule(dynamic)
       for (int64_t b = parity; b < n_blocks; b += 2) {
         const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
+        const float *by = gy + r0 * g->ow;
+        int64_t ldb = ohw;
+        if (mask) {
+          for (int64_t o = 0; o < g->og; o++)
+            dd_relu_gradient (mask + o * ohw + r0 * g->ow, by + o * ohw, out + o * g->ld, FALSE,
+                              rows * g->ow);
+          by = out;
+          ldb = g->ld;
+        }
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->kdim, rows * g->ow, g->og, 1.0f, w,
-                     g->kdim, gy + r0 * g->ow, ohw, 0.0f, col, g->ld);
+                     g->kdim, by, ldb, 0.0f, col, g->ld);
         col2im_add (c->a, g, col, r0, rows, gx);
       }
     }
@@ -463,6 +481,7 @@ conv_backward (const DdOpCtx *c)
 
   for (int64_t n = 0; n < g.n; n++) {
     const float *gy = c->gy + n * g.o * out_plane;
+    const guint8 *mask = c->relu_mask ? c->relu_mask + n * g.o * out_plane : NULL;
     float *gx = c->gx[0] + n * g.c * in_plane;
     if (is_depthwise (&g)) {
 #pragma omp parallel for schedule(static)
@@ -480,8 +499,9 @@ conv_backward (const DdOpCtx *c)
       continue;
     }
     for (int64_t grp = 0; grp < g.group; grp++)
-      conv_backward_group (c, &g, gy + grp * g.og * out_plane, c->x[1] + grp * g.og * g.kdim,
-                           gx + grp * g.cg * in_plane, c->gx_add[0]);
+      conv_backward_group (c, &g, gy + grp * g.og * out_plane,
+                           mask ? mask + grp * g.og * out_plane : NULL,
+                           c->x[1] + grp * g.og * g.kdim, gx + grp * g.cg * in_plane, c->gx_add[0]);
   }
 }
 
