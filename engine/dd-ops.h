@@ -191,6 +191,11 @@ gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShap
  * faster than the ReLU's pass. */
 gboolean dd_conv_fuses_relu_backward (const DdAttrs *a, const DdShape *x, const DdShape *y);
 
+/* Whether input i of a Concat lies in its output as one run of floats (all
+ * axes before the concatenation axis of length 1), and where: offset. */
+gboolean dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const DdShape *out, int i,
+                         int64_t *offset);
+
 /* Shared helpers for the ops. */
 /* How many threads' buffer sets an op reserves in its work buffer: a
  * constant of the process (the processor count), so a plan's buffers fit

@@ -115,7 +115,8 @@ int dd_plan_get_n_targets (DdPlan *plan);
  * dd_plan_backward(); its shape goes to info unless info is NULL. */
 const float *dd_plan_get_target (DdPlan *plan, int i, DdTensorInfo *info);
 /* Where the caller writes the gradient of its objective at target i, after
- * dd_plan_forward() and before dd_plan_backward(). Same shape as the target. */
+ * dd_plan_forward() and before dd_plan_backward(), which may use it as
+ * scratch. Same shape as the target. */
 float *dd_plan_get_target_grad (DdPlan *plan, int i);
 /* Pushes the target gradients back to the input. Needs a plan made without
  * DD_PLAN_FORWARD_ONLY and a dd_plan_forward() since the last input change. */

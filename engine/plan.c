@@ -37,6 +37,8 @@ struct _DdPlan {
   int *root;               /* per value: the value whose storage it uses */
   gboolean *needs_grad;    /* per value */
   float **act, **grad;     /* per root value */
+  int *grad_in;            /* per root value: the root whose gradient holds its own, or -1 */
+  int64_t *grad_at;        /* per root value: where in that gradient, in floats */
   float **saved;           /* per step */
   int n_targets, *targets;
   float *input, *input_grad, *work, *arena;
@@ -195,6 +197,55 @@ trace_values (DdPlan *p)
   }
 }
 
+/* A Concat's backward copies slabs of its output's gradient into its
+ * inputs' gradients. When an input's storage is read by the Concat alone
+ * (every value sharing it has that one reader), no other gradient flows
+ * into it, and its gradient can be the slab itself: no buffer, no copy.
+ * Inputs that are a target, the model input, or a Concat's output (whose
+ * own inputs may sit in its gradient) keep their own. */
+static void
+share_concat_gradients (DdPlan *p)
+{
+  DdModel *m = p->model;
+  g_autofree int *readers = g_new0 (int, m->n_values);
+  p->grad_in = g_new (int, m->n_values);
+  p->grad_at = g_new0 (int64_t, m->n_values);
+  for (int v = 0; v < m->n_values; v++)
+    p->grad_in[v] = -1;
+  for (int k = 0; k < p->n; k++) {
+    const DdNode *node = step_node (p, k);
+    for (int i = 0; i < node->n_in; i++)
+      if (node->in[i] >= 0)
+        readers[node->in[i]]++;
+  }
+  for (int i = 0; i < p->n_targets; i++)
+    readers[p->targets[i]]++; /* the caller reads them */
+  g_autofree gboolean *single = g_new (gboolean, m->n_values);
+  for (int v = 0; v < m->n_values; v++)
+    single[v] = TRUE;
+  for (int v = 0; v < m->n_values; v++)
+    single[p->root[v]] &= readers[v] <= 1;
+
+  for (int k = 0; k < p->n; k++) {
+    const DdNode *node = step_node (p, k);
+    if (node->klass != &dd_op_concat || !p->run_backward[k] || p->root[node->out] != node->out)
+      continue;
+    DdShape in[DD_MAX_INPUTS];
+    for (int i = 0; i < node->n_in; i++)
+      in[i] = p->shapes[node->in[i]];
+    for (int i = 0; i < node->n_in; i++) {
+      const int v = node->in[i], r = p->root[v], producer = m->values[r].producer;
+      int64_t at;
+      if (!p->needs_grad[v] || !single[r] || r == m->input || producer < 0 ||
+          m->nodes[producer].klass == &dd_op_concat ||
+          !dd_concat_slab (&node->a, node->n_in, in, &p->shapes[node->out], i, &at))
+        continue;
+      p->grad_in[r] = node->out;
+      p->grad_at[r] = at;
+    }
+  }
+}
+
 static void
 extend (int *end, int v, int time)
 {
@@ -326,6 +377,9 @@ lay_out (DdPlan *p, GError **error)
   g_autofree int *act_end = activation_ends (p);
   g_autofree int *grad_start = p->with_backward ? gradient_starts (p) : NULL;
   g_autoptr (GArray) blocks = g_array_new (FALSE, FALSE, sizeof (Block));
+  /* Per root value: the last backward step reading a gradient held in its
+   * gradient (share_concat_gradients). */
+  g_autofree int *held_until = g_new0 (int, m->n_values);
   gsize work_floats = 0;
 
   p->act = g_new0 (float *, m->n_values);
@@ -343,9 +397,13 @@ lay_out (DdPlan *p, GError **error)
 
     if (p->root[v] == v)
       add_block (blocks, dd_shape_numel (out) * sizeof (float), k, act_end[v], &p->act[v]);
-    if (p->run_backward[k] && p->root[v] == v && grad_start[v] >= 0)
-      add_block (blocks, dd_shape_numel (out) * sizeof (float), grad_start[v], 2 * n - k,
-                 &p->grad[v]);
+    if (p->run_backward[k] && p->root[v] == v && grad_start[v] >= 0) {
+      if (p->grad_in[v] >= 0)
+        held_until[p->grad_in[v]] = MAX (held_until[p->grad_in[v]], 2 * n - k);
+      else
+        add_block (blocks, dd_shape_numel (out) * sizeof (float), grad_start[v],
+                   MAX (2 * n - k, held_until[v]), &p->grad[v]);
+    }
     gsize saved = c->saved_floats ? c->saved_floats (&node->a, in, out) : 0;
     if (saved) {
       /* A fused ReLU's mask is written by the step before it, and read by
@@ -378,6 +436,9 @@ lay_out (DdPlan *p, GError **error)
     const Block *b = &g_array_index (blocks, Block, i);
     *b->where = (float *) ((char *) p->arena + b->offset);
   }
+  for (int v = 0; v < m->n_values; v++)
+    if (p->grad_in[v] >= 0)
+      p->grad[v] = p->grad[p->grad_in[v]] + p->grad_at[v];
   return TRUE;
 }
 
@@ -439,6 +500,7 @@ dd_plan_new (DdModel *model, int width, int height, const char *const *targets, 
 
   trace_values (p);
   fuse_relus (p);
+  share_concat_gradients (p);
   if (!check_targets_distinct (p, error) || !lay_out (p, error))
     return NULL;
   if (!p->measure_only)
@@ -462,6 +524,8 @@ dd_plan_free (DdPlan *p)
   g_free (p->skip_forward);
   g_free (p->relu_backward);
   g_free (p->skip_backward);
+  g_free (p->grad_in);
+  g_free (p->grad_at);
   g_free (p->grad_add);
   g_free (p->shapes);
   g_free (p->root);

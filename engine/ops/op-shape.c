@@ -211,7 +211,21 @@ concat_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GErro
   return TRUE;
 }
 
-/* Moves every input's slab to or from its place in the output. */
+gboolean
+dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const DdShape *out, int i,
+                int64_t *offset)
+{
+  int64_t axis;
+  norm_axis (a->axis, out->rank, FALSE, &axis, NULL);
+  *offset = 0;
+  for (int j = 0; j < i; j++)
+    *offset += prod (&in[j], axis, in[j].rank);
+  return i < n_in && prod (out, 0, axis) == 1;
+}
+
+/* Moves every input's slab to or from its place in the output. A slab
+ * whose gradient the plan placed in the output's gradient itself
+ * (dd_concat_slab) is where it belongs already. */
 static void
 concat_move (const DdOpCtx *c, gboolean backward)
 {
@@ -225,7 +239,7 @@ concat_move (const DdOpCtx *c, gboolean backward)
       float *y = c->y + o * out_row + at;
       if (!backward)
         copy_or_add (y, c->x[i] + o * row, row, FALSE);
-      else if (c->gx[i])
+      else if (c->gx[i] && c->gx[i] + o * row != c->gy + o * out_row + at)
         copy_or_add (c->gx[i] + o * row, c->gy + o * out_row + at, row, c->gx_add[i]);
     }
     at += row;
