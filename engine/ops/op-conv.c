@@ -83,9 +83,9 @@ conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
   g.block_rows = (int64_t) block_budget () / MAX ((g.kdim + g.og) * g.ow, 1);
   g.block_rows = dd_balanced_block (g.oh, g.block_rows, 2 * dd_thread_slots ());
   g.block_rows = CLAMP (MAX (g.block_rows, apart), 1, g.oh);
-  /* A block's rows kept off multiples of 4 KB apart (conv1: two rows of
-   * 512): measured with OpenBLAS on this machine, sgemm into or out of
-   * such rows is 15-20 % slower. */
+  /* A block's rows kept off multiples of 4 KB apart (conv1's rows of 512
+   * floats would be 2 KB apart, two of them 4 KB): measured with OpenBLAS
+   * on this machine, sgemm into or out of such rows is 15-20 % slower. */
   g.ld = dd_cache_stride (g.block_rows * g.ow);
   /* A pointwise block's output, og x cols, takes half the budget. */
   g.block_cols = (int64_t) block_budget () / 2 / MAX (g.og, 1);
@@ -342,18 +342,20 @@ depthwise_plane_backward (const DdAttrs *a, const ConvGeom *g, const float *gy, 
 }
 
 /* Output channels [o0, o0 + count) and columns [at, at + len) of image n
- * from src (rows src_ld apart; src may be y itself): y = src + bias, then
- * the following ReLU when the plan fused one. Each path calls it on a
- * block it has just computed, still in cache. */
+ * from src (rows src_ld apart), or from y itself when src is NULL: y =
+ * src + bias, then the following ReLU when the plan fused one. Each path
+ * calls it on a block it has just computed, still in cache. */
 static void
 finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_t count, int64_t at,
               int64_t len, const float *src, int64_t src_ld)
 {
   const float *bias = c->n_in > 2 ? c->x[2] : NULL;
+  if (!src && !bias && !c->relu_mask)
+    return;
   for (int64_t o = o0; o < o0 + count; o++) {
     const int64_t off = (n * g->o + o) * g->oh * g->ow + at;
-    dd_bias_relu (src + (o - o0) * src_ld, c->y + off, len, bias ? bias[o] : 0.0f,
-                  c->relu_mask ? c->relu_mask + off : NULL);
+    dd_bias_relu (src ? src + (o - o0) * src_ld : c->y + off, c->y + off, len,
+                  bias ? bias[o] : 0.0f, c->relu_mask ? c->relu_mask + off : NULL);
   }
 }
 
@@ -383,7 +385,7 @@ conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
         const int64_t at = b * block, len = MIN (block, ohw - at);
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->cg, 1.0f, w, g->cg,
                      x + at, ohw, 0.0f, y + at, ohw);
-        finish_block (c, g, n, grp * g->og, g->og, at, len, y + at, ohw);
+        finish_block (c, g, n, grp * g->og, g->og, at, len, NULL, 0);
         continue;
       }
       const int64_t r0 = b * block, rows = MIN (block, g->oh - r0);
@@ -408,8 +410,7 @@ conv_forward (const DdOpCtx *c)
       for (int64_t ch = 0; ch < g.c; ch++) {
         depthwise_plane (c->a, &g, c->x[0] + (n * g.c + ch) * in_plane, c->x[1] + ch * g.kh * g.kw,
                          c->y + (n * g.o + ch) * out_plane);
-        float *y = c->y + (n * g.o + ch) * out_plane;
-        finish_block (c, &g, n, ch, 1, 0, out_plane, y, out_plane);
+        finish_block (c, &g, n, ch, 1, 0, out_plane, NULL, 0);
       }
       continue;
     }

@@ -216,11 +216,12 @@ dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const DdShape *ou
                 int64_t *offset)
 {
   int64_t axis;
-  norm_axis (a->axis, out->rank, FALSE, &axis, NULL);
   *offset = 0;
+  if (i >= n_in || !norm_axis (a->axis, out->rank, FALSE, &axis, NULL))
+    return FALSE;
   for (int j = 0; j < i; j++)
     *offset += prod (&in[j], axis, in[j].rank);
-  return i < n_in && prod (out, 0, axis) == 1;
+  return prod (out, 0, axis) == 1;
 }
 
 /* Moves every input's slab to or from its place in the output. A slab
