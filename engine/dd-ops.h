@@ -215,6 +215,10 @@ int64_t dd_cache_stride (int64_t len);
  * max(y[i], 0) recording y[i] > 0 there; x may be y. Relu's forward, and a
  * Conv's finish on a block of output while it is still in cache. */
 void dd_bias_relu (const float *x, float *y, gint64 n, float bias, guint8 *relu_mask);
+/* The same with stores that bypass the cache where the CPU has them
+ * (AVX-512): for outputs far bigger than the cache, whose lines would
+ * otherwise be read from memory only to be overwritten. */
+void dd_bias_relu_stream (const float *x, float *y, gint64 n, float bias, guint8 *relu_mask);
 /* gx[i] = gy[i] * mask[i] (or += when add), a ReLU's backward over n
  * elements. */
 void dd_relu_gradient (const guint8 *mask, const float *gy, float *gx, gboolean add, gint64 n);

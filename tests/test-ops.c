@@ -1571,6 +1571,39 @@ test_conventions (void)
   check_convention (&dd_op_max_pool, &a, S (4, 1, 1, 2, 3), S (4, 1, 1, 1, 2), xp, pool);
 }
 
+/* The streaming variant of Conv's finish (used for outputs bigger than
+ * the caches) writes what the plain one does, at any alignment of y and
+ * mask and any length, with and without a ReLU. */
+static void
+test_bias_relu_stream (void)
+{
+  enum { N = 208 };
+  /* 64-byte aligned, so that some shifts line y and mask up for streaming. */
+  float *x = aligned_alloc (64, N * sizeof (float));
+  float *want = aligned_alloc (64, (N + 16) * sizeof (float));
+  float *got = aligned_alloc (64, (N + 16) * sizeof (float));
+  guint8 *want_mask = aligned_alloc (64, N + 112), *got_mask = aligned_alloc (64, N + 112);
+  for (int i = 0; i < N; i++)
+    x[i] = (float) ((i * 37) % 23) - 11.5f;
+  for (int relu = 0; relu < 2; relu++)
+    for (int shift = 0; shift < 16; shift++)
+      for (int n = 0; n <= N - 16; n += 13) {
+        memset (want, 0xff, (N + 16) * sizeof (float));
+        memset (got, 0xff, (N + 16) * sizeof (float));
+        memset (want_mask, 7, N + 112);
+        memset (got_mask, 7, N + 112);
+        dd_bias_relu (x, want + shift, n, 0.25f, relu ? want_mask + shift : NULL);
+        dd_bias_relu_stream (x, got + shift, n, 0.25f, relu ? got_mask + shift : NULL);
+        g_assert_cmpmem (got, (N + 16) * sizeof (float), want, (N + 16) * sizeof (float));
+        g_assert_cmpmem (got_mask, N + 112, want_mask, N + 112);
+      }
+  free (x);
+  free (want);
+  free (got);
+  free (want_mask);
+  free (got_mask);
+}
+
 static void
 test_lookup (void)
 {
@@ -1644,6 +1677,7 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/ops/conventions/backward", test_conventions);
   g_test_add_func ("/ops/conv/paths", test_conv_paths);
+  g_test_add_func ("/ops/conv/bias-relu-stream", test_bias_relu_stream);
   g_test_add_data_func ("/ops/add/backward-same-input", &dd_op_add, test_same_input);
   g_test_add_data_func ("/ops/mul/backward-same-input", &dd_op_mul, test_same_input);
   g_test_add_data_func ("/ops/identity/infer", &dd_op_identity, test_views);

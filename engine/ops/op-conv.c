@@ -25,6 +25,9 @@
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */
 #define WINOGRAD_MIN_CHANNELS 32
+/* Outputs of more floats than this (16 MB, half of this machine's L3,
+ * which other machines share) are written with streaming stores. */
+#define STREAM_FLOATS (4 << 20)
 
 static gsize budget_floats; /* 0: the defaults above */
 static gboolean winograd_enabled = TRUE;
@@ -352,10 +355,14 @@ finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_
   const float *bias = c->n_in > 2 ? c->x[2] : NULL;
   if (!src && !bias && !c->relu_mask)
     return;
+  /* An output far bigger than the caches (conv1's, 50 MB at 1024x768) is
+   * written around them: from a block buffer, nothing here reads it. */
+  const gboolean stream = src && (gsize) (g->n * g->o * g->oh * g->ow) > STREAM_FLOATS;
   for (int64_t o = o0; o < o0 + count; o++) {
     const int64_t off = (n * g->o + o) * g->oh * g->ow + at;
-    dd_bias_relu (src ? src + (o - o0) * src_ld : c->y + off, c->y + off, len,
-                  bias ? bias[o] : 0.0f, c->relu_mask ? c->relu_mask + off : NULL);
+    (stream ? dd_bias_relu_stream : dd_bias_relu) (src ? src + (o - o0) * src_ld : c->y + off,
+                                                   c->y + off, len, bias ? bias[o] : 0.0f,
+                                                   c->relu_mask ? c->relu_mask + off : NULL);
   }
 }
 
