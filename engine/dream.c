@@ -769,9 +769,6 @@ lap_floats (const Dream *d)
   return plane_of (d->sizes[0]) / 3 + 4 * (gsize) MAX (d->sizes[0].width, d->sizes[0].height) + 64;
 }
 
-/* Bytes the dream keeps for the whole run besides its plans: the image and
- * its gradient at full size, the detail between octaves, the Laplacian
- * pyramid. */
 /* Floats of the image, and of its gradient, at full size. */
 static gsize
 full_floats (const Dream *d)
@@ -786,6 +783,9 @@ detail_floats (const Dream *d)
   return d->first_octave > 0 ? plane_of (d->sizes[1]) * d->channels : 0;
 }
 
+/* Bytes the dream keeps for the whole run besides its plans: the image and
+ * its gradient at full size, the detail between octaves, the Laplacian
+ * pyramid. */
 static gsize
 working_bytes (const Dream *d)
 {

@@ -29,13 +29,12 @@ struct _DdPlan {
   gboolean *run_backward;  /* per step */
   gboolean *in_place;      /* per step: output shares input 0's storage */
   gboolean *relu_after;    /* per step: the next step's in-place ReLU is done here */
-  gboolean *skip_forward;  /* per step: done by the step before */
-  gboolean *relu_backward; /* per step: so is the next step's backward */
-  gboolean *skip_backward; /* per step: done by the step before */
+  gboolean *relu_backward; /* per step: so is that ReLU's backward */
   gboolean *grad_add;      /* per step and input slot */
   DdShape *shapes;         /* per value */
   int *root;               /* per value: the value whose storage it uses */
   gboolean *needs_grad;    /* per value */
+  int *readers;            /* per value: the steps that read it */
   float **act, **grad;     /* per root value */
   int *grad_in;            /* per root value: the root whose gradient holds its own, or -1 */
   int64_t *grad_at;        /* per root value: where in that gradient, in floats */
@@ -125,38 +124,54 @@ static void
 fuse_relus (DdPlan *p)
 {
   p->relu_after = g_new0 (gboolean, p->n);
-  p->skip_forward = g_new0 (gboolean, p->n);
   p->relu_backward = g_new0 (gboolean, p->n);
-  p->skip_backward = g_new0 (gboolean, p->n);
   for (int k = 1; k < p->n; k++) {
     const DdNode *node = step_node (p, k), *prev = step_node (p, k - 1);
     if (p->in_place[k] && node->klass == &dd_op_relu && prev->klass == &dd_op_conv &&
         node->in[0] == prev->out) {
       p->relu_after[k - 1] = TRUE;
-      p->skip_forward[k] = TRUE;
       if (p->run_backward[k] && p->run_backward[k - 1] &&
-          dd_conv_fuses_relu_backward (&prev->a, &p->shapes[prev->in[0]], &p->shapes[prev->out])) {
+          dd_conv_fuses_relu_backward (&prev->a, &p->shapes[prev->in[0]], &p->shapes[prev->out]))
         p->relu_backward[k - 1] = TRUE;
-        p->skip_backward[k] = TRUE;
-      }
     }
   }
+}
+
+/* Whether the step before step k does its forward, or its backward
+ * (fuse_relus). */
+static gboolean
+forward_done_before (const DdPlan *p, int k)
+{
+  return k > 0 && p->relu_after[k - 1];
+}
+
+static gboolean
+backward_done_before (const DdPlan *p, int k)
+{
+  return k > 0 && p->relu_backward[k - 1];
+}
+
+/* Whether the caller reads or writes the storage of root value r. */
+static gboolean
+is_target_root (const DdPlan *p, int r)
+{
+  for (int i = 0; i < p->n_targets; i++)
+    if (p->root[p->targets[i]] == r)
+      return TRUE;
+  return FALSE;
 }
 
 /* Whether step k may write its output over its input: the op allows it,
  * and nothing else reads that input (no other node, no caller). */
 static gboolean
-can_run_in_place (const DdPlan *p, int k, const int *readers)
+can_run_in_place (const DdPlan *p, int k)
 {
   const DdNode *node = step_node (p, k);
   int v = node->in[0];
   if (!node->klass->inplace || v < 0 || p->model->values[v].producer < 0 ||
       p->model->nodes[p->model->values[v].producer].klass->view)
     return FALSE;
-  for (int i = 0; i < p->n_targets; i++)
-    if (p->root[p->targets[i]] == p->root[v])
-      return FALSE;
-  return readers[v] == 1;
+  return !is_target_root (p, p->root[v]) && p->readers[v] == 1;
 }
 
 /* Which values depend on the input, and whose storage each value uses. */
@@ -164,7 +179,7 @@ static void
 trace_values (DdPlan *p)
 {
   DdModel *m = p->model;
-  g_autofree int *readers = g_new0 (int, m->n_values);
+  p->readers = g_new0 (int, m->n_values);
   p->needs_grad = g_new0 (gboolean, m->n_values);
   p->root = g_new (int, m->n_values);
   for (int v = 0; v < m->n_values; v++)
@@ -178,7 +193,7 @@ trace_values (DdPlan *p)
     for (int i = 0; i < node->n_in; i++)
       if (node->in[i] >= 0) {
         p->needs_grad[node->out] |= p->needs_grad[node->in[i]];
-        readers[node->in[i]]++;
+        p->readers[node->in[i]]++;
       }
     if (node->klass->view)
       p->root[node->out] = p->root[node->in[0]];
@@ -190,7 +205,7 @@ trace_values (DdPlan *p)
     const DdNode *node = step_node (p, k);
     if (node->klass->view)
       p->root[node->out] = p->root[node->in[0]];
-    else if (can_run_in_place (p, k, readers)) {
+    else if (can_run_in_place (p, k)) {
       p->in_place[k] = TRUE;
       p->root[node->out] = p->root[node->in[0]];
     }
@@ -201,30 +216,21 @@ trace_values (DdPlan *p)
  * inputs' gradients. When an input's storage is read by the Concat alone
  * (every value sharing it has that one reader), no other gradient flows
  * into it, and its gradient can be the slab itself: no buffer, no copy.
- * Inputs that are a target, the model input, or a Concat's output (whose
- * own inputs may sit in its gradient) keep their own. */
+ * Inputs whose storage a target shares, the model input and a Concat's
+ * output (whose own inputs may sit in its gradient) keep their own. */
 static void
 share_concat_gradients (DdPlan *p)
 {
   DdModel *m = p->model;
-  g_autofree int *readers = g_new0 (int, m->n_values);
   p->grad_in = g_new (int, m->n_values);
   p->grad_at = g_new0 (int64_t, m->n_values);
-  for (int v = 0; v < m->n_values; v++)
-    p->grad_in[v] = -1;
-  for (int k = 0; k < p->n; k++) {
-    const DdNode *node = step_node (p, k);
-    for (int i = 0; i < node->n_in; i++)
-      if (node->in[i] >= 0)
-        readers[node->in[i]]++;
-  }
-  for (int i = 0; i < p->n_targets; i++)
-    readers[p->targets[i]]++; /* the caller reads them */
   g_autofree gboolean *single = g_new (gboolean, m->n_values);
-  for (int v = 0; v < m->n_values; v++)
+  for (int v = 0; v < m->n_values; v++) {
+    p->grad_in[v] = -1;
     single[v] = TRUE;
+  }
   for (int v = 0; v < m->n_values; v++)
-    single[p->root[v]] &= readers[v] <= 1;
+    single[p->root[v]] &= p->readers[v] <= 1;
 
   for (int k = 0; k < p->n; k++) {
     const DdNode *node = step_node (p, k);
@@ -236,8 +242,8 @@ share_concat_gradients (DdPlan *p)
     for (int i = 0; i < node->n_in; i++) {
       const int v = node->in[i], r = p->root[v], producer = m->values[r].producer;
       int64_t at;
-      if (!p->needs_grad[v] || !single[r] || r == m->input || producer < 0 ||
-          m->nodes[producer].klass == &dd_op_concat ||
+      if (!p->needs_grad[v] || !single[r] || is_target_root (p, r) || r == m->input ||
+          producer < 0 || m->nodes[producer].klass == &dd_op_concat ||
           !dd_concat_slab (&node->a, node->n_in, in, &p->shapes[node->out], i, &at))
         continue;
       p->grad_in[r] = node->out;
@@ -408,8 +414,8 @@ lay_out (DdPlan *p, GError **error)
     if (saved) {
       /* A fused ReLU's mask is written by the step before it, and read by
        * that step's backward when it does the ReLU's too. */
-      int last = p->skip_backward[k] ? 2 * n - (k - 1) : p->run_backward[k] ? 2 * n - k : k;
-      add_block (blocks, saved * sizeof (float), p->skip_forward[k] ? k - 1 : k, last,
+      int last = backward_done_before (p, k) ? 2 * n - (k - 1) : p->run_backward[k] ? 2 * n - k : k;
+      add_block (blocks, saved * sizeof (float), forward_done_before (p, k) ? k - 1 : k, last,
                  &p->saved[k]);
     }
     if (c->work_floats)
@@ -521,9 +527,8 @@ dd_plan_free (DdPlan *p)
   g_free (p->run_backward);
   g_free (p->in_place);
   g_free (p->relu_after);
-  g_free (p->skip_forward);
   g_free (p->relu_backward);
-  g_free (p->skip_backward);
+  g_free (p->readers);
   g_free (p->grad_in);
   g_free (p->grad_at);
   g_free (p->grad_add);
@@ -617,7 +622,7 @@ dd_plan_forward (DdPlan *plan)
 {
   for (int k = 0; k < plan->n; k++) {
     const DdNode *node = step_node (plan, k);
-    if (node->klass->view || plan->skip_forward[k])
+    if (node->klass->view || forward_done_before (plan, k))
       continue;
     DdOpCtx c;
     fill_context (plan, k, &c);
@@ -634,7 +639,7 @@ dd_plan_backward (DdPlan *plan)
 {
   g_return_if_fail (plan->with_backward);
   for (int k = plan->n - 1; k >= 0; k--) {
-    if (!plan->run_backward[k] || plan->skip_backward[k])
+    if (!plan->run_backward[k] || backward_done_before (plan, k))
       continue;
     const DdNode *node = step_node (plan, k);
     DdOpCtx c;

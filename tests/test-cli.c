@@ -152,6 +152,17 @@ assert_failed (const CliRun *run, int status, const char *mention, const char *o
   assert_small_rgb_intact ();
 }
 
+/* A dream of the small test image with option set to value fails with
+ * status 1 and a message that mentions mention. */
+static void
+assert_option_fails (const char *option, const char *value, const char *mention)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("fail.png");
+  run_cli (&run, option, value, small_rgb, output, NULL);
+  assert_failed (&run, 1, mention, output);
+}
+
 /* ---- Images ----------------------------------------------------------------------------- */
 
 /* The whole image in format, g_free() it. */
@@ -519,34 +530,22 @@ test_corrupt_input (void)
 static void
 test_unknown_layer (void)
 {
-  if (!need_data ())
-    return;
-  g_auto (CliRun) run = { 0 };
-  g_autofree char *output = tmp_path ("fail.png");
-  run_cli (&run, "--layer", "inception_9z/output", small_rgb, output, NULL);
-  assert_failed (&run, 1, "inception_9z/output", output);
+  if (need_data ())
+    assert_option_fails ("--layer", "inception_9z/output", "inception_9z/output");
 }
 
 static void
 test_missing_model (void)
 {
-  if (!need_data ())
-    return;
-  g_auto (CliRun) run = { 0 };
-  g_autofree char *output = tmp_path ("fail.png");
-  run_cli (&run, "--model", "/nonexistent.onnx", small_rgb, output, NULL);
-  assert_failed (&run, 1, "/nonexistent.onnx", output);
+  if (need_data ())
+    assert_option_fails ("--model", "/nonexistent.onnx", "/nonexistent.onnx");
 }
 
 static void
 test_unknown_card (void)
 {
-  if (!need_data ())
-    return;
-  g_auto (CliRun) run = { 0 };
-  g_autofree char *output = tmp_path ("fail.png");
-  run_cli (&run, "--model", "no-such-net", small_rgb, output, NULL);
-  assert_failed (&run, 1, "no-such-net", output);
+  if (need_data ())
+    assert_option_fails ("--model", "no-such-net", "no-such-net");
 }
 
 static void
@@ -720,23 +719,17 @@ test_non_finite_pixels (void)
 static void
 test_channel_past (void)
 {
-  if (!need_data ())
-    return;
-  g_auto (CliRun) run = { 0 };
-  g_autofree char *output = tmp_path ("fail.png");
-  run_cli (&run, "--channel", "512", small_rgb, output, NULL);
-  assert_failed (&run, 1, "channel: 512 is past the 512 channels of inception_4c/output", output);
+  if (need_data ())
+    assert_option_fails ("--channel", "512",
+                         "channel: 512 is past the 512 channels of inception_4c/output");
 }
 
 static void
 test_weight_layer (void)
 {
-  if (!need_data ())
-    return;
-  g_auto (CliRun) run = { 0 };
-  g_autofree char *output = tmp_path ("fail.png");
-  run_cli (&run, "--layer", "inception_4c_1x1_weights", small_rgb, output, NULL);
-  assert_failed (&run, 1, "'inception_4c_1x1_weights' is a weight or constant", output);
+  if (need_data ())
+    assert_option_fails ("--layer", "inception_4c_1x1_weights",
+                         "'inception_4c_1x1_weights' is a weight or constant");
 }
 
 /* A guide of another size and colour model is a valid guide. */
@@ -757,10 +750,7 @@ test_guide_corrupt (void)
     return;
   g_autofree char *guide = tmp_path ("guide.png");
   g_assert_true (g_file_set_contents (guide, "not an image at all", -1, NULL));
-  g_autofree char *output = tmp_path ("fail.png");
-  g_auto (CliRun) run = { 0 };
-  run_cli (&run, "--guide", guide, small_rgb, output, NULL);
-  assert_failed (&run, 1, "guide: cannot read", output);
+  assert_option_fails ("--guide", guide, "guide: cannot read");
 }
 
 /* ---- Information ------------------------------------------------------------------------- */

@@ -362,7 +362,12 @@ test_missing_first_input (void)
   expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_INVALID), "relu1", "missing");
 }
 
-static void assert_floats (const float *got, const float *want, gsize n);
+static void
+assert_floats (const float *got, const float *want, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-5);
+}
 
 /* ---- Resource checks: refused before anything is allocated ------------------ */
 
@@ -456,13 +461,6 @@ load_tiny (void)
   DdModel *model = load_bytes (bytes, &error);
   g_assert_no_error (error);
   return model;
-}
-
-static void
-assert_floats (const float *got, const float *want, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-5);
 }
 
 static void

@@ -96,6 +96,13 @@ picture_clear (Picture *p)
   g_free (p->image.pixels);
 }
 
+static void
+set_not_an_image (GError **error, const char *path)
+{
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+               "cannot read '%s': not an image GEGL can load", path);
+}
+
 /* Adds the loader of path to graph and reads the image's size from its
  * header; nothing is decoded yet. */
 static GeglNode *
@@ -108,8 +115,7 @@ open_picture (GeglNode *graph, const char *path, GeglRectangle *extent, GError *
   GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
   *extent = gegl_node_get_bounding_box (load);
   if (extent->width < 1 || extent->height < 1) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                 "cannot read '%s': not an image GEGL can load", path);
+    set_not_an_image (error, path);
     return NULL;
   }
   return load;
@@ -127,8 +133,7 @@ read_picture (GeglNode *load, const char *path, Picture *out, GError **error)
   gegl_node_process (sink_node);
   if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1) {
     g_clear_object (&buffer);
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                 "cannot read '%s': not an image GEGL can load", path);
+    set_not_an_image (error, path);
     return FALSE;
   }
   const Babl *src = gegl_buffer_get_format (buffer);

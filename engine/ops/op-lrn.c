@@ -163,9 +163,6 @@ lrn_forward (const DdOpCtx *c)
     }
 }
 
-/* The term t = gy * x * s^-beta / s of element i. It is computed again
- * when i leaves the window rather than kept: keeping it would need a buffer
- * the size of the input, and the powers are cheap next to memory. */
 /* Backward needs, for each channel in the window, s^-beta and its share
  * of the sums, gy x s^-beta / s, with s recomputed from x as forward made
  * it (keeping s would cost a saved copy of the input, the plan's largest
