@@ -328,6 +328,19 @@ test_auto_pad (void)
   expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED), "auto_pad", "SAME_UPPER");
 }
 
+/* MaxPool keeps its winners' places in the window as bytes: a window of 256
+ * places is refused, by name, rather than miscounted. */
+static void
+test_max_pool_window (void)
+{
+  g_auto (Tiny) t = { 0 };
+  tiny_init (&t, NULL);
+  tu_model_add_node (t.model, "MaxPool", "pool1", "act_out", "pool_out", "kernel_shape=[16,16]");
+  tu_model_add_output (t.model, "pool_out");
+  expect_tiny_rejected (&t, AT_LOAD, CODE (DD_ERROR_UNSUPPORTED) | CODE (DD_ERROR_INVALID), "pool1",
+                        "16x16");
+}
+
 /* ---- What the fuzzer found (tests/fuzz), rebuilt by hand --------------------- */
 
 /* An empty string attribute came back as NULL and crashed strcmp. */
@@ -578,6 +591,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/int8-weight", test_int8_weight);
   g_test_add_func ("/loader/cycle", test_cycle);
   g_test_add_func ("/loader/auto-pad", test_auto_pad);
+  g_test_add_func ("/loader/max-pool-window", test_max_pool_window);
   g_test_add_func ("/loader/fuzz/empty-string-attribute", test_empty_string_attribute);
   g_test_add_func ("/loader/fuzz/huge-shape", test_huge_shape);
   g_test_add_func ("/loader/fuzz/missing-first-input", test_missing_first_input);

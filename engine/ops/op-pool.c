@@ -98,38 +98,36 @@ pool_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError 
   return TRUE;
 }
 
-static gsize
-pool_saved_per_output (const DdAttrs *a, const DdShape *in, const DdShape *out)
-{
-  (void) a;
-  (void) in;
-  return dd_shape_numel (out);
-}
-
 /* ---- MaxPool ----------------------------------------------------------- */
+
+/* Forward keeps, for each output, its winner's place in the window, ky *
+ * kw + kx, in a byte: a quarter of the memory and traffic of an offset into
+ * the plane. NO_WINNER marks a window of padding only. */
+#define NO_WINNER 255
 
 static gboolean
 max_pool_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
 {
-  return pool_setup_window (a, n, error);
-}
-
-static gboolean
-max_pool_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError **error)
-{
-  char buf[128];
-
-  if (!pool_infer (a, n_in, in, out, error))
+  if (!pool_setup_window (a, n, error))
     return FALSE;
-  /* Backward keeps the argmax as an int32 offset within the input plane. */
-  if (in[0].d[2] * in[0].d[3] > G_MAXINT32)
-    return dd_op_fail (error, "MaxPool input %s has planes too large",
-                       dd_shape_format (&in[0], buf, sizeof buf));
+  if (a->kernel[0] * a->kernel[1] >= NO_WINNER)
+    return dd_op_fail (error,
+                       "node '%s': a %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                       " MaxPool window has more than the %d places supported",
+                       dd_node_name (n), a->kernel[0], a->kernel[1], NO_WINNER - 1);
   return TRUE;
 }
 
+static gsize
+max_pool_saved_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
+{
+  (void) a;
+  (void) in;
+  return (dd_shape_numel (out) + sizeof (float) - 1) / sizeof (float);
+}
+
 /* A thread's horizontal maxima for one band of output rows: about 128 KB
- * of values and as much of offsets, in cache for the vertical pass. */
+ * of values and as much of window columns, in cache for the vertical pass. */
 #define BAND_CELLS (1 << 15)
 
 /* Input rows that `rows` output rows read, padding included. */
@@ -155,7 +153,7 @@ max_pool_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
   const PoolGeom g = pool_geom (a, in, out);
   int64_t kept;
   max_pool_band (&g, &kept);
-  return dd_thread_slots () * 2 * kept * g.ow;
+  return dd_thread_slots () * (2 * kept + 1) * g.ow;
 }
 
 /* Horizontal maxima of the outputs [lo, hi) whose windows lie inside the
@@ -168,18 +166,18 @@ max_pool_h_taps (const PoolGeom *g, const float *src, int64_t lo, int64_t hi, in
 #pragma omp simd
   for (int64_t ox = lo; ox < hi; ox++) {
     hv[ox] = src[ox * sw - g->pl];
-    ha[ox] = (int32_t) (ox * sw - g->pl);
+    ha[ox] = 0;
   }
-  for (int64_t kx = 1; kx < g->kw; kx++) {
+  for (int32_t kx = 1; kx < g->kw; kx++) {
     const int64_t base = kx * g->dw - g->pl;
 #pragma omp simd
     for (int64_t ox = lo; ox < hi; ox++) {
       const float v = src[base + ox * sw], best = hv[ox];
-      const int32_t at = (int32_t) (base + ox * sw), best_at = ha[ox];
+      const int32_t best_kx = ha[ox];
       /* A bit mask rather than a select: GCC vectorises only this form. */
       const int32_t wins = -(int32_t) (v > best);
       hv[ox] = v > best ? v : best;
-      ha[ox] = best_at ^ ((at ^ best_at) & wins);
+      ha[ox] = best_kx ^ ((kx ^ best_kx) & wins);
     }
   }
 }
@@ -195,20 +193,19 @@ max_pool_h_edge (const PoolGeom *g, const float *src, int64_t from, int64_t to, 
   for (int64_t ox = from; ox < to; ox++) {
     int64_t x0 = ox * g->sw - g->pl, kx_lo, kx_hi;
     tap_range (x0, g->kw, g->dw, g->w, &kx_lo, &kx_hi);
-    ha[ox] = kx_lo < kx_hi ? (int32_t) (x0 + kx_lo * g->dw) : -1;
-    hv[ox] = kx_lo < kx_hi ? src[ha[ox]] : 0.0f;
-    for (int64_t kx = kx_lo + 1; kx < kx_hi; kx++) {
-      int64_t at = x0 + kx * g->dw;
-      if (src[at] > hv[ox]) {
-        hv[ox] = src[at];
-        ha[ox] = (int32_t) at;
+    ha[ox] = kx_lo < kx_hi ? (int32_t) kx_lo : -1;
+    hv[ox] = kx_lo < kx_hi ? src[x0 + kx_lo * g->dw] : 0.0f;
+    for (int64_t kx = kx_lo + 1; kx < kx_hi; kx++)
+      if (src[x0 + kx * g->dw] > hv[ox]) {
+        hv[ox] = src[x0 + kx * g->dw];
+        ha[ox] = (int32_t) kx;
       }
-    }
   }
 }
 
 /* For every output column, the maximum of its window's taps in one input
- * row and the column it came from, the first of equal values. [lo, hi):
+ * row and the window column it came from, the first of equal values (-1
+ * when the window holds padding only across). [lo, hi):
  * the outputs whose windows lie inside the row. */
 DD_VECTOR_CLONES static void
 max_pool_row_h (const PoolGeom *g, const float *src, int64_t lo, int64_t hi, float *hv, int32_t *ha)
@@ -226,42 +223,46 @@ max_pool_row_h (const PoolGeom *g, const float *src, int64_t lo, int64_t hi, flo
 /* Output row oy from the horizontal maxima of the input rows from `first`
  * on (row stride ow): the first row holding the largest value wins, so
  * with the column rule above the winner is the first maximum in row-major
- * window order, as in PyTorch. */
+ * window order, as in PyTorch. The winners' places are gathered in `best`,
+ * ow ints, and written to arg as bytes at the end. */
 DD_VECTOR_CLONES static void
 max_pool_row_v (const PoolGeom *g, const float *hv, const int32_t *ha, int64_t first, int64_t oy,
-                float *y, int32_t *arg)
+                int32_t *best, float *y, guint8 *arg)
 {
   int64_t y0 = oy * g->sh - g->pt, ky_lo, ky_hi;
   tap_range (y0, g->kh, g->dh, g->h, &ky_lo, &ky_hi);
   for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
     const int64_t iy = y0 + ky * g->dh;
     const float *v = hv + (iy - first) * g->ow;
-    const int32_t *at = ha + (iy - first) * g->ow, row = (int32_t) (iy * g->w);
+    const int32_t *kx = ha + (iy - first) * g->ow, row = (int32_t) (ky * g->kw);
     if (ky == ky_lo) {
 #pragma omp simd
       for (int64_t ox = 0; ox < g->ow; ox++) {
         y[ox] = v[ox];
-        arg[ox] = row + at[ox];
+        best[ox] = row + kx[ox];
       }
       continue;
     }
 #pragma omp simd
     for (int64_t ox = 0; ox < g->ow; ox++) {
-      const int32_t wins = -(int32_t) (v[ox] > y[ox]), best_at = arg[ox];
+      const int32_t wins = -(int32_t) (v[ox] > y[ox]), best_at = best[ox];
       y[ox] = v[ox] > y[ox] ? v[ox] : y[ox];
-      arg[ox] = best_at ^ (((row + at[ox]) ^ best_at) & wins);
+      best[ox] = best_at ^ (((row + kx[ox]) ^ best_at) & wins);
     }
   }
+#pragma omp simd
+  for (int64_t ox = 0; ox < g->ow; ox++)
+    arg[ox] = (guint8) best[ox];
   /* Windows of padding only, down or across: no winner. */
   for (int64_t ox = 0; ox < g->ow; ox++)
     if (ky_lo == ky_hi || ha[ox] < 0) {
       y[ox] = 0.0f;
-      arg[ox] = -1;
+      arg[ox] = NO_WINNER;
     }
 }
 
-/* Forward keeps, for each output, the offset of its winner within the input
- * plane: backward then needs neither x nor y. The window is separable: the
+/* Forward keeps, for each output, its winner's place in the window:
+ * backward then needs neither x nor y. The window is separable: the
  * maxima along each input row first, then down the rows, which for a 3x3
  * stride-1 pool takes 4 comparisons an output instead of 8. A thread takes
  * a band of output rows of one plane and keeps the band's row maxima in
@@ -280,8 +281,8 @@ max_pool_forward (const DdOpCtx *c)
 
 #pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
   {
-    float *hv = c->work + omp_get_thread_num () * 2 * kept * g.ow;
-    int32_t *ha = (int32_t *) (hv + kept * g.ow);
+    float *hv = c->work + omp_get_thread_num () * (2 * kept + 1) * g.ow;
+    int32_t *ha = (int32_t *) (hv + kept * g.ow), *best = ha + kept * g.ow;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t p = 0; p < planes; p++)
       for (int64_t b = 0; b < bands; b++) {
@@ -293,8 +294,8 @@ max_pool_forward (const DdOpCtx *c)
           max_pool_row_h (&g, x + iy * g.w, lo, hi, hv + (iy - first) * g.ow,
                           ha + (iy - first) * g.ow);
         for (int64_t oy = r0; oy < r1; oy++)
-          max_pool_row_v (&g, hv, ha, first, oy, c->y + (p * g.oh + oy) * g.ow,
-                          (int32_t *) c->saved + (p * g.oh + oy) * g.ow);
+          max_pool_row_v (&g, hv, ha, first, oy, best, c->y + (p * g.oh + oy) * g.ow,
+                          (guint8 *) c->saved + (p * g.oh + oy) * g.ow);
       }
   }
 }
@@ -304,21 +305,28 @@ max_pool_backward (const DdOpCtx *c)
 {
   const PoolGeom g = pool_geom (c->a, c->xs[0], c->ys);
   const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-  const int32_t *arg_all = (const int32_t *) c->saved;
+  const guint8 *arg_all = (const guint8 *) c->saved;
   const int64_t out_plane = g.oh * g.ow;
 
   if (c->gx[0] == NULL)
     return;
+  /* Offset of each window place from the window's corner. */
+  int64_t place[NO_WINNER];
+  for (int64_t i = 0; i < g.kh * g.kw; i++)
+    place[i] = i / g.kw * g.dh * g.w + i % g.kw * g.dw;
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < planes; p++) {
     float *gx = c->gx[0] + p * g.h * g.w;
     const float *gy = c->gy + p * out_plane;
-    const int32_t *arg = arg_all + p * out_plane;
+    const guint8 *arg = arg_all + p * out_plane;
     if (!c->gx_add[0])
       memset (gx, 0, (size_t) (g.h * g.w) * sizeof *gx);
-    for (int64_t o = 0; o < out_plane; o++)
-      if (arg[o] >= 0)
-        gx[arg[o]] += gy[o];
+    for (int64_t oy = 0; oy < g.oh; oy++) {
+      const int64_t corner = (oy * g.sh - g.pt) * g.w - g.pl;
+      for (int64_t ox = 0, o = oy * g.ow; ox < g.ow; ox++, o++)
+        if (arg[o] != NO_WINNER)
+          gx[corner + ox * g.sw + place[arg[o]]] += gy[o];
+    }
   }
 }
 
@@ -327,8 +335,8 @@ const DdOpClass dd_op_max_pool = {
   .min_inputs = 1,
   .max_inputs = 1,
   .setup = max_pool_setup,
-  .infer = max_pool_infer,
-  .saved_floats = pool_saved_per_output,
+  .infer = pool_infer,
+  .saved_floats = max_pool_saved_floats,
   .work_floats = max_pool_work_floats,
   .forward = max_pool_forward,
   .backward = max_pool_backward,
