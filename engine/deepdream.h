@@ -101,6 +101,12 @@ typedef enum {
 DdPlan *dd_plan_new (DdModel *model, int width, int height, const char *const *targets,
                      int n_targets, DdPlanFlags flags, GError **error);
 void dd_plan_free (DdPlan *plan);
+/* Plans the same targets for a width x height input instead, in the
+ * plan's memory when the new layout fits there: a dream planned once at
+ * its largest size and reshaped for each octave does not map and fault in
+ * fresh pages at every octave. Inputs, gradients and targets start anew.
+ * On failure the plan is as it was. */
+gboolean dd_plan_reshape (DdPlan *plan, int width, int height, GError **error);
 
 /* Bytes the plan holds (arena, work space, gradients), without the weights. */
 gsize dd_plan_get_memory (DdPlan *plan);

@@ -40,8 +40,11 @@ struct _DdPlan {
   int64_t *grad_at;        /* per root value: where in that gradient, in floats */
   float **saved;           /* per step */
   int n_targets, *targets;
-  float *input, *input_grad, *work, *arena;
+  float *input, *input_grad, *work, *arena; /* in memory */
   gsize arena_bytes, work_bytes, io_bytes;
+  void *memory; /* one block for all four */
+  gsize capacity;
+  DdPlan *donor; /* while planning: a plan whose memory this one may take */
   gboolean with_backward, measure_only, profiling;
   double *seconds_forward, *seconds_backward; /* per step */
 };
@@ -422,21 +425,27 @@ lay_out (DdPlan *p, GError **error)
       work_floats = MAX (work_floats, c->work_floats (&node->a, in, out));
   }
 
-  p->arena_bytes = place_blocks (blocks);
-  p->work_bytes = work_floats * sizeof (float);
-  gsize input_bytes = dd_shape_numel (&p->shapes[m->input]) * sizeof (float);
+  p->arena_bytes = round_up (place_blocks (blocks));
+  p->work_bytes = round_up (work_floats * sizeof (float));
+  gsize input_bytes = round_up (dd_shape_numel (&p->shapes[m->input]) * sizeof (float));
   p->io_bytes = input_bytes * (p->with_backward ? 2 : 1);
   if (p->measure_only)
     return TRUE;
-  p->arena = aligned_floats (p->arena_bytes);
-  p->work = aligned_floats (p->work_bytes);
-  p->input = aligned_floats (input_bytes);
-  p->input_grad = p->with_backward ? aligned_floats (input_bytes) : NULL;
-  if (!p->arena || !p->work || !p->input || (p->with_backward && !p->input_grad)) {
+  const gsize need = dd_plan_get_memory (p);
+  if (p->donor && p->donor->capacity >= need) {
+    p->memory = g_steal_pointer (&p->donor->memory);
+    p->capacity = p->donor->capacity;
+  } else if ((p->memory = aligned_floats (need))) {
+    p->capacity = need;
+  } else {
     g_set_error (error, DD_ERROR, DD_ERROR_MEMORY, "not enough memory for the plan (%.0f MB)",
-                 (p->arena_bytes + p->work_bytes + p->io_bytes) / 1e6);
+                 need / 1e6);
     return FALSE;
   }
+  p->arena = p->memory;
+  p->work = (float *) ((char *) p->arena + p->arena_bytes);
+  p->input = (float *) ((char *) p->work + p->work_bytes);
+  p->input_grad = p->with_backward ? (float *) ((char *) p->input + input_bytes) : NULL;
   memset (p->input, 0, input_bytes);
   for (guint i = 0; i < blocks->len; i++) {
     const Block *b = &g_array_index (blocks, Block, i);
@@ -482,11 +491,14 @@ check_targets_distinct (DdPlan *p, GError **error)
   return TRUE;
 }
 
-DdPlan *
-dd_plan_new (DdModel *model, int width, int height, const char *const *targets, int n_targets,
-             DdPlanFlags flags, GError **error)
+/* dd_plan_new, laid out in the memory of donor when it fits there (donor
+ * then has none, and is only good for freeing). */
+static DdPlan *
+plan_new_from (DdModel *model, int width, int height, const char *const *targets, int n_targets,
+               DdPlanFlags flags, DdPlan *donor, GError **error)
 {
   g_autoptr (DdPlan) p = g_new0 (DdPlan, 1);
+  p->donor = donor;
   p->model = dd_model_ref (model);
   p->with_backward = !(flags & DD_PLAN_FORWARD_ONLY);
   p->measure_only = (flags & DD_PLAN_MEASURE_ONLY) != 0;
@@ -511,7 +523,37 @@ dd_plan_new (DdModel *model, int width, int height, const char *const *targets, 
     return NULL;
   if (!p->measure_only)
     bind_values (p);
+  p->donor = NULL;
   return g_steal_pointer (&p);
+}
+
+DdPlan *
+dd_plan_new (DdModel *model, int width, int height, const char *const *targets, int n_targets,
+             DdPlanFlags flags, GError **error)
+{
+  return plan_new_from (model, width, height, targets, n_targets, flags, NULL, error);
+}
+
+gboolean
+dd_plan_reshape (DdPlan *plan, int width, int height, GError **error)
+{
+  const DdShape *in = &plan->shapes[plan->model->input];
+  if (in->d[2] == height && in->d[3] == width)
+    return TRUE;
+  g_autofree const char **names = g_new (const char *, plan->n_targets);
+  for (int i = 0; i < plan->n_targets; i++)
+    names[i] = plan->model->values[plan->targets[i]].name;
+  DdPlanFlags flags = (plan->with_backward ? 0 : DD_PLAN_FORWARD_ONLY) |
+                      (plan->measure_only ? DD_PLAN_MEASURE_ONLY : 0);
+  g_autoptr (DdPlan) fresh =
+      plan_new_from (plan->model, width, height, names, plan->n_targets, flags, plan, error);
+  if (!fresh)
+    return FALSE;
+  fresh->profiling = plan->profiling;
+  DdPlan old = *plan;
+  *plan = *fresh;
+  *fresh = old; /* freed on return, with its memory if not taken */
+  return TRUE;
 }
 
 void
@@ -519,10 +561,7 @@ dd_plan_free (DdPlan *p)
 {
   if (!p)
     return;
-  free (p->arena);
-  free (p->work);
-  free (p->input);
-  free (p->input_grad);
+  free (p->memory);
   g_free (p->steps);
   g_free (p->run_backward);
   g_free (p->in_place);

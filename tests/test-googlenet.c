@@ -135,6 +135,21 @@ by_abs_desc (gconstpointer a, gconstpointer b, gpointer grad)
 
 /* Plans GoogLeNet to inception_4c/output for the image and runs one
  * DeepDream step's gradient, of 1/2 sum(a^2); returns the plan. */
+/* One dream step of plan on image: the gradient of 1/2 sum y^2 at the
+ * target, y = inception_4c/output, left in the plan's input gradient. */
+static void
+dream_step (DdPlan *plan, const float *image, int width, int height)
+{
+  memcpy (dd_plan_get_input (plan), image, sizeof (float) * width * height * 3);
+  DdTensorInfo info;
+  dd_plan_forward (plan);
+  const float *a = dd_plan_get_target (plan, 0, &info);
+  g_assert_cmpint (info.dims[2], ==, height / 16);
+  gsize count = (gsize) info.dims[1] * info.dims[2] * info.dims[3];
+  memcpy (dd_plan_get_target_grad (plan, 0), a, count * sizeof (float));
+  dd_plan_backward (plan);
+}
+
 static DdPlan *
 dream_gradient (DdModel *model, const float *image, int width, int height)
 {
@@ -142,13 +157,7 @@ dream_gradient (DdModel *model, const float *image, int width, int height)
   const char *targets[] = { "inception_4c/output" };
   DdPlan *plan = dd_plan_new (model, width, height, targets, 1, 0, &error);
   g_assert_no_error (error);
-  memcpy (dd_plan_get_input (plan), image, sizeof (float) * width * height * 3);
-  DdTensorInfo info;
-  dd_plan_forward (plan);
-  const float *a = dd_plan_get_target (plan, 0, &info);
-  gsize count = (gsize) info.dims[1] * info.dims[2] * info.dims[3];
-  memcpy (dd_plan_get_target_grad (plan, 0), a, count * sizeof (float));
-  dd_plan_backward (plan);
+  dream_step (plan, image, width, height);
   return plan;
 }
 
@@ -219,6 +228,45 @@ test_winograd_fidelity (void)
   }
 }
 
+/* A plan reshaped to another size, down into its own memory or up into
+ * new memory, gives what a plan made at that size gives; a reshape that
+ * cannot be done leaves the plan as it was. */
+static void
+test_plan_reshape (void)
+{
+  g_autoptr (DdModel) model = load_googlenet ();
+  g_autofree float *small = load_flowers ();
+  g_autofree float *big = load_photo ("images/sky1024px.jpg", 320, 240);
+  if (!model || !small || !big)
+    return;
+  const int n_small = SIZE * SIZE * 3, n_big = 320 * 240 * 3;
+  g_autoptr (DdPlan) want_small = dream_gradient (model, small, SIZE, SIZE);
+  g_autoptr (DdPlan) want_big = dream_gradient (model, big, 320, 240);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdPlan) plan = dream_gradient (model, big, 320, 240);
+  g_assert_true (dd_plan_reshape (plan, SIZE, SIZE, &error));
+  g_assert_no_error (error);
+  dream_step (plan, small, SIZE, SIZE);
+  g_assert_cmpfloat (
+      tu_rl2_error (dd_plan_get_input_grad (plan), dd_plan_get_input_grad (want_small), n_small),
+      <=, 1e-6);
+
+  g_assert_true (dd_plan_reshape (plan, 320, 240, &error));
+  dream_step (plan, big, 320, 240);
+  g_assert_cmpfloat (
+      tu_rl2_error (dd_plan_get_input_grad (plan), dd_plan_get_input_grad (want_big), n_big), <=,
+      1e-6);
+
+  g_assert_false (dd_plan_reshape (plan, 8, 8, &error));
+  g_assert_nonnull (error);
+  g_test_message ("reshape to 8x8: %s", error->message);
+  dream_step (plan, big, 320, 240);
+  g_assert_cmpfloat (
+      tu_rl2_error (dd_plan_get_input_grad (plan), dd_plan_get_input_grad (want_big), n_big), <=,
+      1e-6);
+}
+
 static void
 sum_node (const char *node, const char *op_type, double forward_s, double backward_s,
           gpointer user_data)
@@ -282,6 +330,7 @@ main (int argc, char **argv)
   g_test_add_func ("/googlenet/gradient-finite-differences", test_gradient_finite_differences);
   g_test_add_func ("/googlenet/winograd-fidelity", test_winograd_fidelity);
   g_test_add_func ("/googlenet/profile", test_profile);
+  g_test_add_func ("/googlenet/plan-reshape", test_plan_reshape);
   int status = g_test_run ();
   gegl_exit ();
   return status;
