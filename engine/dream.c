@@ -893,8 +893,7 @@ run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
 {
   const Size s = d->sizes[i];
   choose_tiling (d, s, budget, min_edge);
-  d->plan = make_plan (d, d->window, 0, error);
-  if (!d->plan)
+  if (!dd_plan_reshape (d->plan, d->window.width, d->window.height, error))
     return FALSE;
   if (i == 0) {
     d->info.tiles = d->tiles_x * d->tiles_y;
@@ -910,8 +909,17 @@ run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
   }
   if (i > 0)
     end_octave (d, i);
-  g_clear_pointer (&d->plan, dd_plan_free);
   return TRUE;
+}
+
+/* The plan, made for the full-size octave's window, the largest; each
+ * octave reshapes it in the same memory. */
+static gboolean
+plan_dream (Dream *d, gsize budget, int min_edge, GError **error)
+{
+  choose_tiling (d, d->sizes[0], budget, min_edge);
+  d->plan = make_plan (d, d->window, 0, error);
+  return d->plan != NULL;
 }
 
 /* The margin of tiles. The theoretical receptive field of deep layers is
@@ -970,7 +978,8 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
   if (!check_image (image, "image", error) || (guide && !check_image (guide, "guide", error)) ||
       !prepare (&d, (Size){ image->width, image->height }, &min_edge, error) ||
       !check_memory (&d, min_edge, &need, &budget, error) ||
-      (guide && !compute_guide (&d, guide, error)) || !allocate (&d, error))
+      (guide && !compute_guide (&d, guide, error)) || !allocate (&d, error) ||
+      !plan_dream (&d, budget, min_edge, error))
     goto out;
 
   d.steps_total = (d.first_octave + 1) * params->iterations;
