@@ -224,10 +224,11 @@ max_pool_row_h (const PoolGeom *g, const float *src, int64_t lo, int64_t hi, flo
  * on (row stride ow): the first row holding the largest value wins, so
  * with the column rule above the winner is the first maximum in row-major
  * window order, as in PyTorch. The winners' places are gathered in `best`,
- * ow ints, and written to arg as bytes at the end. */
+ * ow ints, and written to arg as bytes at the end. empty_across: whether
+ * some window holds padding only across (ha < 0). */
 DD_VECTOR_CLONES static void
 max_pool_row_v (const PoolGeom *g, const float *hv, const int32_t *ha, int64_t first, int64_t oy,
-                int32_t *best, float *y, guint8 *arg)
+                gboolean empty_across, int32_t *best, float *y, guint8 *arg)
 {
   int64_t y0 = oy * g->sh - g->pt, ky_lo, ky_hi;
   tap_range (y0, g->kh, g->dh, g->h, &ky_lo, &ky_hi);
@@ -254,11 +255,12 @@ max_pool_row_v (const PoolGeom *g, const float *hv, const int32_t *ha, int64_t f
   for (int64_t ox = 0; ox < g->ow; ox++)
     arg[ox] = (guint8) best[ox];
   /* Windows of padding only, down or across: no winner. */
-  for (int64_t ox = 0; ox < g->ow; ox++)
-    if (ky_lo == ky_hi || ha[ox] < 0) {
-      y[ox] = 0.0f;
-      arg[ox] = NO_WINNER;
-    }
+  if (ky_lo == ky_hi || empty_across)
+    for (int64_t ox = 0; ox < g->ow; ox++)
+      if (ky_lo == ky_hi || ha[ox] < 0) {
+        y[ox] = 0.0f;
+        arg[ox] = NO_WINNER;
+      }
 }
 
 /* Forward keeps, for each output, its winner's place in the window:
@@ -278,6 +280,11 @@ max_pool_forward (const DdOpCtx *c)
   const int64_t lo = MIN ((g.pl + g.sw - 1) / g.sw, g.ow);
   const int64_t reach = (g.kw - 1) * g.dw - g.pl;
   const int64_t hi = g.w - 1 - reach < 0 ? lo : MAX (MIN ((g.w - 1 - reach) / g.sw + 1, g.ow), lo);
+  gboolean empty_across = FALSE;
+  for (int64_t ox = 0, kx_lo, kx_hi; ox < g.ow; ox++) {
+    tap_range (ox * g.sw - g.pl, g.kw, g.dw, g.w, &kx_lo, &kx_hi);
+    empty_across |= kx_lo == kx_hi;
+  }
 
 #pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
   {
@@ -294,7 +301,7 @@ max_pool_forward (const DdOpCtx *c)
           max_pool_row_h (&g, x + iy * g.w, lo, hi, hv + (iy - first) * g.ow,
                           ha + (iy - first) * g.ow);
         for (int64_t oy = r0; oy < r1; oy++)
-          max_pool_row_v (&g, hv, ha, first, oy, best, c->y + (p * g.oh + oy) * g.ow,
+          max_pool_row_v (&g, hv, ha, first, oy, empty_across, best, c->y + (p * g.oh + oy) * g.ow,
                           (guint8 *) c->saved + (p * g.oh + oy) * g.ow);
       }
   }
