@@ -28,8 +28,9 @@ struct _DdPlan {
   int n, *steps;           /* kept nodes, in order */
   gboolean *run_backward;  /* per step */
   gboolean *in_place;      /* per step: output shares input 0's storage */
-  gboolean *relu_after;    /* per step: the next step's in-place ReLU is done here */
-  gboolean *relu_backward; /* per step: so is that ReLU's backward */
+  int *relu_of;            /* per step: the step of the in-place ReLU done here, or -1 */
+  int *fused_into;         /* per step: the step that does this ReLU, or -1 */
+  gboolean *relu_backward; /* per step: the ReLU's backward is done here too */
   gboolean *grad_add;      /* per step and input slot */
   DdShape *shapes;         /* per value */
   int *root;               /* per value: the value whose storage it uses */
@@ -120,38 +121,55 @@ step_node (const DdPlan *p, int k)
   return &p->model->nodes[p->steps[k]];
 }
 
-/* An in-place ReLU right after a Conv is folded into the Conv's output
- * pass, and into its backward when the Conv can apply the mask on the way
- * in (dd_conv_fuses_relu_backward). */
+/* An in-place ReLU of a Conv's output (the Conv's only reader) is folded
+ * into the Conv's output pass, wherever the ReLU comes in the node order
+ * (GoogLeNet's modules list their convs first, then their ReLUs), and into
+ * its backward when the Conv can apply the mask on the way in
+ * (dd_conv_fuses_relu_backward). Nothing else reads the Conv's output in
+ * between, so nothing sees it rectified early. */
 static void
 fuse_relus (DdPlan *p)
 {
-  p->relu_after = g_new0 (gboolean, p->n);
+  DdModel *m = p->model;
+  g_autofree int *step_of = g_new (int, m->n_nodes);
+  for (int i = 0; i < m->n_nodes; i++)
+    step_of[i] = -1;
+  for (int k = 0; k < p->n; k++)
+    step_of[p->steps[k]] = k;
+  p->relu_of = g_new (int, p->n);
+  p->fused_into = g_new (int, p->n);
   p->relu_backward = g_new0 (gboolean, p->n);
-  for (int k = 1; k < p->n; k++) {
-    const DdNode *node = step_node (p, k), *prev = step_node (p, k - 1);
-    if (p->in_place[k] && node->klass == &dd_op_relu && prev->klass == &dd_op_conv &&
-        node->in[0] == prev->out) {
-      p->relu_after[k - 1] = TRUE;
-      if (p->run_backward[k] && p->run_backward[k - 1] &&
-          dd_conv_fuses_relu_backward (&prev->a, &p->shapes[prev->in[0]], &p->shapes[prev->out]))
-        p->relu_backward[k - 1] = TRUE;
-    }
+  for (int k = 0; k < p->n; k++)
+    p->relu_of[k] = p->fused_into[k] = -1;
+  for (int r = 0; r < p->n; r++) {
+    const DdNode *node = step_node (p, r);
+    if (!p->in_place[r] || node->klass != &dd_op_relu)
+      continue;
+    const int producer = m->values[node->in[0]].producer;
+    const int k = producer >= 0 ? step_of[producer] : -1;
+    if (k < 0 || step_node (p, k)->klass != &dd_op_conv || p->relu_of[k] >= 0)
+      continue;
+    const DdNode *conv = step_node (p, k);
+    p->relu_of[k] = r;
+    p->fused_into[r] = k;
+    p->relu_backward[k] =
+        p->run_backward[r] && p->run_backward[k] &&
+        dd_conv_fuses_relu_backward (&conv->a, &p->shapes[conv->in[0]], &p->shapes[conv->out]);
   }
 }
 
-/* Whether the step before step k does its forward, or its backward
+/* Whether another step does step k's forward, or its backward
  * (fuse_relus). */
 static gboolean
-forward_done_before (const DdPlan *p, int k)
+forward_done_elsewhere (const DdPlan *p, int k)
 {
-  return k > 0 && p->relu_after[k - 1];
+  return p->fused_into[k] >= 0;
 }
 
 static gboolean
-backward_done_before (const DdPlan *p, int k)
+backward_done_elsewhere (const DdPlan *p, int k)
 {
-  return k > 0 && p->relu_backward[k - 1];
+  return p->fused_into[k] >= 0 && p->relu_backward[p->fused_into[k]];
 }
 
 /* Whether the caller reads or writes the storage of root value r. */
@@ -417,8 +435,9 @@ lay_out (DdPlan *p, GError **error)
     if (saved) {
       /* A fused ReLU's mask is written by the step before it, and read by
        * that step's backward when it does the ReLU's too. */
-      int last = backward_done_before (p, k) ? 2 * n - (k - 1) : p->run_backward[k] ? 2 * n - k : k;
-      add_block (blocks, saved * sizeof (float), forward_done_before (p, k) ? k - 1 : k, last,
+      const int conv = p->fused_into[k];
+      int last = backward_done_elsewhere (p, k) ? 2 * n - conv : p->run_backward[k] ? 2 * n - k : k;
+      add_block (blocks, saved * sizeof (float), forward_done_elsewhere (p, k) ? conv : k, last,
                  &p->saved[k]);
     }
     if (c->work_floats)
@@ -565,7 +584,8 @@ dd_plan_free (DdPlan *p)
   g_free (p->steps);
   g_free (p->run_backward);
   g_free (p->in_place);
-  g_free (p->relu_after);
+  g_free (p->relu_of);
+  g_free (p->fused_into);
   g_free (p->relu_backward);
   g_free (p->readers);
   g_free (p->grad_in);
@@ -661,11 +681,11 @@ dd_plan_forward (DdPlan *plan)
 {
   for (int k = 0; k < plan->n; k++) {
     const DdNode *node = step_node (plan, k);
-    if (node->klass->view || forward_done_before (plan, k))
+    if (node->klass->view || forward_done_elsewhere (plan, k))
       continue;
     DdOpCtx c;
     fill_context (plan, k, &c);
-    c.relu_mask = plan->relu_after[k] ? (guint8 *) plan->saved[k + 1] : NULL;
+    c.relu_mask = plan->relu_of[k] >= 0 ? (guint8 *) plan->saved[plan->relu_of[k]] : NULL;
     double t0 = plan->profiling ? now () : 0;
     node->klass->forward (&c);
     if (plan->profiling)
@@ -678,13 +698,13 @@ dd_plan_backward (DdPlan *plan)
 {
   g_return_if_fail (plan->with_backward);
   for (int k = plan->n - 1; k >= 0; k--) {
-    if (!plan->run_backward[k] || backward_done_before (plan, k))
+    if (!plan->run_backward[k] || backward_done_elsewhere (plan, k))
       continue;
     const DdNode *node = step_node (plan, k);
     DdOpCtx c;
     fill_context (plan, k, &c);
     c.gy = plan->grad[node->out];
-    c.relu_mask = plan->relu_backward[k] ? (guint8 *) plan->saved[k + 1] : NULL;
+    c.relu_mask = plan->relu_backward[k] ? (guint8 *) plan->saved[plan->relu_of[k]] : NULL;
     for (int i = 0; i < node->n_in; i++) {
       int v = node->in[i];
       gboolean wanted = v >= 0 && plan->needs_grad[v];
