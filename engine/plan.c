@@ -37,8 +37,8 @@ struct _DdPlan {
   gboolean *needs_grad;    /* per value */
   int *readers;            /* per value: the steps that read it */
   float **act, **grad;     /* per root value */
-  int *grad_in;            /* per root value: the root whose gradient holds its own, or -1 */
-  int64_t *grad_at;        /* per root value: where in that gradient, in floats */
+  int *act_in, *grad_in;   /* per root value: the Concat output holding its data, or -1 */
+  int64_t *slab_at;        /* per root value: where in that Concat's output, in floats */
   float **saved;           /* per step */
   int n_targets, *targets;
   float *input, *input_grad, *work, *arena; /* in memory */
@@ -233,21 +233,25 @@ trace_values (DdPlan *p)
   }
 }
 
-/* A Concat's backward copies slabs of its output's gradient into its
- * inputs' gradients. When an input's storage is read by the Concat alone
- * (every value sharing it has that one reader), no other gradient flows
- * into it, and its gradient can be the slab itself: no buffer, no copy.
- * Inputs whose storage a target shares, the model input and a Concat's
- * output (whose own inputs may sit in its gradient) keep their own. */
+/* A Concat copies its inputs into slabs of its output, and backward the
+ * slabs of its output's gradient back. When an input's storage is read by
+ * the Concat alone (every value sharing it has that one reader), it can be
+ * its slab of the output itself, written there by its producer, and its
+ * gradient the slab of the output's gradient, into which no other gradient
+ * flows: no buffers, no copies. The output's storage then lives from its
+ * first input's step on. Inputs whose storage a target shares, the model
+ * input and a Concat's output (whose own inputs may sit in it) keep their
+ * own. */
 static void
-share_concat_gradients (DdPlan *p)
+share_concat_storage (DdPlan *p)
 {
   DdModel *m = p->model;
+  p->act_in = g_new (int, m->n_values);
   p->grad_in = g_new (int, m->n_values);
-  p->grad_at = g_new0 (int64_t, m->n_values);
+  p->slab_at = g_new0 (int64_t, m->n_values);
   g_autofree gboolean *single = g_new (gboolean, m->n_values);
   for (int v = 0; v < m->n_values; v++) {
-    p->grad_in[v] = -1;
+    p->act_in[v] = p->grad_in[v] = -1;
     single[v] = TRUE;
   }
   for (int v = 0; v < m->n_values; v++)
@@ -255,7 +259,7 @@ share_concat_gradients (DdPlan *p)
 
   for (int k = 0; k < p->n; k++) {
     const DdNode *node = step_node (p, k);
-    if (node->klass != &dd_op_concat || !p->run_backward[k] || p->root[node->out] != node->out)
+    if (node->klass != &dd_op_concat || p->root[node->out] != node->out)
       continue;
     DdShape in[DD_MAX_INPUTS];
     for (int i = 0; i < node->n_in; i++)
@@ -263,12 +267,14 @@ share_concat_gradients (DdPlan *p)
     for (int i = 0; i < node->n_in; i++) {
       const int v = node->in[i], r = p->root[v], producer = m->values[r].producer;
       int64_t at;
-      if (!p->needs_grad[v] || !single[r] || is_target_root (p, r) || r == m->input ||
-          producer < 0 || m->nodes[producer].klass == &dd_op_concat ||
+      if (!single[r] || is_target_root (p, r) || r == m->input || producer < 0 ||
+          m->nodes[producer].klass == &dd_op_concat ||
           !dd_concat_slab (&node->a, node->n_in, in, &p->shapes[node->out], i, &at))
         continue;
-      p->grad_in[r] = node->out;
-      p->grad_at[r] = at;
+      p->act_in[r] = node->out;
+      p->slab_at[r] = at;
+      if (p->needs_grad[v] && p->run_backward[k])
+        p->grad_in[r] = node->out;
     }
   }
 }
@@ -405,8 +411,12 @@ lay_out (DdPlan *p, GError **error)
   g_autofree int *grad_start = p->with_backward ? gradient_starts (p) : NULL;
   g_autoptr (GArray) blocks = g_array_new (FALSE, FALSE, sizeof (Block));
   /* Per root value: the last backward step reading a gradient held in its
-   * gradient (share_concat_gradients). */
+   * gradient (share_concat_storage). */
   g_autofree int *held_until = g_new0 (int, m->n_values);
+  /* Per root value: the first step writing data held in it. */
+  g_autofree int *held_from = g_new (int, m->n_values);
+  for (int v = 0; v < m->n_values; v++)
+    held_from[v] = n;
   gsize work_floats = 0;
 
   p->act = g_new0 (float *, m->n_values);
@@ -422,8 +432,13 @@ lay_out (DdPlan *p, GError **error)
     const DdShape *out = &p->shapes[node->out];
     int v = node->out;
 
-    if (p->root[v] == v)
-      add_block (blocks, dd_shape_numel (out) * sizeof (float), k, act_end[v], &p->act[v]);
+    if (p->root[v] == v && p->act_in[v] >= 0) {
+      held_from[p->act_in[v]] = MIN (held_from[p->act_in[v]], k);
+      act_end[p->act_in[v]] = MAX (act_end[p->act_in[v]], act_end[v]);
+    } else if (p->root[v] == v) {
+      add_block (blocks, dd_shape_numel (out) * sizeof (float), MIN (k, held_from[v]), act_end[v],
+                 &p->act[v]);
+    }
     if (p->run_backward[k] && p->root[v] == v && grad_start[v] >= 0) {
       if (p->grad_in[v] >= 0)
         held_until[p->grad_in[v]] = MAX (held_until[p->grad_in[v]], 2 * n - k);
@@ -470,9 +485,12 @@ lay_out (DdPlan *p, GError **error)
     const Block *b = &g_array_index (blocks, Block, i);
     *b->where = (float *) ((char *) p->arena + b->offset);
   }
-  for (int v = 0; v < m->n_values; v++)
+  for (int v = 0; v < m->n_values; v++) {
+    if (p->act_in[v] >= 0)
+      p->act[v] = p->act[p->act_in[v]] + p->slab_at[v];
     if (p->grad_in[v] >= 0)
-      p->grad[v] = p->grad[p->grad_in[v]] + p->grad_at[v];
+      p->grad[v] = p->grad[p->grad_in[v]] + p->slab_at[v];
+  }
   return TRUE;
 }
 
@@ -537,7 +555,7 @@ plan_new_from (DdModel *model, int width, int height, const char *const *targets
 
   trace_values (p);
   fuse_relus (p);
-  share_concat_gradients (p);
+  share_concat_storage (p);
   if (!check_targets_distinct (p, error) || !lay_out (p, error))
     return NULL;
   if (!p->measure_only)
@@ -588,8 +606,9 @@ dd_plan_free (DdPlan *p)
   g_free (p->fused_into);
   g_free (p->relu_backward);
   g_free (p->readers);
+  g_free (p->act_in);
   g_free (p->grad_in);
-  g_free (p->grad_at);
+  g_free (p->slab_at);
   g_free (p->grad_add);
   g_free (p->shapes);
   g_free (p->root);

@@ -7,6 +7,7 @@
  * op, node, tensor, attribute or file), never a crash or a silent success.
  */
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -511,6 +512,44 @@ test_conv_relu (void)
   assert_floats (dd_plan_get_input_grad (plan), gx, G_N_ELEMENTS (gx));
 }
 
+/* Concat(Sigmoid(x), Relu(x)) -> 1x1 Conv summing the two: the Concat's
+ * inputs are stored in its output, and the Sigmoid's, which its backward
+ * reads, must outlive the Conv (the Concat output's last reader) there. */
+static void
+test_concat_held_input (void)
+{
+  static const int64_t x_dims[] = { 1, 1, -1, -1 }, w_dims[] = { 1, 2, 1, 1 };
+  static const float w[] = { 1, 1 };
+  static const float x[] = { -2, -0.5f, 0, 0.25f, 1, 3 };
+  g_autoptr (TuModel) tm = tu_model_new (11);
+  tu_model_set_input (tm, "x", 4, x_dims);
+  tu_model_add_initializer (tm, "w", 4, w_dims, w);
+  tu_model_add_node (tm, "Sigmoid", "sig", "x", "a", NULL);
+  tu_model_add_node (tm, "Relu", "relu", "x", "b", NULL);
+  tu_model_add_node (tm, "Concat", "cat", "a,b", "c", "axis=1");
+  tu_model_add_node (tm, "Conv", "sum", "c,w", "t", "kernel_shape=[1,1]");
+  tu_model_add_output (tm, "t");
+  g_autoptr (GBytes) bytes = tu_model_pack (tm);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = load_bytes (bytes, &error);
+  g_assert_no_error (error);
+  const char *targets[] = { "t" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, 3, 2, targets, 1, 0, &error);
+  g_assert_no_error (error);
+  memcpy (dd_plan_get_input (plan), x, sizeof x);
+  dd_plan_forward (plan);
+  const float *t = dd_plan_get_target (plan, 0, NULL);
+  memcpy (dd_plan_get_target_grad (plan, 0), t, sizeof x);
+  dd_plan_backward (plan);
+  /* The gradient of 1/2 t^2, t = sigmoid(x) + relu(x). */
+  float want[G_N_ELEMENTS (x)];
+  for (gsize i = 0; i < G_N_ELEMENTS (x); i++) {
+    const float a = 1 / (1 + expf (-x[i])), b = MAX (x[i], 0);
+    want[i] = (a + b) * (a * (1 - a) + (x[i] > 0));
+  }
+  assert_floats (dd_plan_get_input_grad (plan), want, G_N_ELEMENTS (x));
+}
+
 static const DdTensorInfo *
 find_tensor (GArray *tensors, const char *name)
 {
@@ -600,6 +639,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/hostile/enormous-attribute", test_enormous_attribute);
   g_test_add_func ("/loader/hostile/deep-graph", test_deep_graph);
   g_test_add_func ("/loader/conv-relu", test_conv_relu);
+  g_test_add_func ("/loader/concat-held-input", test_concat_held_input);
   g_test_add_func ("/loader/list-tensors", test_list_tensors);
   g_test_add_func ("/loader/unknown-target", test_unknown_target);
   return g_test_run ();

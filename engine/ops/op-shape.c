@@ -225,8 +225,8 @@ dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const DdShape *ou
 }
 
 /* Moves every input's slab to or from its place in the output. A slab
- * whose gradient the plan placed in the output's gradient itself
- * (dd_concat_slab) is where it belongs already. */
+ * that the plan placed in the output itself, or whose gradient it placed
+ * in the output's gradient (dd_concat_slab), is where it belongs already. */
 static void
 concat_move (const DdOpCtx *c, gboolean backward)
 {
@@ -238,7 +238,7 @@ concat_move (const DdOpCtx *c, gboolean backward)
     const int64_t row = prod (c->xs[i], axis, c->xs[i]->rank);
     for (int64_t o = 0; o < outer; o++) {
       float *y = c->y + o * out_row + at;
-      if (!backward)
+      if (!backward && y != c->x[i] + o * row)
         copy_or_add (y, c->x[i] + o * row, row, FALSE);
       else if (c->gx[i] && c->gx[i] + o * row != c->gy + o * out_row + at)
         copy_or_add (c->gx[i] + o * row, c->gy + o * out_row + at, row, c->gx_add[i]);
