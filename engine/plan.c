@@ -45,7 +45,6 @@ struct _DdPlan {
   gsize arena_bytes, work_bytes, io_bytes;
   void *memory; /* one block for all four */
   gsize capacity;
-  DdPlan *donor; /* while planning: a plan whose memory this one may take */
   gboolean with_backward, measure_only, profiling;
   double *seconds_forward, *seconds_backward; /* per step */
 };
@@ -402,8 +401,10 @@ place_blocks (GArray *blocks)
   return total;
 }
 
+/* Places every buffer, in the memory of donor (which then has none) when
+ * donor is not NULL and its memory is big enough. */
 static gboolean
-lay_out (DdPlan *p, GError **error)
+lay_out (DdPlan *p, DdPlan *donor, GError **error)
 {
   DdModel *m = p->model;
   int n = p->n;
@@ -448,8 +449,8 @@ lay_out (DdPlan *p, GError **error)
     }
     gsize saved = c->saved_floats ? c->saved_floats (&node->a, in, out) : 0;
     if (saved) {
-      /* A fused ReLU's mask is written by the step before it, and read by
-       * that step's backward when it does the ReLU's too. */
+      /* A fused ReLU's mask is written by its Conv's step, and read by the
+       * Conv's backward when that does the ReLU's too. */
       const int conv = p->fused_into[k];
       int last = backward_done_elsewhere (p, k) ? 2 * n - conv : p->run_backward[k] ? 2 * n - k : k;
       add_block (blocks, saved * sizeof (float), forward_done_elsewhere (p, k) ? conv : k, last,
@@ -466,9 +467,9 @@ lay_out (DdPlan *p, GError **error)
   if (p->measure_only)
     return TRUE;
   const gsize need = dd_plan_get_memory (p);
-  if (p->donor && p->donor->capacity >= need) {
-    p->memory = g_steal_pointer (&p->donor->memory);
-    p->capacity = p->donor->capacity;
+  if (donor && donor->capacity >= need) {
+    p->memory = g_steal_pointer (&donor->memory);
+    p->capacity = donor->capacity;
   } else if ((p->memory = aligned_floats (need))) {
     p->capacity = need;
   } else {
@@ -535,7 +536,6 @@ plan_new_from (DdModel *model, int width, int height, const char *const *targets
                DdPlanFlags flags, DdPlan *donor, GError **error)
 {
   g_autoptr (DdPlan) p = g_new0 (DdPlan, 1);
-  p->donor = donor;
   p->model = dd_model_ref (model);
   p->with_backward = !(flags & DD_PLAN_FORWARD_ONLY);
   p->measure_only = (flags & DD_PLAN_MEASURE_ONLY) != 0;
@@ -556,11 +556,10 @@ plan_new_from (DdModel *model, int width, int height, const char *const *targets
   trace_values (p);
   fuse_relus (p);
   share_concat_storage (p);
-  if (!check_targets_distinct (p, error) || !lay_out (p, error))
+  if (!check_targets_distinct (p, error) || !lay_out (p, donor, error))
     return NULL;
   if (!p->measure_only)
     bind_values (p);
-  p->donor = NULL;
   return g_steal_pointer (&p);
 }
 

@@ -364,7 +364,7 @@ finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_
 
 /* Group grp of image n. A pointwise conv is one product straight from x
  * into y, multithreaded by OpenBLAS, then its bias and ReLU per channel:
- * measured in GoogLeNet, about 1 % of a step faster than per-thread blocks
+ * measured in GoogLeNet, about 3 % of a step faster than per-thread blocks
  * of columns with the bias and ReLU done in cache, as OpenBLAS splits the
  * product better than fixed blocks do. Any other conv: each thread takes a
  * block of output rows, unrolled into its own cache-sized buffer and

@@ -238,10 +238,12 @@ concat_move (const DdOpCtx *c, gboolean backward)
     const int64_t row = prod (c->xs[i], axis, c->xs[i]->rank);
     for (int64_t o = 0; o < outer; o++) {
       float *y = c->y + o * out_row + at;
-      if (!backward && y != c->x[i] + o * row)
-        copy_or_add (y, c->x[i] + o * row, row, FALSE);
-      else if (c->gx[i] && c->gx[i] + o * row != c->gy + o * out_row + at)
+      if (!backward) {
+        if (y != c->x[i] + o * row)
+          copy_or_add (y, c->x[i] + o * row, row, FALSE);
+      } else if (c->gx[i] && c->gx[i] + o * row != c->gy + o * out_row + at) {
         copy_or_add (c->gx[i] + o * row, c->gy + o * out_row + at, row, c->gx_add[i]);
+      }
     }
     at += row;
   }
