@@ -202,8 +202,16 @@ test_gradient_finite_differences (void)
 }
 
 /* The Winograd 3x3 convolutions change no result beyond rounding: the
- * dream gradient with them and with im2col + sgemm (the engine before
- * them) agree to 1e-5 on the test photos. */
+ * layer's activations with them and with im2col + sgemm (the engine before
+ * them) agree to 1e-5, and so do the dream gradients on the test photos
+ * (relative L2). That gradient is only piecewise continuous, though: where
+ * two max-pool candidates nearly tie or a ReLU input is nearly 0, rounding
+ * can reroute it. With OpenBLAS's Haswell kernels, sky1024px.jpg at 320x240
+ * flips one such decision, which moves the gradient by 1e-2 under one late
+ * unit's receptive field, 0.8 % of the pixels. A flip is accepted when the
+ * gradient still agrees to 1e-5 of its largest value everywhere but at most
+ * 2 % of the pixels and to 5e-2 in relative L2 (testnets/README.md's bound
+ * for nets with such ties); a wrong transform moves nearly every pixel. */
 static void
 test_winograd_fidelity (void)
 {
@@ -221,10 +229,27 @@ test_winograd_fidelity (void)
     g_autoptr (DdPlan) before = dream_gradient (model, image, w, h);
     dd_conv_configure (0, TRUE);
     g_autoptr (DdPlan) after = dream_gradient (model, image, w, h);
-    double err = tu_rl2_error (dd_plan_get_input_grad (after), dd_plan_get_input_grad (before), n);
-    g_test_message ("%s at %dx%d: gradient relative error %.3g", photos[i].name, w, h, err);
-    if (!(err <= 1e-5))
-      g_test_fail_printf ("%s: gradient relative error %.3g > 1e-5", photos[i].name, err);
+    const float *g_after = dd_plan_get_input_grad (after),
+                *g_before = dd_plan_get_input_grad (before);
+    const double err = tu_rl2_error (g_after, g_before, n);
+    const double off = tu_share_off (g_after, g_before, n, 1e-5);
+    /* Backward reuses the layer's memory: run forward again to see it. */
+    dd_conv_configure (0, FALSE);
+    dd_plan_forward (before);
+    dd_conv_configure (0, TRUE);
+    dd_plan_forward (after);
+    DdTensorInfo info;
+    const float *y_after = dd_plan_get_target (after, 0, &info);
+    const double y_err = tu_max_rel_error (y_after, dd_plan_get_target (before, 0, NULL),
+                                           dd_tensor_info_numel (&info));
+    g_test_message ("%s at %dx%d: activations %.3g, gradient relative error %.3g, %.2f %% of it "
+                    "off by more than 1e-5",
+                    photos[i].name, w, h, y_err, err, 100 * off);
+    if (!(y_err <= 1e-5))
+      g_test_fail_printf ("%s: activations' relative error %.3g > 1e-5", photos[i].name, y_err);
+    if (!(err <= 1e-5) && !(off <= 0.02 && err <= 5e-2))
+      g_test_fail_printf ("%s: gradient relative error %.3g, %.2f %% of it off by more than 1e-5",
+                          photos[i].name, err, 100 * off);
   }
 }
 

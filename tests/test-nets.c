@@ -23,7 +23,10 @@ typedef struct {
   const char *output; /* reference activations; their name is the target */
   const char *grad;   /* reference input gradient */
   /* Nets whose gradient passes through near-ties (ReLU at 0, equal max-pool
-   * candidates) are compared by rL2 only: float32 flips a few of them. */
+   * candidates) are compared by rL2 only: float32 flips a few of them.
+   * SqueezeNet is one: its gradients agree to 3e-6 with OpenBLAS's AVX-512
+   * kernels, but with its Haswell ones a late unit flips and moves them by
+   * 1e-2 over a 55x55 patch (rL2 5e-3 and 9e-3). */
   gboolean tight_grad;
 } NetCase;
 
@@ -37,9 +40,9 @@ static const NetCase net_cases[] = {
   { "inception_v3_quarter", "testnets/inception_v3_quarter/inception_v3_quarter.onnx",
     "output_0.pb", "grad_input_0.pb", FALSE },
   { "squeezenet_prob", "squeezenet_v1.1/squeezenet_v1.1.onnx", "output_0.pb", "grad_input_0.pb",
-    TRUE },
+    FALSE },
   { "squeezenet_fire9", "squeezenet_v1.1/squeezenet_v1.1.onnx", "output_fire9_concat.pb",
-    "grad_input_fire9_concat.pb", TRUE },
+    "grad_input_fire9_concat.pb", FALSE },
   { "googlenet_4c", "bvlc_googlenet/bvlc_googlenet.onnx", "output_inception_4c.pb",
     "grad_input_inception_4c.pb", TRUE },
 };

@@ -128,6 +128,18 @@ tu_max_rel_error (const float *a, const float *b, gsize n)
 }
 
 double
+tu_share_off (const float *a, const float *b, gsize n, double tolerance)
+{
+  double max_ref = 0;
+  for (gsize i = 0; i < n; i++)
+    max_ref = MAX (max_ref, fabs ((double) b[i]));
+  gsize off = 0;
+  for (gsize i = 0; i < n; i++)
+    off += !(fabs ((double) a[i] - b[i]) <= tolerance * max_ref); /* NaN is off */
+  return n > 0 ? (double) off / n : 0.0;
+}
+
+double
 tu_rl2_error (const float *a, const float *b, gsize n)
 {
   double sum_diff = 0, sum_ref = 0;

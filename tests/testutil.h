@@ -43,6 +43,8 @@ void tu_remove_tree (const char *path);
 /* max|a - b| / max|b| and ||a - b|| / ||b||. */
 double tu_max_rel_error (const float *a, const float *b, gsize n);
 double tu_rl2_error (const float *a, const float *b, gsize n);
+/* The share of elements with |a - b| > tolerance * max|b| (NaNs included). */
+double tu_share_off (const float *a, const float *b, gsize n, double tolerance);
 
 /* ---- A small ONNX model builder, for tests that need hand-made graphs ------ */
 
