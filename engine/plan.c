@@ -14,6 +14,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define ALIGN 64
 
@@ -49,11 +51,35 @@ struct _DdPlan {
   double *seconds_forward, *seconds_backward; /* per step */
 };
 
+/* Maps the pages of [p, p + bytes) in one call. A plan's memory is all
+ * used from its first step on, and taking it a page fault at a time costs
+ * more: on this project's virtual machine, 460 ms for 190 MB touched a
+ * page at a time, against 25-40 ms for the call and 205 ms for the first
+ * touches after it (the host still backs each page). Kernels before
+ * Linux 5.14 refuse the advice, and the pages come by faults as before. */
+static void
+populate (void *p, gsize bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+  const gsize page = (gsize) sysconf (_SC_PAGESIZE);
+  const guintptr start = ((guintptr) p + page - 1) / page * page;
+  const guintptr end = ((guintptr) p + bytes) / page * page;
+  if (end > start)
+    madvise ((void *) start, end - start, MADV_POPULATE_WRITE);
+#else
+  (void) p;
+  (void) bytes;
+#endif
+}
+
 static float *
 aligned_floats (gsize bytes)
 {
   void *p = NULL;
-  return posix_memalign (&p, ALIGN, MAX (bytes, ALIGN)) == 0 ? p : NULL;
+  if (posix_memalign (&p, ALIGN, MAX (bytes, ALIGN)) != 0)
+    return NULL;
+  populate (p, bytes);
+  return p;
 }
 
 static gsize
