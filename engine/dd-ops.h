@@ -47,9 +47,13 @@ typedef struct {
   int64_t pad_nd[2 * DD_MAX_RANK];
   float pad_value;
   DdShape reshape; /* Reshape as written: 0 copies, -1 infers */
-  /* Conv: its weights transformed for Winograd at load time, or NULL
-   * (owned by the model). */
-  float *winograd_weights;
+  /* Conv on the Winograd path with constant weights: a cell of its own
+   * (owned by the model) for those weights transformed, which the first
+   * run fills (NULL until then); NULL for other convs. A cell rather than
+   * the pointer so that a run can fill it through const attributes, and
+   * only convs that run pay for it: GoogLeNet's 3x3 convs beyond the
+   * dreamed layer would take 50 MB. */
+  float **winograd_weights;
 } DdAttrs;
 
 /* What an op's setup sees of a node while the model loads. */
@@ -149,7 +153,7 @@ extern const DdOpClass dd_op_softmax;
 #define DD_VECTOR_CLONES
 #endif
 
-/* Winograd F(2x2, 3x3) convolution (ops/winograd.c), Conv's path for 3x3
+/* Winograd F(4x4, 3x3) convolution (ops/winograd.c), Conv's path for 3x3
  * stride-1 kernels: out[o][y][x] = sum over i, ky, kx of
  * kernel(o, i)[ky][kx] * in[i][y + dy + ky][x + dx + kx], zero outside in. */
 typedef struct {
@@ -160,8 +164,8 @@ typedef struct {
   /* FALSE: kernel(o, i) = weights[o][i]. TRUE, for Conv's backward:
    * kernel(o, i) = weights[i][o] rotated by 180 degrees. */
   gboolean backward;
-  /* The weights as dd_winograd_transform made them, or NULL: then each run
-   * transforms them into its work buffer. */
+  /* The weights as dd_winograd_weights made them (both directions), or
+   * NULL: then each run transforms them into its work buffer. */
   const float *transformed;
   /* Forward only, either may be NULL: a bias per output channel, and the
    * mask of a ReLU applied after it (laid out as out). */
@@ -169,11 +173,16 @@ typedef struct {
   guint8 *relu_mask;
 } DdWinograd;
 
-/* The transform of weights [planes 3x3 kernels], 16 * planes floats. */
-void dd_winograd_transform (int64_t planes, const float *weights, float *transformed);
+/* The transform of weights [planes 3x3 kernels], each rotated by 180
+ * degrees when flip is TRUE: 36 * planes floats. */
+void dd_winograd_transform (int64_t planes, const float *weights, gboolean flip,
+                            float *transformed);
+/* Both transforms, forward then flipped, in one new block (g_free). */
+float *dd_winograd_weights (int64_t planes, const float *weights);
 /* Work floats for dd_winograd_run with `budget` floats for each thread's
- * block of tiles (at least 16 tiles are taken). */
-gsize dd_winograd_work_floats (const DdWinograd *p, gsize budget);
+ * block of tiles (at least 16 tiles are taken), and transformed: whether
+ * p->transformed will be set. */
+gsize dd_winograd_work_floats (const DdWinograd *p, gboolean transformed, gsize budget);
 /* Writes out, or adds to it when add is TRUE. weights: [3x3 kernels]. */
 void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
                       gboolean add, float *work, gsize budget);

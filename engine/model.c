@@ -41,6 +41,8 @@ dd_model_unref (DdModel *model)
   }
   for (int i = 0; i < model->n_nodes; i++) {
     g_free (model->nodes[i].name);
+    if (model->nodes[i].a.winograd_weights)
+      g_free (*model->nodes[i].a.winograd_weights);
     g_free (model->nodes[i].a.winograd_weights);
   }
   g_free (model->values);

@@ -9,7 +9,7 @@
  * the unrolled matrix is built a band of output rows at a time so that the
  * work buffer stays small whatever the image size. Pointwise (1x1) convs
  * need no unrolling; depthwise convs run directly; 3x3 stride-1 convs with
- * enough channels take the Winograd path (winograd.c), 2.25x fewer flops.
+ * enough channels take the Winograd path (winograd.c), 4x fewer flops.
  */
 #include "dd-ops.h"
 
@@ -17,11 +17,18 @@
 #include <omp.h>
 #include <string.h>
 
-/* Floats of a thread's block (unrolled input and output, or Winograd's
- * buffers): 768 KB, so that they stay in a 1 MB L2 cache beside OpenBLAS's
- * packed panels. Measured on GoogLeNet's 3x3 convs: as fast as 512 KB,
+/* Floats of a thread's im2col block (unrolled input and output): 768 KB,
+ * so that they stay in a 1 MB L2 cache beside OpenBLAS's packed panels.
+ * Measured on GoogLeNet's 3x3 convs before Winograd: as fast as 512 KB,
  * 1.1-1.3x faster than 4 MB. */
 #define BLOCK_FLOATS (3 << 16)
+/* Winograd's: 2.25 MB, out of L2 but in L3. Its 36 products a block are
+ * small (out x tiles x in), and OpenBLAS packs all of U again for each
+ * block; with the 768 KB above, conv2/3x3 (64 in, 192 out: 21 tiles a
+ * block) spent as long packing as multiplying. Measured at 1024x768:
+ * GoogLeNet's step 366-386 ms at 768 KB, 314-326 ms at 2.25 MB, no better
+ * at 4.5 or 12 MB. */
+#define WINOGRAD_BLOCK_FLOATS (9 << 16)
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */
 #define WINOGRAD_MIN_CHANNELS 32
@@ -43,6 +50,12 @@ static gsize
 block_budget (void)
 {
   return budget_floats ? budget_floats : BLOCK_FLOATS;
+}
+
+static gsize
+winograd_budget (void)
+{
+  return budget_floats ? budget_floats : WINOGRAD_BLOCK_FLOATS;
 }
 
 typedef struct {
@@ -137,8 +150,20 @@ winograd_problem (const DdAttrs *a, const ConvGeom *g, gboolean backward)
                        .ow = w_out,
                        .dy = backward ? a->pads[0] - 2 : -a->pads[0],
                        .dx = backward ? a->pads[1] - 2 : -a->pads[1],
-                       .backward = backward,
-                       .transformed = a->winograd_weights };
+                       .backward = backward };
+}
+
+/* The conv's Winograd weights transformed, made by whichever run comes
+ * first (once per model, whatever the plans or threads), or NULL if they
+ * are not kept. */
+static const float *
+winograd_weights (const DdAttrs *a, const ConvGeom *g, const float *weights)
+{
+  if (!a->winograd_weights)
+    return NULL;
+  if (g_once_init_enter (a->winograd_weights))
+    g_once_init_leave (a->winograd_weights, dd_winograd_weights (g->o * g->c, weights));
+  return *a->winograd_weights;
 }
 
 static gboolean
@@ -161,15 +186,13 @@ conv_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
     return dd_op_fail (error, "node '%s': group must be positive", dd_node_name (n));
   dd_node_require_const (n, 1);
   dd_node_require_const (n, 2);
-  /* Weights that Winograd will use are transformed once, here, rather than
-   * on every run: at a dream's small octaves that was a fifth of the time
-   * of the deep 3x3 convs. */
+  /* Weights that Winograd will use are transformed once, on first use
+   * (winograd_weights), rather than on every run: at a dream's small
+   * octaves that was a fifth of the time of the deep 3x3 convs. */
   const float *weights;
   int64_t count;
-  if (winograd_fits (a, w.d[1], w.d[0]) && dd_node_const_floats (n, 1, &weights, &count)) {
-    a->winograd_weights = g_new (float, 16 * count / 9);
-    dd_winograd_transform (count / 9, weights, a->winograd_weights);
-  }
+  if (winograd_fits (a, w.d[1], w.d[0]) && dd_node_const_floats (n, 1, &weights, &count))
+    a->winograd_weights = g_new0 (float *, 1);
   return TRUE;
 }
 
@@ -206,8 +229,9 @@ conv_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
   ConvGeom g = conv_geom (a, &in[0], out);
   if (dd_conv_uses_winograd (a, &in[0], out)) {
     DdWinograd fwd = winograd_problem (a, &g, FALSE), bwd = winograd_problem (a, &g, TRUE);
-    return MAX (dd_winograd_work_floats (&fwd, block_budget ()),
-                dd_winograd_work_floats (&bwd, block_budget ()));
+    const gboolean kept = a->winograd_weights != NULL;
+    return MAX (dd_winograd_work_floats (&fwd, kept, winograd_budget ()),
+                dd_winograd_work_floats (&bwd, kept, winograd_budget ()));
   }
   if (is_pointwise (a) || is_depthwise (&g))
     return 0;
@@ -421,10 +445,11 @@ conv_forward (const DdOpCtx *c)
     }
     if (dd_conv_uses_winograd (c->a, c->xs[0], c->ys)) {
       DdWinograd p = winograd_problem (c->a, &g, FALSE);
+      p.transformed = winograd_weights (c->a, &g, c->x[1]);
       p.bias = c->n_in > 2 ? c->x[2] : NULL;
       p.relu_mask = c->relu_mask ? c->relu_mask + n * g.o * out_plane : NULL;
       dd_winograd_run (&p, c->x[1], c->x[0] + n * g.c * in_plane, c->y + n * g.o * out_plane, FALSE,
-                       c->work, block_budget ());
+                       c->work, winograd_budget ());
       continue;
     }
     for (int64_t grp = 0; grp < g.group; grp++)
@@ -501,7 +526,8 @@ conv_backward (const DdOpCtx *c)
     }
     if (dd_conv_uses_winograd (c->a, c->xs[0], c->ys)) {
       DdWinograd p = winograd_problem (c->a, &g, TRUE);
-      dd_winograd_run (&p, c->x[1], gy, gx, c->gx_add[0], c->work, block_budget ());
+      p.transformed = winograd_weights (c->a, &g, c->x[1]);
+      dd_winograd_run (&p, c->x[1], gy, gx, c->gx_add[0], c->work, winograd_budget ());
       continue;
     }
     for (int64_t grp = 0; grp < g.group; grp++)

@@ -1,30 +1,36 @@
-/* winograd.c: 3x3 stride-1 convolution by Winograd's F(2x2, 3x3).
+/* winograd.c: 3x3 stride-1 convolution by Winograd's F(4x4, 3x3).
  *
  * Copyright (C) 2026 the gimp-deepdream authors
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks"
- * (2016): each 2x2 block of output is Y = A^T [(G g G^T) . (B^T d B)] A,
- * where d is the 4x4 block of input under it and g the 3x3 kernel. With
- * the 16 products of a tile summed over input channels, the convolution is
- * 16 matrix products U[e] (out x in) V[e] (in x tiles) with e the position
- * in the 4x4 tile: 16 multiplies per 2x2 outputs instead of 36, so 2.25x
- * fewer flops than im2col. The transforms only add and halve (exact in
- * binary but for rounding), so the results match the direct product to a
- * few ulps.
+ * (2016): each 4x4 block of output is Y = A^T [(G g G^T) . (B^T d B)] A,
+ * where d is the 6x6 block of input under it and g the 3x3 kernel, with
+ * the interpolation points 0, 1, -1, 2, -2 and infinity. With the 36
+ * products of a tile summed over input channels, the convolution is 36
+ * matrix products U[e] (out x in) V[e] (in x tiles), e the position in the
+ * 6x6 tile: 36 multiplies per 16 outputs instead of 144, 4x fewer flops
+ * than im2col (F(2x2, 3x3), before, saved 2.25x). The transforms' factors
+ * (up to 8 and 1/24) cost some precision: GoogLeNet's inception_4c/output
+ * agrees with im2col's to 1.5e-6 of its largest value, against 4e-7 with
+ * F(2x2, 3x3) (tests/test-googlenet.c, winograd-fidelity).
  *
  * The backward of a stride-1 3x3 convolution to its input is again a 3x3
  * convolution: of the output gradient, with each kernel flipped and the
- * in/out channel roles swapped. Flipping g permutes the rows of G (rows 0
- * and 3 swap), so the flipped kernel's transform is U with tile positions
- * 0 and 3 swapped in both directions: the same U serves both passes.
+ * in/out channel roles swapped. Flipping a kernel evaluates its
+ * polynomial at 1/p where the forward took p, and 2 and -2 have no
+ * counterpart here, so the flipped kernels have a U of their own, read
+ * transposed. (The points 0, 1, -1, 2, 1/2, closed under p -> 1/p, let one
+ * U serve both ways, scaled by powers of two; they rounded about as well on
+ * random tiles but moved GoogLeNet's gradient across more near-ties: on
+ * flowers.jpg and against the reference gradient of its test data.)
  *
  * Tiles are taken a block at a time (in row-major order, a block may span
  * tile rows), and each thread carries its block through all three steps,
- * input transform, the 16 products and output transform, in its own
- * buffers: they stay in the core's cache, the products are small enough to
- * run one per thread, and the work buffer is the same whatever the image
- * size.
+ * input transform, the 36 products and output transform, in its own
+ * buffers: they stay in cache (see WINOGRAD_BLOCK_FLOATS in op-conv.c),
+ * the products are small enough to run one per thread, and the work
+ * buffer is the same whatever the image size.
  */
 #include "dd-ops.h"
 
@@ -32,7 +38,9 @@
 #include <omp.h>
 #include <string.h>
 
-#define TILES 16 /* positions in a 4x4 input tile */
+#define TILES 36 /* positions in a 6x6 input tile */
+#define IN 6     /* input tile edge */
+#define OUT 4    /* output tile edge */
 
 typedef struct {
   int64_t tx, ty, tiles; /* tiles across, down, in all */
@@ -42,23 +50,25 @@ typedef struct {
   int slots;             /* threads' buffer sets */
 } Tiling;
 
-/* Each thread's buffers: V and M of one block, and four deinterleaved
- * padded input rows (even and odd columns) as wide as a block. */
+/* Each thread's buffers: V and M of one block, and the transforms'
+ * scratch as wide as a block: six padded input rows, each split into its
+ * four column phases, and their 36 rows transformed along the rows (the
+ * output transform's 24 rows reuse it). */
 static gsize
 slot_floats (const Tiling *t)
 {
-  return TILES * (t->vstride + t->mstride) + 4 * 2 * (t->block + 1);
+  return TILES * (t->vstride + t->mstride) + (IN * OUT + TILES) * (t->block + 1);
 }
 
 static Tiling
 tiling (const DdWinograd *p, gsize budget)
 {
-  Tiling t = { .tx = (p->ow + 1) / 2, .ty = (p->oh + 1) / 2 };
+  Tiling t = { .tx = (p->ow + OUT - 1) / OUT, .ty = (p->oh + OUT - 1) / OUT };
   t.tiles = t.tx * t.ty;
   t.slots = dd_thread_slots ();
   t.block = (int64_t) (budget / (TILES * (p->k + p->n)));
   t.block = CLAMP (dd_balanced_block (t.tiles, t.block, t.slots), 16, t.tiles);
-  /* The transforms walk all 16 positions at once: at k * block floats
+  /* The transforms walk all 36 positions at once: at k * block floats
    * apart they could all fall in one cache set. */
   t.vstride = dd_cache_stride (p->k * t.block);
   t.mstride = dd_cache_stride (p->n * t.block);
@@ -66,64 +76,79 @@ tiling (const DdWinograd *p, gsize budget)
 }
 
 gsize
-dd_winograd_work_floats (const DdWinograd *p, gsize budget)
+dd_winograd_work_floats (const DdWinograd *p, gboolean transformed, gsize budget)
 {
   Tiling t = tiling (p, budget);
-  return (p->transformed ? 0 : TILES * p->k * p->n) + t.slots * slot_floats (&t);
+  return (transformed ? 0 : TILES * p->k * p->n) + t.slots * slot_floats (&t);
 }
 
-/* u[e][o][c] = (G g G^T)[e] for the kernel g = w[o][c]. */
+/* G g for the three values g[0], g[s], g[2s], into u[0..5]. */
+static inline void
+kernel_transform_1d (const double *g, int s, double *u)
+{
+  u[0] = g[0] / 4;
+  u[1] = -(g[0] + g[s] + g[2 * s]) / 6;
+  u[2] = -(g[0] - g[s] + g[2 * s]) / 6;
+  u[3] = g[0] / 24 + g[s] / 12 + g[2 * s] / 6;
+  u[4] = g[0] / 24 - g[s] / 12 + g[2 * s] / 6;
+  u[5] = g[2 * s];
+}
+
 void
-dd_winograd_transform (int64_t planes, const float *w, float *u)
+dd_winograd_transform (int64_t planes, const float *w, gboolean flip, float *u)
 {
 #pragma omp parallel for schedule(static)
   for (int64_t q = 0; q < planes; q++) {
-    const float *g = w + q * 9;
-    float t[4][3];
+    double g[9], t[IN][3], e[IN];
+    for (int j = 0; j < 9; j++)
+      g[j] = w[q * 9 + (flip ? 8 - j : j)];
     for (int j = 0; j < 3; j++) {
-      t[0][j] = g[j];
-      t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-      t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-      t[3][j] = g[6 + j];
+      double col[IN];
+      kernel_transform_1d (g + j, 3, col);
+      for (int i = 0; i < IN; i++)
+        t[i][j] = col[i];
     }
-    for (int i = 0; i < 4; i++) {
-      float *row = u + 4 * i * planes + q;
-      row[0] = t[i][0];
-      row[planes] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-      row[2 * planes] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-      row[3 * planes] = t[i][2];
+    for (int i = 0; i < IN; i++) {
+      kernel_transform_1d (t[i], 1, e);
+      for (int j = 0; j < IN; j++)
+        u[(IN * i + j) * planes + q] = (float) e[j];
     }
   }
 }
 
-/* Columns dx + 2i and dx + 2i + 1 of row src (length w) into even[i] and
- * odd[i] for i in [lo, hi), with zeros outside the row. */
+/* Column phases of row src (length w) from column x0 on: phase r holds
+ * columns x0 + 4i + r for i in [lo, hi), zero outside the row; phases are
+ * `len` floats apart from ph on. */
 static void
-deinterleave_edge (const float *src, int64_t w, int64_t dx, int64_t lo, int64_t hi, float *even,
-                   float *odd)
+deinterleave_edge (const float *src, int64_t w, int64_t x0, int64_t lo, int64_t hi, float *ph,
+                   int64_t len)
 {
-  for (int64_t i = lo; i < hi; i++) {
-    int64_t x = dx + 2 * i;
-    even[i] = x >= 0 && x < w ? src[x] : 0.0f;
-    odd[i] = x + 1 >= 0 && x + 1 < w ? src[x + 1] : 0.0f;
-  }
+  for (int64_t i = lo; i < hi; i++)
+    for (int r = 0; r < OUT; r++) {
+      int64_t x = x0 + OUT * i + r;
+      ph[r * len + i] = x >= 0 && x < w ? src[x] : 0.0f;
+    }
 }
 
-/* The same for i in [0, half), the inner part without bounds checks. */
+/* The same for i in [0, len), the inner part without bounds checks. */
 DD_VECTOR_CLONES static void
-deinterleave_row (const float *src, int64_t w, int64_t dx, int64_t half, float *even, float *odd)
+deinterleave_row (const float *src, int64_t w, int64_t x0, int64_t len, float *ph)
 {
-  /* Tiles i in [lo, hi) read columns dx + 2i and dx + 2i + 1, both inside. */
-  int64_t lo = dx >= 0 ? 0 : (-dx + 1) / 2;
-  int64_t hi = w - 2 - dx < 0 ? 0 : (w - 2 - dx) / 2 + 1;
-  lo = MIN (lo, half);
-  hi = CLAMP (hi, lo, half);
-  deinterleave_edge (src, w, dx, 0, lo, even, odd);
+  /* Groups i in [lo, hi) read columns x0 + 4i .. x0 + 4i + 3, all inside. */
+  int64_t lo = x0 >= 0 ? 0 : (-x0 + OUT - 1) / OUT;
+  int64_t hi = w - OUT - x0 < 0 ? 0 : (w - OUT - x0) / OUT + 1;
+  lo = MIN (lo, len);
+  hi = CLAMP (hi, lo, len);
+  deinterleave_edge (src, w, x0, 0, lo, ph, len);
+  float *p0 = ph, *p1 = ph + len, *p2 = ph + 2 * len, *p3 = ph + 3 * len;
   for (int64_t i = lo; i < hi; i++) {
-    even[i] = src[dx + 2 * i];
-    odd[i] = src[dx + 2 * i + 1];
+    const float *s = src + x0 + OUT * i;
+    p0[i] = s[0];
+    p1[i] = s[1];
+    p2[i] = s[2];
+    p3[i] = s[3];
   }
-  deinterleave_edge (src, w, dx, hi, half, even, odd);
+  deinterleave_edge (src, w, x0, hi, len, ph, len);
 }
 
 /* Channels ahead of the one being transformed whose rows are fetched
@@ -148,173 +173,193 @@ prefetch_span (const float *row, int64_t w, int64_t from, int64_t len, gboolean 
   }
 }
 
-/* B^T d for four values d0..d3, into v[0], v[stride], v[2 stride] and
- * v[3 stride]. */
-static inline void
-input_transform_1d (float d0, float d1, float d2, float d3, float *v, int64_t stride)
+/* B^T d for six values, into v0..v5. */
+#define INPUT_TRANSFORM_1D(d0, d1, d2, d3, d4, d5, v0, v1, v2, v3, v4, v5)                         \
+  do {                                                                                             \
+    const float d31_ = (d3) - (d1), d42_ = (d4) - (d2);                                            \
+    v0 = 4.0f * (d0) -5.0f * (d2) + (d4);                                                          \
+    v1 = ((d3) + (d4)) - 4.0f * ((d1) + (d2));                                                     \
+    v2 = ((d4) - (d3)) + 4.0f * ((d1) - (d2));                                                     \
+    v3 = d42_ + 2.0f * d31_;                                                                       \
+    v4 = d42_ - 2.0f * d31_;                                                                       \
+    v5 = 4.0f * (d1) -5.0f * (d3) + (d5);                                                          \
+  } while (0)
+
+/* Along one padded input row split into its four column phases (phase c
+ * at ph + c * len): a[j][x] = (d B)[j] for the six columns under tile x,
+ * rows of a `stride` apart. */
+DD_VECTOR_CLONES static void
+transform_rows (const float *restrict ph, int64_t len, int64_t tx, float *restrict a,
+                int64_t stride)
 {
-  v[0] = d0 - d2;
-  v[stride] = d1 + d2;
-  v[2 * stride] = d2 - d1;
-  v[3 * stride] = d1 - d3;
+  const float *p0 = ph, *p1 = ph + len, *p2 = ph + 2 * len, *p3 = ph + 3 * len;
+#pragma omp simd
+  for (int64_t x = 0; x < tx; x++)
+    INPUT_TRANSFORM_1D (p0[x], p1[x], p2[x], p3[x], p0[x + 1], p1[x + 1], a[x], a[stride + x],
+                        a[2 * stride + x], a[3 * stride + x], a[4 * stride + x], a[5 * stride + x]);
 }
 
-/* v[e][t] (stride `stride` between positions e) = B^T d B for the tiles of
- * one tile row, from the four padded rows under it, each split into even
- * and odd columns (row r: ev + r * prow, ev + r * prow + half). */
+/* Down the columns: v[i][j][x] = (B^T a)[i][j] with a[r][j][x] as
+ * transform_rows left it (rows of a `len` apart, of v `stride`). */
 DD_VECTOR_CLONES static void
-transform_tile_row (const float *restrict ev, int64_t prow, int64_t half, int64_t tx,
-                    float *restrict v, int64_t stride)
+transform_columns (const float *restrict a, int64_t len, int64_t tx, float *restrict v,
+                   int64_t stride)
 {
-  const float *e0 = ev, *e1 = ev + prow, *e2 = ev + 2 * prow, *e3 = ev + 3 * prow;
-  const float *o0 = e0 + half, *o1 = e1 + half, *o2 = e2 + half, *o3 = e3 + half;
+  for (int j = 0; j < IN; j++) {
+    const float *c = a + j * len;
+    float *o = v + j * stride;
+    const int64_t r = IN * len, s = IN * stride;
 #pragma omp simd
-  for (int64_t x = 0; x < tx; x++) {
-    /* Rows: a_i = (B^T d)_i, for the four columns 2x .. 2x + 3. */
-    float a00 = e0[x] - e2[x], a01 = o0[x] - o2[x], a02 = e0[x + 1] - e2[x + 1],
-          a03 = o0[x + 1] - o2[x + 1];
-    float a10 = e1[x] + e2[x], a11 = o1[x] + o2[x], a12 = e1[x + 1] + e2[x + 1],
-          a13 = o1[x + 1] + o2[x + 1];
-    float a20 = e2[x] - e1[x], a21 = o2[x] - o1[x], a22 = e2[x + 1] - e1[x + 1],
-          a23 = o2[x + 1] - o1[x + 1];
-    float a30 = e1[x] - e3[x], a31 = o1[x] - o3[x], a32 = e1[x + 1] - e3[x + 1],
-          a33 = o1[x + 1] - o3[x + 1];
-    /* Columns: v_i = a_i B. */
-    input_transform_1d (a00, a01, a02, a03, v + x, stride);
-    input_transform_1d (a10, a11, a12, a13, v + 4 * stride + x, stride);
-    input_transform_1d (a20, a21, a22, a23, v + 8 * stride + x, stride);
-    input_transform_1d (a30, a31, a32, a33, v + 12 * stride + x, stride);
+    for (int64_t x = 0; x < tx; x++)
+      INPUT_TRANSFORM_1D (c[x], c[r + x], c[2 * r + x], c[3 * r + x], c[4 * r + x], c[5 * r + x],
+                          o[x], o[s + x], o[2 * s + x], o[3 * s + x], o[4 * s + x], o[5 * s + x]);
   }
 }
 
 /* V[e][c][j] for tiles [x0, x0 + count) of tile row ty, for every input
  * channel c; v points at j = 0 for tile x0, rows of V are t->block long and
- * positions e t->vstride apart. rows:
- * scratch for four deinterleaved padded input rows. */
+ * positions e t->vstride apart. rows: scratch for six phase-split padded
+ * input rows and their transform along the rows. */
 static void
 transform_input_segment (const DdWinograd *p, const Tiling *t, const float *in, int64_t ty,
                          int64_t x0, int64_t count, float *rows, float *v)
 {
-  const int64_t half = count + 1, prow = 2 * half;
+  const int64_t len = count + 1, prow = OUT * len, from = p->dx + OUT * x0;
+  float *a = rows + IN * prow;
   for (int64_t c = 0; c < p->k; c++) {
-    if (c + PREFETCH_AHEAD < p->k)
-      for (int64_t r = 0; r < 4; r++) {
-        int64_t iy = 2 * ty + r + p->dy;
-        if (iy >= 0 && iy < p->h)
-          prefetch_span (in + ((c + PREFETCH_AHEAD) * p->h + iy) * p->w, p->w, p->dx + 2 * x0, prow,
-                         FALSE);
-      }
-    for (int64_t r = 0; r < 4; r++) {
-      int64_t iy = 2 * ty + r + p->dy;
+    for (int64_t r = 0; r < IN; r++) {
+      const int64_t iy = OUT * ty + r + p->dy;
+      if (iy < 0 || iy >= p->h)
+        continue;
+      if (c + PREFETCH_AHEAD < p->k)
+        prefetch_span (in + ((c + PREFETCH_AHEAD) * p->h + iy) * p->w, p->w, from, prow, FALSE);
+    }
+    for (int64_t r = 0; r < IN; r++) {
+      const int64_t iy = OUT * ty + r + p->dy;
       if (iy < 0 || iy >= p->h)
         memset (rows + r * prow, 0, prow * sizeof *rows);
       else
-        deinterleave_row (in + (c * p->h + iy) * p->w, p->w, p->dx + 2 * x0, half, rows + r * prow,
-                          rows + r * prow + half);
+        deinterleave_row (in + (c * p->h + iy) * p->w, p->w, from, len, rows + r * prow);
     }
-    transform_tile_row (rows, prow, half, count, v + c * t->block, t->vstride);
+    for (int64_t r = 0; r < IN; r++)
+      transform_rows (rows + r * prow, len, count, a + r * IN * len, len);
+    transform_columns (a, len, count, v + c * t->block, t->vstride);
   }
 }
 
-/* Writes (or adds) the 2x2 outputs A^T m A of tile x of a tile row of M:
- * y0[0], y0[1] above y1[0], y1[1]. */
-static inline void
-output_tile (const float *m, int64_t stride, int64_t x, gboolean add, float *y0, float *y1)
-{
-  /* Rows: s_i = (m A)_i. */
-  float s00 = m[x] + m[stride + x] + m[2 * stride + x];
-  float s01 = m[stride + x] - m[2 * stride + x] - m[3 * stride + x];
-  float s10 = m[4 * stride + x] + m[5 * stride + x] + m[6 * stride + x];
-  float s11 = m[5 * stride + x] - m[6 * stride + x] - m[7 * stride + x];
-  float s20 = m[8 * stride + x] + m[9 * stride + x] + m[10 * stride + x];
-  float s21 = m[9 * stride + x] - m[10 * stride + x] - m[11 * stride + x];
-  float s30 = m[12 * stride + x] + m[13 * stride + x] + m[14 * stride + x];
-  float s31 = m[13 * stride + x] - m[14 * stride + x] - m[15 * stride + x];
-  /* Columns: A^T s. */
-  y0[0] = (add ? y0[0] : 0.0f) + (s00 + s10 + s20);
-  y0[1] = (add ? y0[1] : 0.0f) + (s01 + s11 + s21);
-  y1[0] = (add ? y1[0] : 0.0f) + (s10 - s20 - s30);
-  y1[1] = (add ? y1[1] : 0.0f) + (s11 - s21 - s31);
-}
+/* A^T m for six values, into y0..y3. */
+#define OUTPUT_TRANSFORM_1D(m0, m1, m2, m3, m4, m5, y0, y1, y2, y3)                                \
+  do {                                                                                             \
+    const float p12_ = (m1) + (m2), n12_ = (m1) - (m2);                                            \
+    const float p34_ = (m3) + (m4), n34_ = (m3) - (m4);                                            \
+    y0 = (m0) + p12_ + p34_;                                                                       \
+    y1 = n12_ + 2.0f * n34_;                                                                       \
+    y2 = p12_ + 4.0f * p34_;                                                                       \
+    y3 = n12_ + 8.0f * n34_ + (m5);                                                                \
+  } while (0)
 
-/* Output rows y0 and y1 from the first `tiles` tiles of a tile row of M. */
+/* Down the columns of M's tiles: s[i][c][x] = (A^T m)[i][c] for the first
+ * `tiles` tiles, m's positions `stride` apart, s's rows `len`. */
 DD_VECTOR_CLONES static void
-output_row_pair (const float *restrict m, int64_t stride, int64_t tiles, gboolean add,
-                 float *restrict y0, float *restrict y1)
+output_columns (const float *restrict m, int64_t stride, int64_t tiles, float *restrict s,
+                int64_t len)
 {
+  for (int c = 0; c < IN; c++) {
+    const float *q = m + c * stride;
+    float *o = s + c * len;
+    const int64_t r = IN * stride, t = IN * len;
 #pragma omp simd
-  for (int64_t x = 0; x < tiles; x++)
-    output_tile (m, stride, x, add, y0 + 2 * x, y1 + 2 * x);
+    for (int64_t x = 0; x < tiles; x++)
+      OUTPUT_TRANSFORM_1D (q[x], q[r + x], q[2 * r + x], q[3 * r + x], q[4 * r + x], q[5 * r + x],
+                           o[x], o[t + x], o[2 * t + x], o[3 * t + x]);
+  }
 }
 
-/* Like output_row_pair for tiles cut by the right edge (cols, the columns
- * left from y0 on, may end after the first column of the last tile) or the
- * bottom (y1 NULL): through a 2x2 scratch. */
-static void
-output_row_edge (const float *m, int64_t stride, int64_t tiles, int64_t cols, gboolean add,
-                 float *y0, float *y1)
+/* Along the rows: output row y, 4 columns a tile, from row i of s
+ * (s[c][x] at s + c * len): written, or added when add. */
+DD_VECTOR_CLONES static void
+output_row (const float *restrict s, int64_t len, int64_t tiles, gboolean add, float *restrict y)
 {
-  for (int64_t x = 0; x < tiles; x++) {
-    float y[4] = { 0 };
-    output_tile (m, stride, x, FALSE, y, y + 2);
-    for (int64_t j = 0; j < MIN (2, cols - 2 * x); j++) {
-      y0[2 * x + j] = add ? y0[2 * x + j] + y[j] : y[j];
-      if (y1)
-        y1[2 * x + j] = add ? y1[2 * x + j] + y[2 + j] : y[2 + j];
+  const float *s0 = s, *s1 = s + len, *s2 = s + 2 * len, *s3 = s + 3 * len, *s4 = s + 4 * len,
+              *s5 = s + 5 * len;
+  if (add) {
+#pragma omp simd
+    for (int64_t x = 0; x < tiles; x++) {
+      float a, b, c, d;
+      OUTPUT_TRANSFORM_1D (s0[x], s1[x], s2[x], s3[x], s4[x], s5[x], a, b, c, d);
+      y[OUT * x] += a;
+      y[OUT * x + 1] += b;
+      y[OUT * x + 2] += c;
+      y[OUT * x + 3] += d;
     }
+  } else {
+#pragma omp simd
+    for (int64_t x = 0; x < tiles; x++)
+      OUTPUT_TRANSFORM_1D (s0[x], s1[x], s2[x], s3[x], s4[x], s5[x], y[OUT * x], y[OUT * x + 1],
+                           y[OUT * x + 2], y[OUT * x + 3]);
   }
+}
+
+/* Like output_row for the last tile when the right edge cuts it: cols of
+ * its 4 columns are kept. */
+static void
+output_row_edge (const float *s, int64_t len, int64_t x, int64_t cols, gboolean add, float *y)
+{
+  float t[OUT];
+  OUTPUT_TRANSFORM_1D (s[x], s[len + x], s[2 * len + x], s[3 * len + x], s[4 * len + x],
+                       s[5 * len + x], t[0], t[1], t[2], t[3]);
+  for (int64_t j = 0; j < cols; j++)
+    y[OUT * x + j] = add ? y[OUT * x + j] + t[j] : t[j];
 }
 
 /* Output tiles [x0, x1) of tile row ty for every output channel, from
- * M[e][o][j]; m points at j = 0 for tile x0, laid out as V. */
+ * M[e][o][j]; m points at j = 0 for tile x0, laid out as V. scratch:
+ * 24 rows of x1 - x0 floats. */
 static void
 transform_output_segment (const DdWinograd *p, const Tiling *t, const float *m, int64_t ty,
-                          int64_t x0, int64_t x1, gboolean add, float *out)
+                          int64_t x0, int64_t x1, gboolean add, float *scratch, float *out)
 {
-  const int64_t stride = t->mstride;
+  const int64_t stride = t->mstride, y_top = OUT * ty;
+  const int rows = (int) MIN (OUT, p->oh - y_top);
+  const int64_t cols = MIN (OUT * (x1 - x0), p->ow - OUT * x0);
+  /* Whole tiles, then the one the right edge cuts. */
+  const int64_t whole = CLAMP (p->ow / OUT, x0, x1) - x0, len = x1 - x0;
   for (int64_t o = 0; o < p->n; o++) {
     const float *mo = m + o * t->block;
-    float *y0 = out + (o * p->oh + 2 * ty) * p->ow + 2 * x0;
-    float *y1 = 2 * ty + 1 < p->oh ? y0 + p->ow : NULL;
+    float *y[OUT];
+    for (int i = 0; i < OUT; i++)
+      y[i] = out + (o * p->oh + y_top + MIN (i, rows - 1)) * p->ow + OUT * x0;
     if (o + PREFETCH_AHEAD < p->n) {
-      const float *ahead = out + ((o + PREFETCH_AHEAD) * p->oh + 2 * ty) * p->ow;
-      prefetch_span (ahead, p->ow, 2 * x0, 2 * (x1 - x0), TRUE);
-      if (y1)
-        prefetch_span (ahead + p->ow, p->ow, 2 * x0, 2 * (x1 - x0), TRUE);
+      const float *ahead = out + ((o + PREFETCH_AHEAD) * p->oh + y_top) * p->ow;
+      for (int i = 0; i < rows; i++)
+        prefetch_span (ahead + i * p->ow, p->ow, OUT * x0, OUT * (x1 - x0), TRUE);
     }
-    /* Whole tiles, then the ones cut by the right or bottom edge. */
-    const int64_t whole = y1 ? CLAMP (p->ow / 2, x0, x1) - x0 : 0;
-    output_row_pair (mo, stride, whole, add, y0, y1);
-    output_row_edge (mo + whole, stride, x1 - x0 - whole, p->ow - 2 * (x0 + whole), add,
-                     y0 + 2 * whole, y1 ? y1 + 2 * whole : NULL);
+    output_columns (mo, stride, x1 - x0, scratch, len);
+    for (int i = 0; i < rows; i++) {
+      output_row (scratch + i * IN * len, len, whole, add, y[i]);
+      if (whole < x1 - x0)
+        output_row_edge (scratch + i * IN * len, len, whole, cols - OUT * whole, add, y[i]);
+    }
     /* Bias and ReLU while the rows are in cache. */
     if (p->bias || p->relu_mask) {
-      const int64_t cols = MIN (2 * (x1 - x0), p->ow - 2 * x0), at = y0 - out;
       const float b = p->bias ? p->bias[o] : 0.0f;
-      dd_bias_relu (y0, y0, cols, b, p->relu_mask ? p->relu_mask + at : NULL);
-      if (y1)
-        dd_bias_relu (y1, y1, cols, b, p->relu_mask ? p->relu_mask + at + p->ow : NULL);
+      for (int i = 0; i < rows; i++)
+        dd_bias_relu (y[i], y[i], cols, b, p->relu_mask ? p->relu_mask + (y[i] - out) : NULL);
     }
   }
 }
 
 /* M[e] = U[e] V[e] for one block of `count` tiles, on this thread (OpenBLAS
- * runs single-threaded inside a parallel region). Backward reads U[e']
- * transposed, e' being e with tile positions 0 and 3 swapped along both
- * axes (the flipped kernel). */
+ * runs single-threaded inside a parallel region); backward's U, of the
+ * flipped kernels, read transposed. */
 static void
 multiply (const DdWinograd *p, const Tiling *t, const float *u, const float *v, int64_t count,
           float *m)
 {
-  static const int flip[4] = { 3, 1, 2, 0 };
-  for (int e = 0; e < TILES; e++) {
-    const float *a = u + e * p->n * p->k;
-    if (p->backward)
-      a = u + (flip[e / 4] * 4 + flip[e % 4]) * p->n * p->k;
+  for (int e = 0; e < TILES; e++)
     cblas_sgemm (CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, p->n, count,
-                 p->k, 1.0f, a, p->backward ? p->n : p->k, v + e * t->vstride, t->block, 0.0f,
-                 m + e * t->mstride, t->block);
-  }
+                 p->k, 1.0f, u + e * p->n * p->k, p->backward ? p->n : p->k, v + e * t->vstride,
+                 t->block, 0.0f, m + e * t->mstride, t->block);
 }
 
 /* Of `left` tiles from tile t on, those in t's tile row: sets that row and
@@ -342,7 +387,7 @@ run_block (const DdWinograd *p, const Tiling *t, const float *u, const float *in
   multiply (p, t, u, v, count, m);
   for (int64_t i = 0; i < count; i += n) {
     n = segment (t, t0 + i, count - i, &ty, &x0);
-    transform_output_segment (p, t, m + i, ty, x0, x0 + n, add, out);
+    transform_output_segment (p, t, m + i, ty, x0, x0 + n, add, rows, out);
   }
 }
 
@@ -352,12 +397,12 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
 {
   const Tiling t = tiling (p, budget);
   const int64_t n_blocks = (t.tiles + t.block - 1) / t.block;
-  const float *u = p->transformed;
+  const int64_t planes = p->k * p->n;
+  const float *u = p->transformed ? p->transformed + (p->backward ? TILES * planes : 0) : work;
   float *slots = work;
-  if (!u) {
-    dd_winograd_transform (p->k * p->n, weights, work);
-    u = work;
-    slots = work + TILES * p->k * p->n;
+  if (!p->transformed) {
+    dd_winograd_transform (planes, weights, p->backward, work);
+    slots = work + TILES * planes;
   }
 #pragma omp parallel num_threads(MIN(t.slots, omp_get_max_threads()))
   {
@@ -366,4 +411,13 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
     for (int64_t b = 0; b < n_blocks; b++)
       run_block (p, &t, u, in, b * t.block, MIN (t.block, t.tiles - b * t.block), add, slot, out);
   }
+}
+
+float *
+dd_winograd_weights (int64_t planes, const float *weights)
+{
+  float *u = g_new (float, 2 * TILES * planes);
+  dd_winograd_transform (planes, weights, FALSE, u);
+  dd_winograd_transform (planes, weights, TRUE, u + TILES * planes);
+  return u;
 }
