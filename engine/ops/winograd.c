@@ -82,16 +82,16 @@ dd_winograd_work_floats (const DdWinograd *p, gboolean transformed, gsize budget
   return (transformed ? 0 : TILES * p->k * p->n) + t.slots * slot_floats (&t);
 }
 
-/* G g for the three values g[0], g[s], g[2s], into u[0..5]. */
+/* G g for the three values g[0], g[s], g[2s], into u[0], u[s], .. u[5s]. */
 static inline void
 kernel_transform_1d (const double *g, int s, double *u)
 {
   u[0] = g[0] / 4;
-  u[1] = -(g[0] + g[s] + g[2 * s]) / 6;
-  u[2] = -(g[0] - g[s] + g[2 * s]) / 6;
-  u[3] = g[0] / 24 + g[s] / 12 + g[2 * s] / 6;
-  u[4] = g[0] / 24 - g[s] / 12 + g[2 * s] / 6;
-  u[5] = g[2 * s];
+  u[s] = -(g[0] + g[s] + g[2 * s]) / 6;
+  u[2 * s] = -(g[0] - g[s] + g[2 * s]) / 6;
+  u[3 * s] = g[0] / 24 + g[s] / 12 + g[2 * s] / 6;
+  u[4 * s] = g[0] / 24 - g[s] / 12 + g[2 * s] / 6;
+  u[5 * s] = g[2 * s];
 }
 
 void
@@ -99,15 +99,12 @@ dd_winograd_transform (int64_t planes, const float *w, gboolean flip, float *u)
 {
 #pragma omp parallel for schedule(static)
   for (int64_t q = 0; q < planes; q++) {
+    /* Down the kernel's columns into t (IN x 3), then along t's rows. */
     double g[9], t[IN][3], e[IN];
     for (int j = 0; j < 9; j++)
       g[j] = w[q * 9 + (flip ? 8 - j : j)];
-    for (int j = 0; j < 3; j++) {
-      double col[IN];
-      kernel_transform_1d (g + j, 3, col);
-      for (int i = 0; i < IN; i++)
-        t[i][j] = col[i];
-    }
+    for (int j = 0; j < 3; j++)
+      kernel_transform_1d (g + j, 3, &t[0][j]);
     for (int i = 0; i < IN; i++) {
       kernel_transform_1d (t[i], 1, e);
       for (int j = 0; j < IN; j++)
@@ -177,12 +174,12 @@ prefetch_span (const float *row, int64_t w, int64_t from, int64_t len, gboolean 
 #define INPUT_TRANSFORM_1D(d0, d1, d2, d3, d4, d5, v0, v1, v2, v3, v4, v5)                         \
   do {                                                                                             \
     const float d31_ = (d3) - (d1), d42_ = (d4) - (d2);                                            \
-    v0 = 4.0f * (d0) -5.0f * (d2) + (d4);                                                          \
+    v0 = -5.0f * (d2) + 4.0f * (d0) + (d4);                                                        \
     v1 = ((d3) + (d4)) - 4.0f * ((d1) + (d2));                                                     \
     v2 = ((d4) - (d3)) + 4.0f * ((d1) - (d2));                                                     \
     v3 = d42_ + 2.0f * d31_;                                                                       \
     v4 = d42_ - 2.0f * d31_;                                                                       \
-    v5 = 4.0f * (d1) -5.0f * (d3) + (d5);                                                          \
+    v5 = -5.0f * (d3) + 4.0f * (d1) + (d5);                                                        \
   } while (0)
 
 /* Along one padded input row split into its four column phases (phase c
@@ -321,23 +318,23 @@ transform_output_segment (const DdWinograd *p, const Tiling *t, const float *m, 
 {
   const int64_t stride = t->mstride, y_top = OUT * ty;
   const int rows = (int) MIN (OUT, p->oh - y_top);
-  const int64_t cols = MIN (OUT * (x1 - x0), p->ow - OUT * x0);
+  const int64_t len = x1 - x0, cols = MIN (OUT * len, p->ow - OUT * x0);
   /* Whole tiles, then the one the right edge cuts. */
-  const int64_t whole = CLAMP (p->ow / OUT, x0, x1) - x0, len = x1 - x0;
+  const int64_t whole = CLAMP (p->ow / OUT, x0, x1) - x0;
   for (int64_t o = 0; o < p->n; o++) {
     const float *mo = m + o * t->block;
     float *y[OUT];
-    for (int i = 0; i < OUT; i++)
-      y[i] = out + (o * p->oh + y_top + MIN (i, rows - 1)) * p->ow + OUT * x0;
+    for (int i = 0; i < rows; i++)
+      y[i] = out + (o * p->oh + y_top + i) * p->ow + OUT * x0;
     if (o + PREFETCH_AHEAD < p->n) {
       const float *ahead = out + ((o + PREFETCH_AHEAD) * p->oh + y_top) * p->ow;
       for (int i = 0; i < rows; i++)
-        prefetch_span (ahead + i * p->ow, p->ow, OUT * x0, OUT * (x1 - x0), TRUE);
+        prefetch_span (ahead + i * p->ow, p->ow, OUT * x0, OUT * len, TRUE);
     }
-    output_columns (mo, stride, x1 - x0, scratch, len);
+    output_columns (mo, stride, len, scratch, len);
     for (int i = 0; i < rows; i++) {
       output_row (scratch + i * IN * len, len, whole, add, y[i]);
-      if (whole < x1 - x0)
+      if (whole < len)
         output_row_edge (scratch + i * IN * len, len, whole, cols - OUT * whole, add, y[i]);
     }
     /* Bias and ReLU while the rows are in cache. */
