@@ -83,8 +83,8 @@ dd_winograd_work_floats (const DdWinograd *p, gboolean transformed, gsize budget
 }
 
 /* G g for the three values g[0], g[s], g[2s], into u[0], u[s], .. u[5s].
- * Products with the reciprocals, not divisions: a division's latency made
- * this transform a tenth of a one-step dream's time. */
+ * Products with the reciprocals, not divisions: once the stores below went
+ * out in whole lines, the divisions were half of what was left. */
 static inline void
 kernel_transform_1d (const double *g, int s, double *u)
 {
