@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "deepdream.h"
@@ -610,6 +611,40 @@ test_unknown_target (void)
   check_error (error, CODE (DD_ERROR_ARGUMENT) | CODE (DD_ERROR_INVALID), "no_such_tensor", NULL);
 }
 
+/* A plan the system has not the memory for is refused with an error that
+ * says so: here 8000x8000 (over 1 GB) in a process held to 256 MB more
+ * address space than it has. Sanitizers reserve terabytes of address
+ * space, so their builds skip the limit. */
+static void
+test_plan_out_of_memory (void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  g_test_skip ("an address-space limit cannot be set under a sanitizer");
+  return;
+#endif
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_test_trap_assert_stdout ("*not enough memory for the plan*");
+    return;
+  }
+  g_autoptr (DdModel) model = load_tiny ();
+  if (model == NULL)
+    return;
+  g_autofree char *statm = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));
+  const rlim_t now = (rlim_t) g_ascii_strtoull (statm, NULL, 10) * (rlim_t) sysconf (_SC_PAGESIZE);
+  const struct rlimit limit = { now + ((rlim_t) 256 << 20), now + ((rlim_t) 256 << 20) };
+  g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+  g_autoptr (GError) error = NULL;
+  const char *targets[] = { "act_out" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, 8000, 8000, targets, 1, 0, &error);
+  g_assert_null (plan);
+  g_assert_error (error, DD_ERROR, DD_ERROR_MEMORY);
+  if (error)
+    g_print ("%s\n", error->message);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -642,5 +677,6 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/concat-held-input", test_concat_held_input);
   g_test_add_func ("/loader/list-tensors", test_list_tensors);
   g_test_add_func ("/loader/unknown-target", test_unknown_target);
+  g_test_add_func ("/loader/plan-out-of-memory", test_plan_out_of_memory);
   return g_test_run ();
 }
