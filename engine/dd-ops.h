@@ -210,6 +210,11 @@ gboolean dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const Dd
  * constant of the process (the processor count), so a plan's buffers fit
  * every later run whatever the thread count is then. */
 int dd_thread_slots (void);
+/* bytes on a 2 MB boundary, advised to be backed by transparent huge pages
+ * (THP in "madvise" mode, Debian's default, gives them only when asked):
+ * for the big buffers every step streams through, the plan's and the
+ * Winograd weights. Freed with free (); NULL when out of memory. */
+void *dd_alloc_huge (gsize bytes);
 /* The size, at most `block`, of blocks that share n items out evenly in a
  * multiple of `multiple` blocks: small images then still keep every
  * thread busy to the end. */

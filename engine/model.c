@@ -6,6 +6,7 @@
 #include "dd-model.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 
 G_DEFINE_QUARK (dd - error - quark, dd_error)
 
@@ -42,7 +43,7 @@ dd_model_unref (DdModel *model)
   for (int i = 0; i < model->n_nodes; i++) {
     g_free (model->nodes[i].name);
     if (model->nodes[i].a.winograd_weights)
-      g_free (*model->nodes[i].a.winograd_weights);
+      free (*model->nodes[i].a.winograd_weights); /* dd_alloc_huge */
     g_free (model->nodes[i].a.winograd_weights);
   }
   g_free (model->values);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define ALIGN 64
 
@@ -51,58 +52,40 @@ struct _DdPlan {
   double *seconds_forward, *seconds_backward; /* per step */
 };
 
-#define HUGE_PAGE ((gsize) 2 << 20)
-
-/* A plan's memory, in whole huge pages: mapped on 2 MB boundaries, advised
- * to be backed by transparent huge pages (THP in "madvise" mode, Debian's
- * default, gives them only when asked), and populated before the first
- * step, a huge page per call and the calls shared by the threads. The
+/* A plan's memory, in huge pages (dd_alloc_huge), populated before the
+ * first step a huge page per call, the calls shared by the threads. The
  * memory is all used from the first step on. On this project's virtual
  * machine, 190 MB of 4 KB pages cost 245 ms however they were taken (in
  * one call, or a fault at a time); in huge pages 20 ms while the host
  * still backed them from a run a moment before, and after a pause 300 ms
  * in one call, 130-220 ms in calls shared by two threads. A one-step
  * 1024x768 dream went from 0.69 to 0.53 s (medians) run after run, 0.71 to
- * 0.69 s after pauses, and a 6000x4000 one 3 % faster. Where the advice is
- * refused (THP off, kernels before 5.14 for populating) the pages come by
- * faults as before; where the system has not the memory, the plan fails
- * here with a clear error rather than the process later. */
+ * 0.69 s after pauses, and a 6000x4000 one 3 % faster. Kernels before 5.14
+ * refuse the advice, and the pages come by faults; where the system has
+ * not the memory, the plan fails here with a clear error rather than the
+ * process later. */
 static void *
-map_memory (gsize bytes)
+plan_memory (gsize bytes)
 {
-  const gsize size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-  char *raw =
-      mmap (NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED)
+  char *p = dd_alloc_huge (bytes);
+  if (!p)
     return NULL;
-  char *p = (char *) (((guintptr) raw + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
-  if (p > raw)
-    munmap (raw, p - raw);
-  if (raw + HUGE_PAGE > p)
-    munmap (p + size, raw + HUGE_PAGE - p);
-#ifdef MADV_HUGEPAGE
-  madvise (p, size, MADV_HUGEPAGE);
-#endif
 #ifdef MADV_POPULATE_WRITE
-  const gint64 pages = (gint64) (size / HUGE_PAGE);
+  const gsize chunk = (gsize) 2 << 20, page = (gsize) sysconf (_SC_PAGESIZE);
+  const gint64 chunks = (gint64) ((bytes + chunk - 1) / chunk);
   gboolean short_of_memory = FALSE;
 #pragma omp parallel for schedule(static, 1)
-  for (gint64 i = 0; i < pages; i++)
-    if (madvise (p + i * HUGE_PAGE, HUGE_PAGE, MADV_POPULATE_WRITE) != 0 && errno == ENOMEM)
+  for (gint64 i = 0; i < chunks; i++) {
+    const gsize len = (MIN (bytes, (gsize) (i + 1) * chunk) - (gsize) i * chunk) / page * page;
+    if (len && madvise (p + i * chunk, len, MADV_POPULATE_WRITE) != 0 && errno == ENOMEM)
       short_of_memory = TRUE;
+  }
   if (short_of_memory) {
-    munmap (p, size);
+    free (p);
     return NULL;
   }
 #endif
   return p;
-}
-
-static void
-unmap_memory (void *p, gsize bytes)
-{
-  if (p)
-    munmap (p, (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
 }
 
 static gsize
@@ -519,7 +502,7 @@ lay_out (DdPlan *p, DdPlan *donor, GError **error)
   if (donor && donor->capacity >= need) {
     p->memory = g_steal_pointer (&donor->memory);
     p->capacity = donor->capacity;
-  } else if ((p->memory = map_memory (need))) {
+  } else if ((p->memory = plan_memory (need))) {
     p->capacity = need;
   } else {
     g_set_error (error, DD_ERROR, DD_ERROR_MEMORY, "not enough memory for the plan (%.0f MB)",
@@ -646,7 +629,7 @@ dd_plan_free (DdPlan *p)
 {
   if (!p)
     return;
-  unmap_memory (p->memory, p->capacity);
+  free (p->memory);
   g_free (p->steps);
   g_free (p->run_backward);
   g_free (p->in_place);

@@ -6,7 +6,9 @@
 #include "dd-ops.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "deepdream.h"
 
@@ -37,6 +39,23 @@ dd_thread_slots (void)
   if (g_once_init_enter (&slots))
     g_once_init_leave (&slots, (gsize) MAX (g_get_num_processors (), 1));
   return (int) slots;
+}
+
+#define HUGE_PAGE ((gsize) 2 << 20)
+
+void *
+dd_alloc_huge (gsize bytes)
+{
+  void *p = NULL;
+  if (posix_memalign (&p, HUGE_PAGE, MAX (bytes, 1)) != 0)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  /* Only the whole huge pages inside can be huge; a refusal leaves the
+   * memory as it was, in small pages. */
+  if (bytes >= HUGE_PAGE)
+    madvise (p, bytes / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
+#endif
+  return p;
 }
 
 int64_t

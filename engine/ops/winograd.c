@@ -429,7 +429,9 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
 float *
 dd_winograd_weights (int64_t planes, const float *weights)
 {
-  float *u = g_new (float, 2 * TILES * planes);
+  float *u = dd_alloc_huge (2 * TILES * planes * sizeof (float));
+  if (!u)
+    g_error ("out of memory for %" G_GINT64_FORMAT " Winograd weight planes", planes);
   dd_winograd_transform (planes, weights, FALSE, u);
   dd_winograd_transform (planes, weights, TRUE, u + TILES * planes);
   return u;
