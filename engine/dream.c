@@ -22,6 +22,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_MEMORY_MB 900
@@ -712,7 +713,7 @@ plan_octaves (Dream *d, Size s, int min_edge, GError **error)
 static float *
 try_floats (gsize count, const char *what, GError **error)
 {
-  float *p = g_try_malloc (MAX (count, 1) * sizeof (float));
+  float *p = dd_alloc_huge (MAX (count, 1) * sizeof (float));
   if (!p)
     dd_fail (error, DD_ERROR_MEMORY, "not enough memory for the %s (%zu MB)", what,
              count * sizeof (float) >> 20);
@@ -856,12 +857,13 @@ dream_clear (Dream *d)
     g_free (d->targets[t]);
     g_free (d->guide[t]);
   }
-  g_free (d->x);
-  g_free (d->g);
-  g_free (d->detail);
-  g_free (d->scores);
-  g_free (d->lap_scratch);
-  g_free (d->blur_line);
+  /* try_floats's, from dd_alloc_huge */
+  free (d->x);
+  free (d->g);
+  free (d->detail);
+  free (d->scores);
+  free (d->lap_scratch);
+  free (d->blur_line);
   if (d->plan)
     dd_plan_free (d->plan);
   if (d->rand)
