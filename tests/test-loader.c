@@ -611,17 +611,19 @@ test_unknown_target (void)
   check_error (error, CODE (DD_ERROR_ARGUMENT) | CODE (DD_ERROR_INVALID), "no_such_tensor", NULL);
 }
 
+/* Sanitizers reserve terabytes of address space, so an address-space
+ * limit cannot be set under them: their builds leave this test out. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define HAVE_ADDRESS_LIMIT 1
+#endif
+
+#ifdef HAVE_ADDRESS_LIMIT
 /* A plan the system has not the memory for is refused with an error that
  * says so: here 8000x8000 (over 1 GB) in a process held to 256 MB more
- * address space than it has. Sanitizers reserve terabytes of address
- * space, so their builds skip the limit. */
+ * address space than it has. */
 static void
 test_plan_out_of_memory (void)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  g_test_skip ("an address-space limit cannot be set under a sanitizer");
-  return;
-#endif
   if (!g_test_subprocess ()) {
     g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
     g_test_trap_assert_passed ();
@@ -644,6 +646,7 @@ test_plan_out_of_memory (void)
   if (error)
     g_print ("%s\n", error->message);
 }
+#endif
 
 int
 main (int argc, char **argv)
@@ -677,6 +680,8 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/concat-held-input", test_concat_held_input);
   g_test_add_func ("/loader/list-tensors", test_list_tensors);
   g_test_add_func ("/loader/unknown-target", test_unknown_target);
+#ifdef HAVE_ADDRESS_LIMIT
   g_test_add_func ("/loader/plan-out-of-memory", test_plan_out_of_memory);
+#endif
   return g_test_run ();
 }
