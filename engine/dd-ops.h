@@ -212,8 +212,9 @@ gboolean dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const Dd
 int dd_thread_slots (void);
 /* bytes on a 2 MB boundary, advised to be backed by transparent huge pages
  * (THP in "madvise" mode, Debian's default, gives them only when asked):
- * for the big buffers every step streams through, the plan's and the
- * Winograd weights. Freed with free (); NULL when out of memory. */
+ * for the big buffers every step streams through: the plan's, the
+ * Winograd weights, a dream's image-sized planes. Freed with free ();
+ * NULL when out of memory. */
 void *dd_alloc_huge (gsize bytes);
 /* The size, at most `block`, of blocks that share n items out evenly in a
  * multiple of `multiple` blocks: small images then still keep every
