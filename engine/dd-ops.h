@@ -210,6 +210,7 @@ gboolean dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const Dd
  * constant of the process (the processor count), so a plan's buffers fit
  * every later run whatever the thread count is then. */
 int dd_thread_slots (void);
+#define DD_HUGE_PAGE ((gsize) 2 << 20) /* x86-64's transparent huge page */
 /* bytes on a 2 MB boundary, advised to be backed by transparent huge pages
  * (THP in "madvise" mode, Debian's default, gives them only when asked):
  * for the big buffers every step streams through: the plan's, the

@@ -41,19 +41,17 @@ dd_thread_slots (void)
   return (int) slots;
 }
 
-#define HUGE_PAGE ((gsize) 2 << 20)
-
 void *
 dd_alloc_huge (gsize bytes)
 {
   void *p = NULL;
-  if (posix_memalign (&p, HUGE_PAGE, MAX (bytes, 1)) != 0)
+  if (posix_memalign (&p, DD_HUGE_PAGE, MAX (bytes, 1)) != 0)
     return NULL;
 #ifdef MADV_HUGEPAGE
   /* Only the whole huge pages inside can be huge; a refusal leaves the
    * memory as it was, in small pages. */
-  if (bytes >= HUGE_PAGE)
-    madvise (p, bytes / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
+  if (bytes >= DD_HUGE_PAGE)
+    madvise (p, bytes / DD_HUGE_PAGE * DD_HUGE_PAGE, MADV_HUGEPAGE);
 #endif
   return p;
 }
