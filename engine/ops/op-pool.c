@@ -185,21 +185,26 @@ max_pool_h_taps (const PoolGeom *g, const float *src, int64_t lo, int64_t hi, in
 /* The same as max_pool_h_taps for the outputs [from, to) whose windows
  * reach past the row's ends: the first image cell starts the search, so a
  * -inf input still wins a place; a window of padding only (possible only
- * when dilated) gets column -1. */
+ * when dilated) gets column -1. Each tap is tested rather than the range
+ * found by tap_range: its two divisions, for the two or three edge outputs
+ * of every row, cost as much as a fifth of the row's vectorised taps. */
 static void
 max_pool_h_edge (const PoolGeom *g, const float *src, int64_t from, int64_t to, float *hv,
                  int32_t *ha)
 {
   for (int64_t ox = from; ox < to; ox++) {
-    int64_t x0 = ox * g->sw - g->pl, kx_lo, kx_hi;
-    tap_range (x0, g->kw, g->dw, g->w, &kx_lo, &kx_hi);
-    ha[ox] = kx_lo < kx_hi ? (int32_t) kx_lo : -1;
-    hv[ox] = kx_lo < kx_hi ? src[x0 + kx_lo * g->dw] : 0.0f;
-    for (int64_t kx = kx_lo + 1; kx < kx_hi; kx++)
-      if (src[x0 + kx * g->dw] > hv[ox]) {
-        hv[ox] = src[x0 + kx * g->dw];
-        ha[ox] = (int32_t) kx;
+    const int64_t x0 = ox * g->sw - g->pl;
+    int32_t best = -1;
+    float v = 0.0f;
+    for (int32_t kx = 0; kx < g->kw; kx++) {
+      const int64_t ix = x0 + kx * g->dw;
+      if (ix >= 0 && ix < g->w && (best < 0 || src[ix] > v)) {
+        v = src[ix];
+        best = kx;
       }
+    }
+    hv[ox] = v;
+    ha[ox] = best;
   }
 }
 
