@@ -272,19 +272,25 @@ transform_input_segment (const DdWinograd *p, const Tiling *t, const float *in, 
   } while (0)
 
 /* Down the columns of M's tiles: s[i][c][x] = (A^T m)[i][c] for the first
- * `tiles` tiles, m's positions `stride` apart, s's rows `len`. */
+ * `tiles` tiles, m's positions `stride` apart, s's rows `len`. What it read
+ * of m it leaves zero, for the next block's products to add to. */
 DD_VECTOR_CLONES static void
-output_columns (const float *restrict m, int64_t stride, int64_t tiles, float *restrict s,
-                int64_t len)
+output_columns (float *restrict m, int64_t stride, int64_t tiles, float *restrict s, int64_t len)
 {
   for (int c = 0; c < IN; c++) {
-    const float *q = m + c * stride;
+    float *q = m + c * stride;
     float *o = s + c * len;
     const int64_t r = IN * stride, t = IN * len;
 #pragma omp simd
-    for (int64_t x = 0; x < tiles; x++)
-      OUTPUT_TRANSFORM_1D (q[x], q[r + x], q[2 * r + x], q[3 * r + x], q[4 * r + x], q[5 * r + x],
-                           o[x], o[t + x], o[2 * t + x], o[3 * t + x]);
+    for (int64_t x = 0; x < tiles; x++) {
+      float v[IN];
+      for (int k = 0; k < IN; k++) {
+        v[k] = q[k * r + x];
+        q[k * r + x] = 0.0f;
+      }
+      OUTPUT_TRANSFORM_1D (v[0], v[1], v[2], v[3], v[4], v[5], o[x], o[t + x], o[2 * t + x],
+                           o[3 * t + x]);
+    }
   }
 }
 
@@ -329,8 +335,8 @@ output_row_edge (const float *s, int64_t len, int64_t x, int64_t cols, gboolean 
  * M[e][o][j]; m points at j = 0 for tile x0, laid out as V. scratch:
  * 24 rows of x1 - x0 floats. */
 static void
-transform_output_segment (const DdWinograd *p, const Tiling *t, const float *m, int64_t ty,
-                          int64_t x0, int64_t x1, gboolean add, float *scratch, float *out)
+transform_output_segment (const DdWinograd *p, const Tiling *t, float *m, int64_t ty, int64_t x0,
+                          int64_t x1, gboolean add, float *scratch, float *out)
 {
   const int64_t stride = t->mstride, y_top = OUT * ty;
   const int rows = (int) MIN (OUT, p->oh - y_top);
@@ -338,7 +344,7 @@ transform_output_segment (const DdWinograd *p, const Tiling *t, const float *m, 
   /* Whole tiles, then the one the right edge cuts. */
   const int64_t whole = CLAMP (p->ow / OUT, x0, x1) - x0;
   for (int64_t o = 0; o < p->n; o++) {
-    const float *mo = m + o * t->block;
+    float *mo = m + o * t->block;
     float *y[OUT];
     for (int i = 0; i < rows; i++)
       y[i] = out + (o * p->oh + y_top + i) * p->ow + OUT * x0;
@@ -364,7 +370,11 @@ transform_output_segment (const DdWinograd *p, const Tiling *t, const float *m, 
 
 /* M[e] = U[e] V[e] for one block of `count` tiles, on this thread (OpenBLAS
  * runs single-threaded inside a parallel region); backward's U, of the
- * flipped kernels, read transposed. */
+ * flipped kernels, read transposed. M is zero here (cleared when the run
+ * starts and by output_columns after each block), so the products add to
+ * it: with beta 0 OpenBLAS clears it in a pass of its own, which on an AVX2
+ * Zen 3 took twice what clearing the lines output_columns has just read
+ * does. */
 static void
 multiply (const DdWinograd *p, const Tiling *t, const float *u, const float *v, int64_t count,
           float *m)
@@ -372,7 +382,7 @@ multiply (const DdWinograd *p, const Tiling *t, const float *u, const float *v, 
   for (int e = 0; e < TILES; e++)
     cblas_sgemm (CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, p->n, count,
                  p->k, 1.0f, u + e * p->n * p->k, p->backward ? p->n : p->k, v + e * t->vstride,
-                 t->block, 0.0f, m + e * t->mstride, t->block);
+                 t->block, 1.0f, m + e * t->mstride, t->block);
 }
 
 /* Of `left` tiles from tile t on, those in t's tile row: sets that row and
@@ -420,6 +430,7 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
 #pragma omp parallel num_threads(MIN(t.slots, omp_get_max_threads()))
   {
     float *slot = slots + omp_get_thread_num () * slot_floats (&t);
+    memset (slot + TILES * t.vstride, 0, TILES * t.mstride * sizeof (float)); /* M, see multiply */
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < n_blocks; b++)
       run_block (p, &t, u, in, b * t.block, MIN (t.block, t.tiles - b * t.block), add, slot, out);
