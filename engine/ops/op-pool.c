@@ -187,7 +187,7 @@ max_pool_h_taps (const PoolGeom *g, const float *src, int64_t lo, int64_t hi, in
  * -inf input still wins a place; a window of padding only (possible only
  * when dilated) gets column -1. Each tap is tested rather than the range
  * found by tap_range: its two divisions, for the two or three edge outputs
- * of every row, cost as much as a fifth of the row's vectorised taps. */
+ * of every row, cost a third to a half of the row's vectorised taps. */
 static void
 max_pool_h_edge (const PoolGeom *g, const float *src, int64_t from, int64_t to, float *hv,
                  int32_t *ha)
