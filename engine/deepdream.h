@@ -46,6 +46,16 @@ typedef enum {
   DD_ERROR_CANCELLED,
 } DdError;
 
+/* ---- Kernels --------------------------------------------------------------- */
+
+/* One line on what runs the products: the BLAS library and version, the
+ * OpenBLAS kernels in use and why (OpenBLAS's own choice, the user's
+ * OPENBLAS_CORETYPE, or chosen by libdeepdream when OpenBLAS did not know
+ * the CPU), the thread count and the CPU's relevant features. When it
+ * loads, libdeepdream switches OpenBLAS to the best kernels the CPU
+ * supports unless OPENBLAS_CORETYPE is set. Free with g_free(). */
+char *dd_blas_describe (void);
+
 /* ---- Models ---------------------------------------------------------------- */
 
 typedef struct _DdModel DdModel;

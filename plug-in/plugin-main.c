@@ -39,7 +39,8 @@ query (void)
       "selection) with a convolutional network such as GoogLeNet, and puts the result on a "
       "new layer above it, masked by the selection, with the chosen mode and opacity. The "
       "layer itself is not changed. Deeper network layers give objects (eyes, dogs, "
-      "pagodas), shallower ones strokes and textures.",
+      "pagodas), shallower ones strokes and textures. The dialog's time estimate says which "
+      "BLAS kernels run the products (deepdream --version too).",
       "the gimp-deepdream authors", "Copyright (C) 2026 the gimp-deepdream authors", "2026",
       "_DeepDream…", "RGB*, GRAY*", GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs,
       return_vals);

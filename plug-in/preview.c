@@ -434,8 +434,13 @@ make_widget (Preview *p)
   gtk_misc_set_alignment (GTK_MISC (p->estimate), 0, 0.5);
   gtk_label_set_line_wrap (GTK_LABEL (p->estimate), TRUE);
   gtk_widget_set_size_request (p->estimate, PREVIEW_EDGE, -1);
-  gimp_help_set_help_data (p->estimate,
-                           "Estimated from the time the preview took with the same layers", NULL);
+  /* The kernels in use decide the speed: say which, where the speed shows. */
+  g_autofree char *kernels = dd_blas_describe ();
+  g_autofree char *estimate_help =
+    g_strdup_printf ("Estimated from the time the preview took with the same layers.\n"
+                     "Products: %s",
+                     kernels);
+  gimp_help_set_help_data (p->estimate, estimate_help, NULL);
 
   GtkWidget *box = gtk_vbox_new (FALSE, 6);
   gtk_box_pack_start (GTK_BOX (box), frame, FALSE, FALSE, 0);

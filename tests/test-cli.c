@@ -793,7 +793,11 @@ test_version (void)
   g_auto (CliRun) run = { 0 };
   run_cli (&run, "--version", NULL);
   g_assert_cmpint (run.status, ==, 0);
-  g_assert_cmpstr (run.out, ==, "deepdream " DD_VERSION "\n");
+  /* The version, then what runs the products, as the library says it. */
+  g_autofree char *kernels = dd_blas_describe ();
+  g_autofree char *expected = g_strdup_printf ("deepdream " DD_VERSION "\n%s\n", kernels);
+  g_assert_cmpstr (run.out, ==, expected);
+  g_assert_nonnull (strstr (run.out, " kernels ("));
 }
 
 static void

@@ -193,7 +193,9 @@ print_header (const BenchOptions *opts, const DdTensorInfo *target)
   printf ("  input      %dx%d, %d timed runs after %d warm-up\n", opts->width, opts->height,
           opts->runs, opts->warmup);
   printf ("  cpus       %u\n", g_get_num_processors ());
+  g_autofree char *kernels = dd_blas_describe ();
   printf ("  openblas   %s\n", openblas_get_config ());
+  printf ("  kernels    %s\n", kernels);
   printf ("  threads    OpenBLAS %d, OpenMP %d\n\n", openblas_get_num_threads (),
           omp_get_max_threads ());
 }

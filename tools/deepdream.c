@@ -362,7 +362,8 @@ main (int argc, char **argv)
     return EXIT_USAGE;
   }
   if (show_version) {
-    printf ("deepdream %s\n", DD_VERSION);
+    g_autofree char *kernels = dd_blas_describe ();
+    printf ("deepdream %s\n%s\n", DD_VERSION, kernels);
     return 0;
   }
   if (argc != 3 && !(list_layers && argc <= 2)) {
