@@ -1,4 +1,5 @@
-/* blas.c: makes OpenBLAS run the best kernels the CPU supports.
+/* blas.c: makes OpenBLAS run the best kernels the CPU supports, and the
+ * OpenMP threads wait without spinning.
  *
  * Copyright (C) 2026 the gimp-deepdream authors
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -28,6 +29,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -205,6 +207,34 @@ dd_blas_choose (void)
     blas_choice.action = DD_BLAS_SWITCH_FAILED;
 }
 
+/* libgomp spins for a while at every barrier and between parallel regions
+ * before it sleeps (GOMP_SPINCOUNT, 300000 pauses by default). On an idle
+ * machine that buys nothing measurable here: a 1024x768 step took 214-224 ms
+ * spinning and 212-229 ms passive, a default dream 4.30-5.11 s and
+ * 4.40-5.04 s (bench, bench-dream --case default, alternating). Beside one
+ * busy process on two cores, a spinning thread burns the time slice its
+ * partner needs: the default dream took 16.8-23.7 s spinning and 8.5-10.6 s
+ * passive (bench-dream --case default --load 1). libgomp reads the policy
+ * only when it loads, before any code of ours runs, so the only way to set
+ * it for the program is to run the program again with the variable set. */
+void
+dd_process_init (char **argv)
+{
+  if (g_getenv ("OMP_WAIT_POLICY") || g_getenv ("GOMP_SPINCOUNT"))
+    return;
+  /* Valgrind does not follow a program into exec by default: the second
+   * run would leave the tool behind. */
+  const char *preload = g_getenv ("LD_PRELOAD");
+  if (preload && strstr (preload, "vgpreload"))
+    return;
+  if (!argv || !argv[0])
+    return;
+  setenv ("OMP_WAIT_POLICY", "passive", 1);
+  execv ("/proc/self/exe", argv);
+  /* No /proc, or the program is gone: run on with libgomp's default. */
+  unsetenv ("OMP_WAIT_POLICY");
+}
+
 char *
 dd_blas_describe (void)
 {
@@ -255,7 +285,14 @@ dd_blas_describe (void)
   static const char *const vendors[] = { "", "Intel ", "AMD " };
 
   g_autofree char *feature_text = g_string_free (features, FALSE);
-  return g_strdup_printf ("%s, %s kernels (%s); %d threads; CPU: %sfamily %d model %d, %s", version,
-                          core ? core : "unknown", why, omp_get_max_threads (), vendors[cpu.vendor],
+  const char *policy = g_getenv ("OMP_WAIT_POLICY");
+  const char *spin = g_getenv ("GOMP_SPINCOUNT");
+  g_autofree char *waiting = spin     ? g_strdup_printf ("GOMP_SPINCOUNT=%s", spin)
+                             : policy ? g_strdup_printf ("OMP_WAIT_POLICY=%s", policy)
+                                      : g_strdup ("spinning, OpenMP's default");
+  return g_strdup_printf ("%s, %s kernels (%s); %d thread%s (waiting: %s); CPU: %sfamily %d "
+                          "model %d, %s",
+                          version, core ? core : "unknown", why, omp_get_max_threads (),
+                          omp_get_max_threads () == 1 ? "" : "s", waiting, vendors[cpu.vendor],
                           cpu.family, cpu.model, feature_text);
 }

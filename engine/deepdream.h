@@ -56,6 +56,14 @@ typedef enum {
  * supports unless OPENBLAS_CORETYPE is set. Free with g_free(). */
 char *dd_blas_describe (void);
 
+/* Programs call this first thing in main, before any thread exists: unless
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, it runs the program again (same
+ * process, same arguments) with OMP_WAIT_POLICY=passive, so that OpenMP's
+ * threads sleep instead of spinning while they wait. Spinning gains nothing
+ * measurable on an idle machine and halves the speed beside other busy
+ * programs. Returns only when it did not re-execute. */
+void dd_process_init (char **argv);
+
 /* ---- Models ---------------------------------------------------------------- */
 
 typedef struct _DdModel DdModel;

@@ -23,7 +23,13 @@ static void run (const gchar *name, gint n_params, const GimpParam *param, gint 
 
 const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
-MAIN ()
+/* GIMP's MAIN () with the engine's process set-up first. */
+int
+main (int argc, char *argv[])
+{
+  dd_process_init (argv);
+  return gimp_main (&PLUG_IN_INFO, argc, argv);
+}
 
 static void
 query (void)

@@ -800,6 +800,36 @@ test_version (void)
   g_assert_nonnull (strstr (run.out, " kernels ("));
 }
 
+/* Unless the user chose a wait policy, the program runs again at start with
+ * OpenMP threads that sleep while they wait; a user's choice stands. */
+static void
+test_wait_policy (void)
+{
+  const struct {
+    const char *policy, *expected;
+  } cases[] = {
+    { NULL, "(waiting: OMP_WAIT_POLICY=passive)" },
+    { "active", "(waiting: OMP_WAIT_POLICY=active)" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_auto (GStrv) envp = g_get_environ ();
+    envp = g_environ_unsetenv (envp, "OMP_WAIT_POLICY");
+    envp = g_environ_unsetenv (envp, "GOMP_SPINCOUNT");
+    if (cases[i].policy)
+      envp = g_environ_setenv (envp, "OMP_WAIT_POLICY", cases[i].policy, TRUE);
+    const char *argv[] = { cli_path, "--version", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr (GError) error = NULL;
+    int status = -1;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                                 &err, &status, &error));
+    g_assert_no_error (error);
+    g_test_message ("OMP_WAIT_POLICY %s: %s", cases[i].policy ? cases[i].policy : "unset", out);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (out, cases[i].expected));
+  }
+}
+
 static void
 test_help (void)
 {
@@ -876,6 +906,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/guide-corrupt", test_guide_corrupt);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);
   g_test_add_func ("/cli/info/version", test_version);
+  g_test_add_func ("/cli/info/wait-policy", test_wait_policy);
   g_test_add_func ("/cli/info/help", test_help);
   g_test_add_func ("/cli/info/list-layers-for-image", test_list_layers_for_image);
   int status = g_test_run ();

@@ -6,6 +6,7 @@
  *
  *   bench-dream [--model NAME|FILE]          every case, each in its own process
  *   bench-dream --case NAME [--model ...]    one case, one line of figures
+ *   bench-dream --load N ...                 the same beside N busy processes
  *
  * Peak RSS (getrusage's ru_maxrss) is a maximum over a process's life, so
  * each case runs in a fresh process: this program runs itself once per case
@@ -15,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "deepdream.h"
 
@@ -112,6 +116,27 @@ print_load (const char *when)
   double load[3];
   if (getloadavg (load, 3) == 3)
     printf ("load average %s: %.2f %.2f %.2f\n", when, load[0], load[1], load[2]);
+}
+
+/* A reproducible competing load, as a user's other programs or a batch of
+ * several dreams give: n processes that each keep one core busy with
+ * arithmetic until this program ends (they die with it). */
+static void
+start_load (int n)
+{
+  for (int i = 0; i < n; i++) {
+    pid_t pid = fork ();
+    if (pid == 0) {
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      volatile double x = 1.0;
+      for (;;)
+        x = x * 1.0000001 + 1e-9;
+    }
+    if (pid < 0) {
+      perror ("bench-dream: fork");
+      exit (1);
+    }
+  }
 }
 
 /* Runs one case in this process and prints its figures as one line. */
@@ -222,9 +247,13 @@ print_targets (const BenchResult *r)
 int
 main (int argc, char **argv)
 {
+  dd_process_init (argv);
   g_autofree char *case_name = NULL;
   g_autofree char *model_name = NULL;
+  int load = 0;
   const GOptionEntry entries[] = {
+    { "load", 0, 0, G_OPTION_ARG_INT, &load,
+      "Run beside N processes that each keep a core busy (0)", "N" },
     { "case", 0, 0, G_OPTION_ARG_STRING, &case_name,
       "Run only this case (default, big, small, half-mp-3, 1mp-3, 6mp-3, 24mp-3)", "NAME" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model_name, "Model card or .onnx file (googlenet)",
@@ -240,6 +269,12 @@ main (int argc, char **argv)
   }
   if (!model_name)
     model_name = g_strdup ("googlenet");
+  if (load < 0 || load > 256) {
+    fprintf (stderr, "bench-dream: --load takes 0 to 256 processes\n");
+    return 1;
+  }
+  /* Before any thread exists; every case then runs beside the same load. */
+  start_load (load);
 
   if (case_name) {
     const BenchCase *bc = find_case (case_name);
@@ -255,8 +290,10 @@ main (int argc, char **argv)
   }
 
   printf ("libdeepdream dream benchmark: model %s, %u cpus, seed 1, each case in a fresh "
-          "process\n",
-          model_name, g_get_num_processors ());
+          "process, beside %d busy processes\n",
+          model_name, g_get_num_processors (), load);
+  g_autofree char *kernels = dd_blas_describe ();
+  printf ("kernels: %s\n", kernels);
   print_load ("before");
   printf ("\n%-8s %9s %4s %4s %8s %8s %11s %8s %5s %8s %8s %8s\n", "case", "size", "oct", "its",
           "wall s", "cpu s", "peak RSS MB", "s/MP", "tiles", "tile", "plan MB", "work MB");

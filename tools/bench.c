@@ -332,6 +332,7 @@ run_benchmark (const BenchOptions *opts, GError **error)
 int
 main (int argc, char **argv)
 {
+  dd_process_init (argv);
   g_auto (BenchOptions)
       opts = { .width = DEFAULT_WIDTH, .height = DEFAULT_HEIGHT, .runs = 7, .warmup = 1 };
   g_autoptr (GError) error = NULL;

@@ -347,6 +347,7 @@ write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
 int
 main (int argc, char **argv)
 {
+  dd_process_init (argv);
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context = g_option_context_new ("INPUT OUTPUT");
   g_autofree GOptionEntry *entries = make_entries ();
