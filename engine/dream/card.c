@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "dd-model.h"
+#include "deepdream.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "deepdream.h"
+#include "dd-runtime.h"
 #include "dd-ops.h"
 
 /* A tensor of the graph: a constant (weights, shapes) or an activation. */
