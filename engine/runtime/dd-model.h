@@ -1,4 +1,4 @@
-/* dd-model.h: the loaded graph, shared by the loader and the planner.
+/* dd-model.h: the loaded graph, shared by the loaders and the planner.
  *
  * Copyright (C) 2026 the gimp-deepdream authors
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -39,6 +39,55 @@ struct _DdModel {
   int opset;
   char *doc;
 };
+
+/* A node's attribute as a loader describes it. */
+typedef enum {
+  DD_ATTR_INT,
+  DD_ATTR_FLOAT,
+  DD_ATTR_INTS,
+  DD_ATTR_STRING,
+  DD_ATTR_OTHER, /* a kind no op reads (tensors, graphs, lists of floats...) */
+} DdAttrType;
+
+typedef struct {
+  const char *name;
+  DdAttrType type;
+  int64_t i;
+  float f;
+  const int64_t *ints;
+  gsize n_ints;
+  const char *s;
+} DdAttr;
+
+/* A node as a loader describes it, whatever its file format: an op of the
+ * runtime by its ONNX name, with ONNX's attributes, which every op reads.
+ * All borrowed from the loader, for the time of dd_model_add_nodes. */
+typedef struct {
+  const char *op;
+  const char *name;
+  int n_inputs;
+  const char *const *inputs; /* "" or NULL for an absent optional input */
+  int n_outputs;
+  const char *const *outputs; /* outputs past the first are not computed */
+  int n_attrs;
+  const DdAttr *attrs;
+} DdNodeSpec;
+
+/* Real CNNs have hundreds of nodes (GoogLeNet 142 after folding, ResNet-152
+ * about 500); planning is quadratic in the node count. */
+#define DD_MAX_NODES 10000
+/* The largest constant any loader accepts, in elements (4 GiB of floats). */
+#define DD_MAX_CONST_ELEMENTS (INT64_C (1) << 30)
+
+/* graph.c: building a model's graph from any loader's descriptions. */
+/* A new activation or constant named name; -1 when the name is taken. */
+int dd_model_add_value (DdModel *m, const char *name, GError **error);
+/* Adds the nodes, in any order: wires them by tensor names, sorts them
+ * topologically, lets each op read its attributes and folds constant views.
+ * The specs array is reordered. */
+gboolean dd_model_add_nodes (DdModel *m, DdNodeSpec *specs, int n, GError **error);
+/* The graph's output: the tensor named name, which a node must make. */
+gboolean dd_model_set_output (DdModel *m, const char *name, GError **error);
 
 /* model.c */
 DdModel *dd_model_alloc (void);
