@@ -38,6 +38,8 @@ struct _DdModel {
   int input, output;
   int opset;
   char *doc;
+  gboolean has_preprocessing; /* the file states it (Caffe's transform_param) */
+  DdPreprocessing preprocessing;
 };
 
 /* A node's attribute as a loader describes it. */
@@ -88,6 +90,11 @@ int dd_model_add_value (DdModel *m, const char *name, GError **error);
 gboolean dd_model_add_nodes (DdModel *m, DdNodeSpec *specs, int n, GError **error);
 /* The graph's output: the tensor named name, which a node must make. */
 gboolean dd_model_set_output (DdModel *m, const char *name, GError **error);
+
+/* The loaders; both fail with DD_ERROR_PARSE when data is not of their
+ * format at all. */
+DdModel *dd_onnx_load (const guint8 *data, gsize size, GError **error);
+DdModel *dd_caffe_load (const guint8 *data, gsize size, GError **error);
 
 /* model.c */
 DdModel *dd_model_alloc (void);

@@ -3,7 +3,8 @@
  * Copyright (C) 2026 the gimp-deepdream authors
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * A DdModel is an ONNX CNN loaded into memory (weights and graph). A DdPlan
+ * A DdModel is a CNN loaded into memory (weights and graph) from an ONNX
+ * file or a Caffe .caffemodel. A DdPlan
  * runs that model for one input size up to a chosen set of target tensors:
  * made once, then forward and backward run any number of times without
  * allocating. Backward pushes gradients set at the targets back to the input
@@ -50,7 +51,8 @@ typedef enum {
 
 typedef struct _DdModel DdModel;
 
-/* Loads an ONNX model (protobuf) from a file or from memory. Checks every op,
+/* Loads a model from a file or from memory: ONNX, or Caffe's .caffemodel
+ * (V1 and V2 layers; run as Caffe's TEST phase). Checks every op,
  * attribute and constant it will need; fails with a DD_ERROR naming the
  * problem. */
 DdModel *dd_model_new_from_file (const char *path, GError **error);
@@ -63,8 +65,20 @@ const char *dd_model_get_input_name (DdModel *model);
 const char *dd_model_get_output_name (DdModel *model);
 /* Input channels (3 for RGB/BGR nets). */
 int dd_model_get_input_channels (DdModel *model);
-/* The model's doc_string ("" when absent). */
+/* The model's doc_string ("" when absent; a Caffe net's name). */
 const char *dd_model_get_doc (DdModel *model);
+
+/* How pixels are prepared for a model: input = (pixel * range / 255 -
+ * mean) / std per channel, channels in BGR order when bgr is set. */
+typedef struct {
+  gboolean bgr;
+  float range;
+  float mean[3], std[3];
+} DdPreprocessing;
+
+/* The preprocessing the model file itself states (a Caffe training net's
+ * data layer does); FALSE when it states none. */
+gboolean dd_model_get_preprocessing (DdModel *model, DdPreprocessing *out);
 
 #define DD_MAX_DIMS 6
 

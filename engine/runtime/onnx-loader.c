@@ -299,7 +299,7 @@ read_opset (const Onnx__ModelProto *p)
 }
 
 DdModel *
-dd_model_new_from_data (const guint8 *data, gsize size, GError **error)
+dd_onnx_load (const guint8 *data, gsize size, GError **error)
 {
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -322,25 +322,6 @@ dd_model_new_from_data (const guint8 *data, gsize size, GError **error)
   if (!ok) {
     dd_model_unref (m);
     return NULL;
-  }
-  return m;
-}
-
-DdModel *
-dd_model_new_from_file (const char *path, GError **error)
-{
-  GError *local = NULL;
-  g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, &local);
-  if (!file) {
-    dd_fail (error, DD_ERROR_IO, "cannot read model '%s': %s", path, local->message);
-    g_error_free (local);
-    return NULL;
-  }
-  DdModel *m = dd_model_new_from_data ((const guint8 *) g_mapped_file_get_contents (file),
-                                       g_mapped_file_get_length (file), &local);
-  if (!m) {
-    g_set_error (error, DD_ERROR, local->code, "model '%s': %s", path, local->message);
-    g_error_free (local);
   }
   return m;
 }
