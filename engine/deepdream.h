@@ -28,7 +28,7 @@ void dd_resize_bilinear (const float *src, int src_width, int src_height, float 
 typedef struct {
   char *name;         /* "googlenet" */
   char *display_name; /* "BVLC GoogLeNet (Inception v1)" */
-  char *file;         /* absolute path of the .onnx file */
+  char *file;         /* absolute path of the .onnx or .caffemodel file */
   char *sha256;       /* lower-case hex, or NULL when the card does not know it */
   gboolean bgr;       /* channel order of the network input */
   float range;        /* pixel values span 0..range before the mean (255 or 1) */
@@ -42,7 +42,9 @@ typedef struct {
   char **descriptions; /* one line for each of layers */
   char *license;
   char *url;
-  gboolean assumed; /* no card was found: preprocessing is a guess */
+  gboolean assumed; /* no card was found: preprocessing is a guess... */
+  gboolean stated;  /* ...unless the model file states it (then set too) */
+  char **digests;   /* "sha256:HEX", "sha1:HEX" of the card's files */
 } DdModelCard;
 
 void dd_model_card_free (DdModelCard *card);
@@ -52,8 +54,8 @@ void dd_model_card_free (DdModelCard *card);
  * installed data dir. Returns a newly allocated NULL-terminated list. */
 char **dd_model_path (void);
 
-/* The card named name ("googlenet"), or for a path ending in .onnx the card
- * whose sha256 matches that file, or a card with assumed ImageNet
+/* The card named name ("googlenet"), or for a model file's path the card
+ * that knows that file's checksum, or a card with assumed ImageNet
  * preprocessing (assumed = TRUE) when none does. */
 DdModelCard *dd_model_card_find (const char *name_or_file, GError **error);
 /* Reads one card file. */
@@ -65,8 +67,9 @@ char **dd_model_card_list_installed (void);
  * tensor when the card says bare conv names mean that (Caffe's behaviour). */
 char *dd_model_card_resolve_layer (const DdModelCard *card, DdModel *model, const char *name);
 
-/* Loads the model a user named (card name or .onnx path; NULL or "" means
- * googlenet) with its card. */
+/* Loads the model a user named (card name or model file; NULL or "" means
+ * googlenet) with its card; a file without a card that states its own
+ * preprocessing gets that (stated = TRUE). */
 DdModel *dd_model_open (const char *name_or_file, DdModelCard **card, GError **error);
 
 /* ---- Dream parameters ------------------------------------------------------ */
