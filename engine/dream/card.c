@@ -96,20 +96,20 @@ read_triple (GKeyFile *kf, const char *key, float def, float out[3], GError **er
 /* The card's files (File: the same weights in several formats, preferred
  * first): the first one found on the path, else the first name, and the
  * checksums the card knows of them, as "sha256:HEX" or "sha1:HEX": [Model]
- * Sha256 for the first file, a group named after each file for any. */
+ * Sha256 and Sha1 for the first file, a group named after each file for any. */
 static void
 read_files (DdModelCard *card, GKeyFile *kf, const char *dir, char **files)
 {
+  const char *const kinds[] = { "Sha256", "Sha1" }, *const prefixes[] = { "sha256:", "sha1:" };
   GPtrArray *digests = g_ptr_array_new ();
-  if (card->sha256)
-    g_ptr_array_add (digests, g_strconcat ("sha256:", card->sha256, NULL));
   for (int i = 0; files[i]; i++) {
-    const char *const kinds[] = { "Sha256", "Sha1" }, *const prefixes[] = { "sha256:", "sha1:" };
-    for (int k = 0; k < 2; k++) {
-      g_autofree char *hex = g_key_file_get_string (kf, files[i], kinds[k], NULL);
-      if (hex)
-        g_ptr_array_add (digests, g_strconcat (prefixes[k], g_strstrip (hex), NULL));
-    }
+    for (int g = i ? 1 : 0; g < 2; g++)
+      for (int k = 0; k < 2; k++) {
+        g_autofree char *hex =
+            g_key_file_get_string (kf, g ? files[i] : CARD_GROUP, kinds[k], NULL);
+        if (hex)
+          g_ptr_array_add (digests, g_strconcat (prefixes[k], g_strstrip (hex), NULL));
+      }
     if (!card->file)
       card->file = find_on_path (dir, files[i]);
   }
