@@ -240,6 +240,36 @@ test_truncated (void)
   }
 }
 
+/* The fuzzer's kept inputs (tests/fuzz/regressions) load or fail cleanly. */
+static void
+test_regressions (void)
+{
+  const char *dir = g_getenv ("DD_REGRESSIONS");
+  if (!dir) {
+    g_test_skip ("DD_REGRESSIONS is unset");
+    return;
+  }
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (listing);
+  int seen = 0;
+  for (const char *name; listing && (name = g_dir_read_name (listing));) {
+    if (!g_str_has_suffix (name, ".caffemodel"))
+      continue;
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DdModel) model = dd_model_new_from_file (path, &error);
+    g_test_message ("%s: %s", name, model ? "loads" : error->message);
+    g_assert_true (model != NULL || (error && error->domain == DD_ERROR));
+    if (model) {
+      const char *targets[] = { dd_model_get_output_name (model) };
+      g_autoptr (DdPlan) plan = dd_plan_new (model, 40, 32, targets, 1, DD_PLAN_MEASURE_ONLY, NULL);
+      (void) plan;
+    }
+    seen++;
+  }
+  g_assert_cmpint (seen, >=, 6);
+}
+
 /* ---- Nets made here ---------------------------------------------------------- */
 
 /* A V2 NetParameter under construction; everything it points to belongs to
@@ -682,6 +712,7 @@ main (int argc, char **argv)
   g_test_add_func ("/caffe/googlenet-aux-head", test_googlenet_aux_head);
   g_test_add_func ("/caffe/squeezenet", test_squeezenet);
   g_test_add_func ("/caffe/truncated", test_truncated);
+  g_test_add_func ("/caffe/regressions", test_regressions);
   g_test_add_func ("/caffe/layers", test_layers);
   g_test_add_func ("/caffe/phases", test_phases);
   g_test_add_func ("/caffe/hostile/unsupported-type", test_unsupported_type);
