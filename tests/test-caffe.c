@@ -674,6 +674,22 @@ test_bad_wiring (void)
   }
 }
 
+/* In-place layers of one long name each get a tensor of their own. */
+static void
+test_long_names (void)
+{
+  g_autoptr (Net) n = net_new (2, 3, 3);
+  add_conv (n, "conv", "data", "conv");
+  g_autofree char *name = g_strnfill (1000, 'r');
+  add_layer (n, name, "ReLU", "conv", "conv");
+  add_layer (n, name, "ReLU", "conv", "conv");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = net_load (n, &error);
+  g_assert_no_error (error);
+  g_autofree char *second = g_strconcat (name, "#2", NULL);
+  g_assert_cmpstr (dd_model_get_output_name (model), ==, second);
+}
+
 /* Formats: V0 refused with its name, V1 and V2 layers together refused. */
 static void
 test_formats (void)
@@ -720,5 +736,6 @@ main (int argc, char **argv)
   g_test_add_func ("/caffe/hostile/bad-weights", test_bad_weights);
   g_test_add_func ("/caffe/hostile/bad-wiring", test_bad_wiring);
   g_test_add_func ("/caffe/hostile/formats", test_formats);
+  g_test_add_func ("/caffe/hostile/long-names", test_long_names);
   return g_test_run ();
 }

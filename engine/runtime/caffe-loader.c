@@ -17,6 +17,7 @@
  */
 #include "dd-model.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -298,6 +299,18 @@ blob_shape (const Layer *l, gsize i, DdShape *shape, GError **error)
   return TRUE;
 }
 
+/* A double as the nearest float: out-of-range values become infinite (a
+ * plain conversion of them is undefined in C), NaN stays NaN. */
+static float
+to_float (double v)
+{
+  if (v > FLT_MAX)
+    return INFINITY;
+  if (v < -FLT_MAX)
+    return -INFINITY;
+  return (float) v;
+}
+
 /* Values in blob i: float data, or double data when there is none. */
 static int64_t
 blob_count (const Layer *l, gsize i)
@@ -330,15 +343,14 @@ add_blob (Builder *b, const Layer *l, gsize i, const char *what, const DdShape *
   } else if (n > 0 && blob->n_data == 0 && blob->n_double_data == (gsize) n) {
     data = g_new (float, (gsize) n);
     for (int64_t k = 0; k < n; k++)
-      data[k] = (float) blob->double_data[k];
+      data[k] = to_float (blob->double_data[k]);
   } else {
     dd_fail (error, DD_ERROR_INVALID,
              "layer '%s': blob %zu (%s) holds %zu values, its shape %s needs %" PRId64, l->name, i,
              what, (gsize) blob_count (l, i), format_shape (shape, buf, sizeof buf), n);
     return NULL;
   }
-  char name[512];
-  g_snprintf (name, sizeof name, "%s#%s", l->name, what);
+  g_autofree char *name = g_strconcat (l->name, "#", what, NULL);
   int id = dd_model_add_value (b->m, name, error);
   if (id < 0) {
     g_free (data);
@@ -355,8 +367,7 @@ add_blob (Builder *b, const Layer *l, gsize i, const char *what, const DdShape *
 static const char *
 add_floats (Builder *b, const Layer *l, const char *what, float *data, int64_t n, GError **error)
 {
-  char name[512];
-  g_snprintf (name, sizeof name, "%s#%s", l->name, what);
+  g_autofree char *name = g_strconcat (l->name, "#", what, NULL);
   int id = dd_model_add_value (b->m, name, error);
   if (id < 0) {
     g_free (data);
@@ -453,13 +464,10 @@ emit (Builder *b, const char *op, const char *node, const char *out, const char 
 static const char *
 claim_name (Builder *b, const char *name)
 {
-  char buf[512];
-  const char *candidate = name;
-  for (int k = 2; g_hash_table_contains (b->taken, candidate); k++) {
-    g_snprintf (buf, sizeof buf, "%s#%d", name, k);
-    candidate = buf;
-  }
-  const char *kept = g_string_chunk_insert (b->strings, candidate);
+  g_autoptr (GString) candidate = g_string_new (name);
+  for (int k = 2; g_hash_table_contains (b->taken, candidate->str); k++)
+    g_string_printf (candidate, "%s#%d", name, k);
+  const char *kept = g_string_chunk_insert (b->strings, candidate->str);
   g_hash_table_add (b->taken, (gpointer) kept);
   return kept;
 }
@@ -757,8 +765,7 @@ eltwise (Builder *b, const Layer *l, GError **error)
     return FALSE;
   const char *acc = in[0];
   for (gsize i = 1; i < l->n_bottom; i++) {
-    char step[512];
-    g_snprintf (step, sizeof step, "%s#%zu", out, i);
+    g_autofree char *step = g_strdup_printf ("%s#%zu", out, i);
     const char *to = i + 1 == l->n_bottom ? out : claim_name (b, step);
     const char *pair[2] = { acc, in[i] };
     emit (b, op == ELTWISE_SUM ? "Add" : "Mul", i + 1 == l->n_bottom ? l->name : to, to, pair, 2,
@@ -785,7 +792,7 @@ inner_product (Builder *b, const Layer *l, GError **error)
     return dd_fail (error, DD_ERROR_INVALID, "layer '%s': num_output must be positive", l->name);
   if (!expect_blobs (l, p->bias_term ? 2 : 1, error))
     return FALSE;
-  DdShape ws;
+  DdShape ws = { 0 };
   if (!blob_shape (l, 0, &ws, error))
     return FALSE;
   /* V1 files store the weights as (1, 1, N, K), later ones as (N, K). */
@@ -805,8 +812,7 @@ inner_product (Builder *b, const Layer *l, GError **error)
   const char *out = write_blob (b, l, error);
   if (!out)
     return FALSE;
-  char flat_name[512];
-  g_snprintf (flat_name, sizeof flat_name, "%s#flat", l->name);
+  g_autofree char *flat_name = g_strconcat (l->name, "#flat", NULL);
   const char *flat = claim_name (b, flat_name);
   const DdAttr fa[] = { attr_int ("axis", 1) };
   emit (b, "Flatten", flat, flat, in, 1, fa, 1);
@@ -885,8 +891,8 @@ batch_norm (Builder *b, const Layer *l, GError **error)
   const double factor = blob_value (l, 2, 0), inv = factor == 0 ? 0 : 1 / factor;
   float *mean = g_new (float, (gsize) c), *var = g_new (float, (gsize) c);
   for (int64_t i = 0; i < c; i++) {
-    mean[i] = (float) (blob_value (l, 0, i) * inv);
-    var[i] = (float) (blob_value (l, 1, i) * inv);
+    mean[i] = to_float (blob_value (l, 0, i) * inv);
+    var[i] = to_float (blob_value (l, 1, i) * inv);
   }
   if (!(in[1] = add_floats (b, l, "scale", filled (c, 1), c, error)) ||
       !(in[2] = add_floats (b, l, "shift", filled (c, 0), c, error))) {
