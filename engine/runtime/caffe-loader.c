@@ -254,12 +254,6 @@ in_test_phase (const Layer *l, gboolean *keep, GError **error)
 
 /* ---- Blobs ----------------------------------------------------------------- */
 
-static const char *
-format_shape (const DdShape *s, char *buf, gsize size)
-{
-  return dd_shape_format (s, buf, size);
-}
-
 /* Blob::FromProto's shape: the legacy 4-D header when any of its fields is
  * there, else BlobShape. */
 static gboolean
@@ -347,7 +341,7 @@ add_blob (Builder *b, const Layer *l, gsize i, const char *what, const DdShape *
   } else {
     dd_fail (error, DD_ERROR_INVALID,
              "layer '%s': blob %zu (%s) holds %zu values, its shape %s needs %" PRId64, l->name, i,
-             what, (gsize) blob_count (l, i), format_shape (shape, buf, sizeof buf), n);
+             what, (gsize) blob_count (l, i), dd_shape_format (shape, buf, sizeof buf), n);
     return NULL;
   }
   g_autofree char *name = g_strconcat (l->name, "#", what, NULL);
@@ -392,7 +386,7 @@ add_vector (Builder *b, const Layer *l, gsize i, const char *what, int64_t n, GE
   if (dd_shape_numel (&s) != n) {
     dd_fail (error, DD_ERROR_INVALID,
              "layer '%s': blob %zu (%s) has shape %s; %" PRId64 " values are needed", l->name, i,
-             what, format_shape (&s, buf, sizeof buf), n);
+             what, dd_shape_format (&s, buf, sizeof buf), n);
     return NULL;
   }
   s = (DdShape){ .rank = 1, .d = { n } };
@@ -618,10 +612,10 @@ convolution (Builder *b, const Layer *l, GError **error)
   const int64_t out_ch = (int64_t) p->num_output;
   if (ws.rank != 4 || ws.d[0] != out_ch || ws.d[1] < 1 || ws.d[2] != w.kernel[0] ||
       ws.d[3] != w.kernel[1])
-    return dd_fail (error, DD_ERROR_INVALID,
-                    "layer '%s': weights have shape %s; [%" PRId64 ", C, %" PRId64 ", %" PRId64
-                    "] is needed",
-                    l->name, format_shape (&ws, buf, sizeof buf), out_ch, w.kernel[0], w.kernel[1]);
+    return dd_fail (
+        error, DD_ERROR_INVALID,
+        "layer '%s': weights have shape %s; [%" PRId64 ", C, %" PRId64 ", %" PRId64 "] is needed",
+        l->name, dd_shape_format (&ws, buf, sizeof buf), out_ch, w.kernel[0], w.kernel[1]);
   if (g_strcmp0 (l->bottom[0], b->input) == 0 && b->input_channels < 1)
     b->input_channels = ws.d[1] * (int64_t) p->group;
   if (!(in[1] = add_blob (b, l, 0, "weights", &ws, error)))
@@ -803,7 +797,7 @@ inner_product (Builder *b, const Layer *l, GError **error)
     return dd_fail (
         error, DD_ERROR_INVALID,
         "layer '%s': weights have shape %s; %" PRId64 " outputs need [%" PRId64 ", K]%s", l->name,
-        format_shape (&ws, buf, sizeof buf), n_out, n_out, p->transpose ? " transposed" : "");
+        dd_shape_format (&ws, buf, sizeof buf), n_out, n_out, p->transpose ? " transposed" : "");
   ws = (DdShape){ .rank = 2, .d = { rows, cols } };
   if (!(in[1] = add_blob (b, l, 0, "weights", &ws, error)))
     return FALSE;
