@@ -251,7 +251,7 @@ model_combo_new (void)
                                        card ? card->display_name : names[i], -1);
   }
   gtk_list_store_insert_with_values (store, NULL, -1, MODEL_ID, OTHER_MODEL, MODEL_LABEL,
-                                     "Other (an .onnx file)…", -1);
+                                     "Other (an .onnx or .caffemodel file)…", -1);
   GtkWidget *combo = gimp_string_combo_box_new (GTK_TREE_MODEL (store), MODEL_ID, MODEL_LABEL);
   g_object_unref (store);
   return combo;
@@ -261,12 +261,13 @@ static gchar *
 choose_model_file (Dialog *d)
 {
   GtkWidget *chooser = gtk_file_chooser_dialog_new (
-      "Choose an ONNX Model", GTK_WINDOW (d->dialog), GTK_FILE_CHOOSER_ACTION_OPEN, "_Cancel",
+      "Choose a Model", GTK_WINDOW (d->dialog), GTK_FILE_CHOOSER_ACTION_OPEN, "_Cancel",
       GTK_RESPONSE_CANCEL, "_Open", GTK_RESPONSE_ACCEPT, NULL);
-  GtkFileFilter *onnx = gtk_file_filter_new ();
-  gtk_file_filter_set_name (onnx, "ONNX models (*.onnx)");
-  gtk_file_filter_add_pattern (onnx, "*.onnx");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), onnx);
+  GtkFileFilter *models = gtk_file_filter_new ();
+  gtk_file_filter_set_name (models, "ONNX and Caffe models (*.onnx, *.caffemodel)");
+  gtk_file_filter_add_pattern (models, "*.onnx");
+  gtk_file_filter_add_pattern (models, "*.caffemodel");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), models);
   gchar *file = NULL;
   if (gtk_dialog_run (GTK_DIALOG (chooser)) == GTK_RESPONSE_ACCEPT)
     file = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
@@ -282,6 +283,9 @@ show_model_status (Dialog *d, const GError *error)
   const gchar *text = NULL;
   if (error)
     text = error->message;
+  else if (d->model->card->assumed && d->model->card->stated)
+    text = "No model card describes this file: the preprocessing it states is used and no "
+           "layers are recommended.";
   else if (d->model->card->assumed)
     text = "No model card describes this file: ImageNet preprocessing is assumed and no "
            "layers are recommended.";

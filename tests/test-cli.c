@@ -321,6 +321,43 @@ test_reproducible (void)
   g_assert_true (files_equal (first, second));
 }
 
+/* The same dream (no jitter, one seed) from model files of the same
+ * weights: written byte for byte alike. */
+static void
+assert_same_dream (const char *model_a, const char *layer_a, const char *model_b,
+                   const char *layer_b)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *dir = g_path_get_dirname (shared_images);
+  const char *models[] = { model_a, model_b }, *layers[] = { layer_a, layer_b };
+  char *outputs[2] = { tmp_path ("same-dream-a.png"), tmp_path ("same-dream-b.png") };
+  for (int k = 0; k < 2; k++) {
+    g_autofree char *model = g_build_filename (dir, "models", models[k], NULL);
+    run_cli (&run, "--model", model, "--layer", layers[k], "--jitter", "0", "--seed", "5",
+             "--octaves", "2", "--iterations", "2", small_rgb, outputs[k], NULL);
+    assert_dreamed (&run, outputs[k], SMALL_WIDTH, SMALL_HEIGHT);
+  }
+  g_assert_true (files_equal (outputs[0], outputs[1]));
+  for (int k = 0; k < 2; k++)
+    g_free (outputs[k]);
+}
+
+/* GoogLeNet's .caffemodel, which no card describes, dreams with the
+ * preprocessing its data layer states: as the ONNX file under its card. */
+static void
+test_caffemodel (void)
+{
+  if (!need_data ())
+    return;
+  assert_same_dream ("bvlc_googlenet/bvlc_googlenet.caffemodel", "inception_4c/output",
+                     "bvlc_googlenet/bvlc_googlenet.onnx", "inception_4c/output");
+  /* The stem as V1 and V2, each ending in conv2/3x3_reduce's ReLU. */
+  assert_same_dream ("caffe_small/stem_v1.caffemodel", "conv2/relu_3x3_reduce",
+                     "caffe_small/stem_v2.caffemodel", "conv2/relu_3x3_reduce");
+  assert_same_dream ("caffe_small/stem_v1.caffemodel", "conv2/relu_3x3_reduce",
+                     "caffe_small/stem.onnx", "conv2/3x3_reduce");
+}
+
 static void
 test_seeds_differ (void)
 {
@@ -881,6 +918,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dream/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/dream/reproducible", test_reproducible);
   g_test_add_func ("/cli/dream/seeds-differ", test_seeds_differ);
+  g_test_add_func ("/cli/dream/caffemodel", test_caffemodel);
   g_test_add_func ("/cli/dream/guide", test_guide);
   g_test_add_func ("/cli/dream/class", test_class);
   g_test_add_func ("/cli/dream/laplacian", test_laplacian);

@@ -286,7 +286,12 @@ dream (char **args, int n_args)
   g_autoptr (DdModel) model = dd_model_open (params.model, &card, &error);
   if (!model)
     return fail (NULL, error);
-  if (card->assumed && !quiet)
+  if (card->assumed && card->stated && !quiet)
+    g_printerr ("deepdream: note: no card for %s; using the preprocessing the file states "
+                "(%s, 0..%g, mean %g/%g/%g, std %g)\n",
+                card->file, card->bgr ? "BGR" : "RGB", card->range, card->mean[0], card->mean[1],
+                card->mean[2], card->std[0]);
+  else if (card->assumed && !quiet)
     g_printerr ("deepdream: warning: no card for %s; assuming ImageNet RGB preprocessing "
                 "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n",
                 card->file);

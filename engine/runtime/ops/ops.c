@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "deepdream.h"
+#include "dd-runtime.h"
 
 static const DdOpClass *const all_ops[] = {
   &dd_op_conv,    &dd_op_relu,     &dd_op_leaky_relu,   &dd_op_clip,

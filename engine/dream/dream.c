@@ -18,6 +18,7 @@
  * octaves reuse the full-size buffers. Nothing is allocated per step.
  */
 #include "dd-model.h"
+#include "deepdream.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -35,7 +35,7 @@
 #include <cpuid.h>
 #endif
 
-#include "deepdream.h"
+#include "dd-runtime.h"
 
 void
 dd_cpu_features_read (DdCpuFeatures *cpu)

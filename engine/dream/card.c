@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "dd-model.h"
+#include "deepdream.h"
 
 #include <string.h>
 
@@ -30,6 +31,7 @@ dd_model_card_free (DdModelCard *card)
   g_strfreev (card->descriptions);
   g_free (card->license);
   g_free (card->url);
+  g_strfreev (card->digests);
   g_free (card);
 }
 
@@ -91,11 +93,37 @@ read_triple (GKeyFile *kf, const char *key, float def, float out[3], GError **er
   return TRUE;
 }
 
+/* The card's files (File: the same weights in several formats, preferred
+ * first): the first one found on the path, else the first name, and the
+ * checksums the card knows of them, as "sha256:HEX" or "sha1:HEX": [Model]
+ * Sha256 and Sha1 for the first file, a group named after each file for any. */
+static void
+read_files (DdModelCard *card, GKeyFile *kf, const char *dir, char **files)
+{
+  const char *const kinds[] = { "Sha256", "Sha1" }, *const prefixes[] = { "sha256:", "sha1:" };
+  GPtrArray *digests = g_ptr_array_new ();
+  for (int i = 0; files[i]; i++) {
+    for (int g = i ? 1 : 0; g < 2; g++)
+      for (int k = 0; k < 2; k++) {
+        g_autofree char *hex =
+            g_key_file_get_string (kf, g ? files[i] : CARD_GROUP, kinds[k], NULL);
+        if (hex)
+          g_ptr_array_add (digests, g_strconcat (prefixes[k], g_strstrip (hex), NULL));
+      }
+    if (!card->file)
+      card->file = find_on_path (dir, files[i]);
+  }
+  g_ptr_array_add (digests, NULL);
+  card->digests = (char **) g_ptr_array_free (digests, FALSE);
+  if (!card->file) /* Not installed yet: keep the name for the message. */
+    card->file = g_strdup (files[0]);
+}
+
 static gboolean
 read_card (DdModelCard *card, GKeyFile *kf, const char *dir, GError **error)
 {
   g_autofree char *order = g_key_file_get_string (kf, CARD_GROUP, "ChannelOrder", NULL);
-  g_autofree char *file = g_key_file_get_string (kf, CARD_GROUP, "File", NULL);
+  g_auto (GStrv) files = g_key_file_get_string_list (kf, CARD_GROUP, "File", NULL, NULL);
   GError *local = NULL;
 
   card->name = g_key_file_get_string (kf, CARD_GROUP, "Name", NULL);
@@ -112,7 +140,7 @@ read_card (DdModelCard *card, GKeyFile *kf, const char *dir, GError **error)
     g_clear_error (&local);
     card->range = 255;
   }
-  if (!card->name || !file || !card->default_layer) {
+  if (!card->name || !files || !files[0] || !card->default_layer) {
     g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "Name, File and DefaultLayer are required");
     return FALSE;
   }
@@ -139,9 +167,7 @@ read_card (DdModelCard *card, GKeyFile *kf, const char *dir, GError **error)
     card->layers[i] = g_strdup (keys[i]);
     card->descriptions[i] = g_key_file_get_string (kf, LAYERS_GROUP, keys[i], NULL);
   }
-  card->file = find_on_path (dir, file);
-  if (!card->file) /* Not installed yet: keep the name for the message. */
-    card->file = g_strdup (file);
+  read_files (card, kf, dir, files);
   return TRUE;
 }
 
@@ -163,15 +189,21 @@ dd_model_card_load (const char *card_path, GError **error)
   return g_steal_pointer (&card);
 }
 
-static char *
-file_sha256 (const char *path, GError **error)
+/* The file's checksums as cards write them: "sha256:HEX", "sha1:HEX". */
+static char **
+file_digests (const char *path, GError **error)
 {
   g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, error);
   if (!file)
     return NULL;
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                      (const guchar *) g_mapped_file_get_contents (file),
-                                      g_mapped_file_get_length (file));
+  const guchar *data = (const guchar *) g_mapped_file_get_contents (file);
+  gsize size = g_mapped_file_get_length (file);
+  g_autofree char *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
+  g_autofree char *sha1 = g_compute_checksum_for_data (G_CHECKSUM_SHA1, data, size);
+  char **digests = g_new0 (char *, 3);
+  digests[0] = g_strconcat ("sha256:", sha256, NULL);
+  digests[1] = g_strconcat ("sha1:", sha1, NULL);
+  return digests;
 }
 
 /* Calls match on every card on the model path, in path order, until it
@@ -203,9 +235,14 @@ match_name (const DdModelCard *card, gconstpointer name)
 }
 
 static gboolean
-match_sha256 (const DdModelCard *card, gconstpointer sha)
+match_digests (const DdModelCard *card, gconstpointer file_digests)
 {
-  return card->sha256 && g_ascii_strcasecmp (card->sha256, sha) == 0;
+  const char *const *have = file_digests;
+  for (int i = 0; card->digests[i]; i++)
+    for (int k = 0; have[k]; k++)
+      if (g_ascii_strcasecmp (card->digests[i], have[k]) == 0)
+        return TRUE;
+  return FALSE;
 }
 
 typedef struct {
@@ -244,7 +281,8 @@ assumed_card (const char *path)
 static gboolean
 is_model_file (const char *name)
 {
-  return g_str_has_suffix (name, ".onnx") || strchr (name, G_DIR_SEPARATOR) != NULL;
+  return g_str_has_suffix (name, ".onnx") || g_str_has_suffix (name, ".caffemodel") ||
+         strchr (name, G_DIR_SEPARATOR) != NULL;
 }
 
 DdModelCard *
@@ -256,17 +294,18 @@ dd_model_card_find (const char *name_or_file, GError **error)
     DdModelCard *card = find_card (match_name, name);
     if (!card)
       g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
-                   "no model card named '%s' on the model path (give an .onnx file, or install "
+                   "no model card named '%s' on the model path (give an .onnx or .caffemodel file, "
+                   "or install "
                    "the model with models/fetch %s)",
                    name, name);
     return card;
   }
-  g_autofree char *sha = file_sha256 (name, NULL);
-  if (!sha) {
+  g_auto (GStrv) digests = file_digests (name, NULL);
+  if (!digests) {
     g_set_error (error, DD_ERROR, DD_ERROR_IO, "cannot read model '%s'", name);
     return NULL;
   }
-  DdModelCard *card = find_card (match_sha256, sha);
+  DdModelCard *card = find_card (match_digests, digests);
   if (!card)
     return assumed_card (name);
   g_free (card->file);
@@ -295,6 +334,18 @@ dd_model_card_resolve_layer (const DdModelCard *card, DdModel *model, const char
   return g_strdup (name);
 }
 
+/* What a file without a card says of its preprocessing (a Caffe training
+ * net's data layer) beats the assumed ImageNet convention. */
+static void
+use_stated_preprocessing (DdModelCard *card, const DdPreprocessing *p)
+{
+  card->bgr = p->bgr;
+  card->range = p->range;
+  memcpy (card->mean, p->mean, sizeof card->mean);
+  memcpy (card->std, p->std, sizeof card->std);
+  card->stated = TRUE;
+}
+
 DdModel *
 dd_model_open (const char *name_or_file, DdModelCard **card_out, GError **error)
 {
@@ -309,6 +360,9 @@ dd_model_open (const char *name_or_file, DdModelCard **card_out, GError **error)
     return NULL;
   }
   DdModel *model = dd_model_new_from_file (card->file, error);
+  DdPreprocessing stated;
+  if (model && card->assumed && dd_model_get_preprocessing (model, &stated))
+    use_stated_preprocessing (card, &stated);
   if (model && card_out)
     *card_out = g_steal_pointer (&card);
   return model;

@@ -56,7 +56,8 @@ typedef struct {
   float **winograd_weights;
 } DdAttrs;
 
-/* What an op's setup sees of a node while the model loads. */
+/* What an op's setup sees of a node while the model loads, whatever its
+ * file format (graph.c). */
 typedef struct _DdNodeDesc DdNodeDesc;
 
 gboolean dd_node_attr_int (const DdNodeDesc *n, const char *name, int64_t def, int64_t *out,

@@ -22,8 +22,8 @@ static const char *const start_choices[] = { "image", "noise", NULL };
 
 /* In the GIMP procedure's argument order (after run-mode, image, drawable). */
 static const DdParamSpec specs[] = {
-  { "model", "model", 'm', DD_PARAM_STRING, 0, 0, 0, "googlenet", NULL,
-    "_Model:", "Model card name or .onnx file", "NAME|FILE", FIELD (model), ALL },
+  { "model", "model", 'm', DD_PARAM_STRING, 0, 0, 0, "googlenet", NULL, "_Model:",
+    "Model card name, or an .onnx or .caffemodel file", "NAME|FILE", FIELD (model), ALL },
   { "layers", "layer", 'l', DD_PARAM_STRING, 0, 0, 0, "", NULL, "La_yer:",
     "Layer to amplify, NAME[:WEIGHT]; several separated by commas; empty = the model's default",
     "NAME[:WEIGHT]", FIELD (layers), ALL },
