@@ -13,7 +13,11 @@
 #include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -753,6 +757,195 @@ test_guide_corrupt (void)
   assert_option_fails ("--guide", guide, "guide: cannot read");
 }
 
+/* ---- Output written safely ---------------------------------------------------------- */
+
+/* A tmpfs of size_kb mounted on a new folder, or NULL after skipping the
+ * case: mounting needs root (CI runs as root), and only a real file system
+ * running out of space shows what a full disk does to a write. */
+static char *
+mount_small_fs (const char *name, int size_kb)
+{
+  char *folder = tmp_path (name);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *options = g_strdup_printf ("size=%dk,mode=0755", size_kb);
+  if (mount ("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options) != 0) {
+    g_test_skip_printf ("cannot mount a small file system to fill (%s); this case needs root",
+                        g_strerror (errno));
+    g_rmdir (folder);
+    g_free (folder);
+    return NULL;
+  }
+  return folder;
+}
+
+static void
+unmount_small_fs (char *folder)
+{
+  g_assert_cmpint (umount2 (folder, MNT_DETACH), ==, 0);
+  g_rmdir (folder);
+  g_free (folder);
+}
+
+/* Fills the file system of folder until about free_kb remain. */
+static void
+fill_fs (const char *folder, int free_kb)
+{
+  struct statvfs fs;
+  g_assert_cmpint (statvfs (folder, &fs), ==, 0);
+  gsize avail = (gsize) fs.f_bavail * fs.f_frsize, keep = (gsize) free_kb << 10;
+  g_assert_cmpuint (avail, >, keep);
+  g_autofree char *filler = g_build_filename (folder, "filler", NULL);
+  g_autofree char *zeros = g_malloc0 (avail - keep);
+  g_assert_true (g_file_set_contents (filler, zeros, (gssize) (avail - keep), NULL));
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The names in folder, sorted and joined by spaces. */
+static char *
+folder_names (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *name; dir && (name = g_dir_read_name (dir));)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* On a full disk, writing a new file or the input over itself fails with
+ * the cause, leaves the input as it was and no file behind, in every
+ * format; with room again, the input is replaced by its dream. */
+static void
+test_full_disk (void)
+{
+  if (!need_data ())
+    return;
+  char *disk = mount_small_fs ("full-disk", 2048);
+  if (!disk)
+    return;
+  const char *const formats[][2] = {
+    { "png", "gegl:png-save" },
+    { "tif", "gegl:tiff-save" },
+    { "exr", "gegl:exr-save" },
+    { "ppm", "gegl:ppm-save" },
+  };
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  for (gsize i = 0; i < G_N_ELEMENTS (formats); i++) {
+    g_autofree char *name = g_strconcat ("photo.", formats[i][0], NULL);
+    g_autofree char *other = g_strconcat ("dream.", formats[i][0], NULL);
+    g_autofree char *input = g_build_filename (disk, name, NULL);
+    g_autofree char *output = g_build_filename (disk, other, NULL);
+    g_autofree char *filler = g_build_filename (disk, "filler", NULL);
+    g_assert_true (
+        tu_save_image (input, formats[i][1], "R'G'B' u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+    g_autofree char *sum = file_sha256 (input);
+    g_autofree char *expected_names = g_strconcat ("filler ", name, NULL);
+    fill_fs (disk, 8);
+
+    const char *const targets[] = { input, output };
+    for (gsize k = 0; k < G_N_ELEMENTS (targets); k++) {
+      g_auto (CliRun) run = { 0 };
+      run_cli (&run, "--octaves", "1", "--iterations", "1", input, targets[k], NULL);
+      g_assert_cmpint (run.status, ==, 1);
+      g_assert_true (g_str_has_prefix (run.err, "deepdream: cannot write '"));
+      g_assert_nonnull (strstr (run.err, targets[k]));
+      g_assert_nonnull (strstr (run.err, g_strerror (ENOSPC)));
+      g_autofree char *sum_after = file_sha256 (input);
+      g_assert_cmpstr (sum_after, ==, sum);
+      g_autofree char *names = folder_names (disk);
+      g_assert_cmpstr (names, ==, expected_names);
+    }
+
+    g_remove (filler);
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", input, input, NULL);
+    assert_dreamed (&run, input, SMALL_WIDTH, SMALL_HEIGHT);
+    g_autofree char *sum_dreamed = file_sha256 (input);
+    g_assert_cmpstr (sum_dreamed, !=, sum);
+    g_remove (input);
+  }
+  unmount_small_fs (disk);
+}
+
+/* Whether process pid has the output it encodes or the file output open,
+ * or output exists: it is writing. */
+static gboolean
+is_writing (GPid pid, const char *output)
+{
+  if (g_file_test (output, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autofree char *fd_folder = g_strdup_printf ("/proc/%d/fd", pid);
+  g_autoptr (GDir) dir = g_dir_open (fd_folder, 0, NULL);
+  for (const char *name; dir && (name = g_dir_read_name (dir));) {
+    g_autofree char *link = g_build_filename (fd_folder, name, NULL);
+    g_autofree char *target = g_file_read_link (link, NULL);
+    if (target && (g_str_has_prefix (target, "/memfd:") || g_str_has_prefix (target, tmp_dir)))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* kill -9 while the output is encoded or written, at a few moments:
+ * afterwards the output is either absent or the whole file (when the run
+ * was done before the kill), and no temporary file is left. */
+static void
+test_kill_during_write (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *input = make_sky_png ("big.png", "R'G'B' u8", 1600, 1200);
+  g_autofree char *reference = tmp_path ("big-reference.png");
+  g_autofree char *output = tmp_path ("big-killed.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", "--seed", "9", input, reference,
+           NULL);
+  assert_dreamed (&run, reference, 1600, 1200);
+  g_autofree char *names_before = folder_names (tmp_dir);
+  int killed_writing = 0;
+  for (int delay_ms = 0; delay_ms <= 200; delay_ms += 100) {
+    const char *argv[] = { cli_path, "-q",  "--octaves", "1", "--iterations", "1", "--seed",
+                           "9",      input, output,      NULL };
+    GPid pid = 0;
+    g_autoptr (GError) error = NULL;
+    g_spawn_async (tmp_dir, (char **) argv, NULL,
+                   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                       G_SPAWN_STDERR_TO_DEV_NULL,
+                   NULL, NULL, &pid, &error);
+    g_assert_no_error (error);
+    int status = 0;
+    while (waitpid (pid, &status, WNOHANG) == 0) {
+      if (is_writing (pid, output)) {
+        g_usleep (delay_ms * 1000);
+        kill (pid, SIGKILL);
+        waitpid (pid, &status, 0);
+        break;
+      }
+      g_usleep (500);
+    }
+    gboolean killed = WIFSIGNALED (status);
+    killed_writing += killed;
+    g_test_message ("kill %d ms into the write: %s, the output %s", delay_ms,
+                    killed ? "killed" : "already done",
+                    g_file_test (output, G_FILE_TEST_EXISTS) ? "exists" : "is absent");
+    if (g_file_test (output, G_FILE_TEST_EXISTS))
+      g_assert_true (files_equal (output, reference));
+    if (killed)
+      g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+    g_remove (output);
+    g_autofree char *names = folder_names (tmp_dir);
+    g_assert_cmpstr (names, ==, names_before);
+  }
+  g_assert_cmpint (killed_writing, >, 0);
+  g_remove (input);
+  g_remove (reference);
+}
+
 /* ---- Information ------------------------------------------------------------------------- */
 
 /* stdout lists inception_4c/output as 512 x height x width with the card's
@@ -870,6 +1063,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/weight-layer", test_weight_layer);
   g_test_add_func ("/cli/hostile/guide-grey-other-size", test_guide_grey_other_size);
   g_test_add_func ("/cli/hostile/guide-corrupt", test_guide_corrupt);
+  g_test_add_func ("/cli/safe-output/full-disk", test_full_disk);
+  g_test_add_func ("/cli/safe-output/kill-during-write", test_kill_during_write);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);
   g_test_add_func ("/cli/info/version", test_version);
   g_test_add_func ("/cli/info/help", test_help);

@@ -10,11 +10,13 @@
  * stderr), 2 bad usage.
  */
 #include <cblas.h>
+#include <errno.h>
 #include <gegl.h>
 #include <glib/gstdio.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "deepdream.h"
@@ -187,27 +189,31 @@ saver_for (const char *path)
   return NULL;
 }
 
-/* Fails early, before a long dream, when OUTPUT surely cannot be written. */
+/* Fails early, before a long dream, when OUTPUT surely cannot be written:
+ * opening the temporary file it will be written through checks the folder
+ * and the kind of file it replaces. */
 static gboolean
 check_writable (const char *path, GError **error)
 {
-  g_autofree char *folder = g_path_get_dirname (path);
   const char *why = NULL;
   if (!saver_for (path))
     why = "unknown image format (use .png, .jpg, .tif, .webp or .exr)";
-  else if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    why = "it is a folder";
-  else if (g_access (folder, W_OK) != 0)
-    why = "its folder is missing or read-only";
-  else if (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0)
+  else if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && g_access (path, W_OK) != 0)
     why = "the file is read-only";
-  if (why)
+  if (why) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "cannot write '%s': %s", path, why);
-  return !why;
+    return FALSE;
+  }
+  g_autoptr (DdSafeFile) file = dd_safe_file_new (path, error);
+  return file != NULL;
 }
 
+/* Warnings GEGL logged so far: its savers report some failures only so. */
+static guint gegl_warnings;
+
+/* Encodes the picture into memory_fd with GEGL. */
 static gboolean
-save_picture (const Picture *p, const char *path, GError **error)
+encode_picture (const Picture *p, const char *saver, int memory_fd)
 {
   const DdImage *im = &p->image;
   GeglRectangle extent = { 0, 0, im->width, im->height };
@@ -216,19 +222,44 @@ save_picture (const Picture *p, const char *path, GError **error)
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglNode *source =
       gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  const char *saver = saver_for (path);
-  GeglNode *save = gegl_node_new_child (graph, "operation", saver, "path", path, NULL);
+  g_autofree char *memory_path = g_strdup_printf ("/proc/self/fd/%d", memory_fd);
+  GeglNode *save = gegl_node_new_child (graph, "operation", saver, "path", memory_path, NULL);
   /* PNG keeps 8-bit sources 8-bit rather than GEGL's default of 16. */
   if (strcmp (saver, "gegl:png-save") == 0)
     gegl_node_set (save, "bitdepth", im->type == DD_PIXEL_U8 ? 8 : 16, NULL);
   gegl_node_link (source, save);
+  guint warnings = gegl_warnings;
   gegl_node_process (save);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                 "cannot write '%s' (unknown extension or unwritable folder)", path);
+  return gegl_warnings == warnings;
+}
+
+/* GEGL's savers check few of their writes and never their close, so a full
+ * disk would leave a truncated file: the file is encoded into memory first,
+ * then written out through DdSafeFile, which checks every byte and replaces
+ * the destination only when the whole file is on the disk. */
+static gboolean
+save_picture (const Picture *p, const char *path, GError **error)
+{
+  g_autoptr (DdSafeFile) file = dd_safe_file_new (path, error);
+  if (!file)
+    return FALSE;
+  int memory_fd = memfd_create ("deepdream-output", MFD_CLOEXEC);
+  if (memory_fd < 0) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot write '%s': %s",
+                 path, g_strerror (errno));
     return FALSE;
   }
-  return TRUE;
+  gboolean encoded = encode_picture (p, saver_for (path), memory_fd);
+  g_autoptr (GMappedFile) bytes = g_mapped_file_new_from_fd (memory_fd, FALSE, NULL);
+  close (memory_fd);
+  if (!encoded || !bytes || g_mapped_file_get_length (bytes) == 0) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                 "cannot write '%s': GEGL could not encode the image", path);
+    return FALSE;
+  }
+  return dd_safe_file_write (file, g_mapped_file_get_contents (bytes),
+                             g_mapped_file_get_length (bytes), error) &&
+         dd_safe_file_commit (file, error);
 }
 
 /* ---- Commands ------------------------------------------------------------------------ */
@@ -339,6 +370,8 @@ dream (char **args, int n_args)
 static GLogWriterOutput
 write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
+  if (level & G_LOG_LEVEL_WARNING)
+    gegl_warnings++;
   if (!(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) && !g_getenv ("G_MESSAGES_DEBUG"))
     return G_LOG_WRITER_HANDLED;
   return g_log_writer_default (level, fields, n_fields, data);
