@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -757,6 +758,190 @@ test_guide_corrupt (void)
   assert_option_fails ("--guide", guide, "guide: cannot read");
 }
 
+/* ---- Damaged and special input files --------------------------------------------------- */
+
+/* data[0..size) written to the temporary folder as name. */
+static char *
+write_bytes (const char *name, const void *data, gsize size)
+{
+  char *path = tmp_path (name);
+  g_assert_true (g_file_set_contents (path, data, (gssize) size, NULL));
+  return path;
+}
+
+/* The first size bytes of file, as name. */
+static char *
+write_head (const char *name, const char *file, gsize size)
+{
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (file, &data, &length, NULL));
+  return write_bytes (name, data, MIN (size, length));
+}
+
+/* Where a JPEG's entropy-coded data starts: after its SOS segment. */
+static gsize
+jpeg_scan_start (const char *file)
+{
+  g_autofree guint8 *data = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (file, (char **) &data, &length, NULL));
+  for (gsize at = 2; at + 4 <= length;) {
+    gsize segment = 2 + ((gsize) data[at + 2] << 8 | data[at + 3]);
+    if (data[at + 1] == 0xda)
+      return at + segment;
+    at += segment;
+  }
+  g_assert_not_reached ();
+}
+
+/* Half of a file in each format: refused with one line naming the file,
+ * whatever the decoder would have made of the rest. */
+static void
+test_truncated_images (void)
+{
+  if (!need_data ())
+    return;
+  const char *const savers[][2] = {
+    { "png", "gegl:png-save" },  { "jpg", "gegl:jpg-save" }, { "webp", "gegl:webp-save" },
+    { "tif", "gegl:tiff-save" }, { "exr", "gegl:exr-save" },
+  };
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *output = tmp_path ("fail.png");
+  for (gsize i = 0; i < G_N_ELEMENTS (savers); i++) {
+    g_autofree char *whole_name = g_strconcat ("whole.", savers[i][0], NULL);
+    g_autofree char *half_name = g_strconcat ("half.", savers[i][0], NULL);
+    g_autofree char *whole = tmp_path (whole_name);
+    g_assert_true (
+        tu_save_image (whole, savers[i][1], "R'G'B'A u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+    GStatBuf st;
+    g_assert_cmpint (g_stat (whole, &st), ==, 0);
+    g_autofree char *half = write_head (half_name, whole, (gsize) st.st_size / 2);
+    /* --list-layers reads only the header, which a cut PNG, JPEG or WebP
+     * shows to be short, and GEGL's TIFFs keep theirs at the end; an EXR's
+     * whole header gives the right layers for its size. */
+    gboolean header_at_start = strcmp (savers[i][0], "exr") == 0;
+    for (int list = 0; list < (header_at_start ? 1 : 2); list++) {
+      g_auto (CliRun) run = { 0 };
+      if (list)
+        run_cli (&run, "--list-layers", half, NULL);
+      else
+        run_cli (&run, "--octaves", "1", "--iterations", "1", half, output, NULL);
+      assert_failed (&run, 1, half_name, output);
+    }
+  }
+}
+
+/* Empty and header-only JPEGs (libjpeg, under GEGL, ends the process on
+ * the one and waits forever on the other) and a PNG whose header's
+ * checksum is wrong (libpng prints its own lines). */
+static void
+test_damaged_headers (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *output = tmp_path ("fail.png");
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *jpeg = tmp_path ("whole.jpg");
+  g_assert_true (
+      tu_save_image (jpeg, "gegl:jpg-save", "R'G'B'A u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+  g_autofree char *empty = write_bytes ("empty.jpg", "", 0);
+  g_autofree char *header_only = write_head ("header-only.jpg", jpeg, jpeg_scan_start (jpeg));
+  g_autofree char *png_data = NULL;
+  gsize png_size = 0;
+  g_assert_true (g_file_get_contents (small_rgb, &png_data, &png_size, NULL));
+  png_data[16] ^= 0x40; /* the width in IHDR, its CRC now wrong */
+  g_autofree char *bad_png = write_bytes ("bad-header.png", png_data, png_size);
+  const char *const files[][2] = {
+    { empty, "empty.jpg': the file is empty" },
+    { header_only, "header-only.jpg': the JPEG file is damaged or truncated" },
+    { bad_png, "bad-header.png': the file is damaged or truncated (libpng error: IHDR: CRC" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "--octaves", "1", "--iterations", "1", files[i][0], output, NULL);
+    assert_failed (&run, 1, files[i][1], output);
+    run_cli (&run, "--guide", files[i][0], "--octaves", "1", "--iterations", "1", small_rgb, output,
+             NULL);
+    assert_failed (&run, 1, files[i][1], output);
+  }
+}
+
+/* A FIFO, a device or a folder wherever the command takes a path: refused
+ * as what it is, at once (opening a FIFO would wait for a writer). */
+static void
+test_special_files (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *fifo = tmp_path ("fifo.png");
+  g_autofree char *fifo_onnx = tmp_path ("fifo.onnx");
+  g_autofree char *folder = tmp_path ("folder.png");
+  g_autofree char *output = tmp_path ("fail.png");
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_assert_cmpint (mkfifo (fifo_onnx, 0644), ==, 0);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  const char *const inputs[][2] = {
+    { fifo, "it is a FIFO" },
+    { "/dev/zero", "it is a device" },
+    { folder, "it is a folder" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, inputs[i][0], output, NULL);
+    assert_failed (&run, 1, inputs[i][1], output);
+    run_cli (&run, "--guide", inputs[i][0], small_rgb, output, NULL);
+    assert_failed (&run, 1, inputs[i][1], output);
+    run_cli (&run, "--list-layers", inputs[i][0], NULL);
+    assert_failed (&run, 1, inputs[i][1], output);
+  }
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--model", fifo_onnx, small_rgb, output, NULL);
+  assert_failed (&run, 1, "it is a FIFO", output);
+  run_cli (&run, small_rgb, fifo, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "it is a FIFO"));
+
+  /* A FIFO named like a card on the model path: the search passes it by. */
+  g_autofree char *cards = tmp_path ("fifo-cards");
+  g_assert_cmpint (g_mkdir (cards, 0755), ==, 0);
+  g_autofree char *fifo_card = g_build_filename (cards, "trap.card", NULL);
+  g_assert_cmpint (mkfifo (fifo_card, 0644), ==, 0);
+  g_autofree char *old_path = g_strdup (g_getenv ("DEEPDREAM_MODEL_PATH"));
+  g_autofree char *model_path = g_strconcat (cards, ":", old_path, NULL);
+  g_setenv ("DEEPDREAM_MODEL_PATH", model_path, TRUE);
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", small_rgb, output, NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  run_cli (&run, "--model", "trap", small_rgb, output, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "trap.card': it is a FIFO"));
+  g_setenv ("DEEPDREAM_MODEL_PATH", old_path, TRUE);
+  g_remove (output);
+}
+
+/* A 20000x20000 PNG as the guide and for --list-layers: the guide refused
+ * and the layers listed from the header, never the 400 megapixels
+ * decoded. */
+static void
+test_huge_guide (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *huge = make_huge_png ("huge-guide.png", 20000, 20000);
+  g_autofree char *output = tmp_path ("fail.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--guide", huge, small_rgb, output, NULL);
+  assert_failed (&run, 1, "huge-guide.png' is 20000x20000; a guide may have at most", output);
+  g_test_message ("the guide's refusal peaked at %ld MB", run.max_rss_kb >> 10);
+  g_assert_cmpint (run.max_rss_kb, <, 600 * 1024);
+  run_cli (&run, "--list-layers", huge, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "tensors for a 20000x20000 input"));
+  g_test_message ("--list-layers peaked at %ld MB", run.max_rss_kb >> 10);
+  g_assert_cmpint (run.max_rss_kb, <, 600 * 1024);
+  g_remove (huge);
+}
+
 /* ---- Output written safely ---------------------------------------------------------- */
 
 /* A tmpfs of size_kb mounted on a new folder, or NULL after skipping the
@@ -1063,6 +1248,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/weight-layer", test_weight_layer);
   g_test_add_func ("/cli/hostile/guide-grey-other-size", test_guide_grey_other_size);
   g_test_add_func ("/cli/hostile/guide-corrupt", test_guide_corrupt);
+  g_test_add_func ("/cli/hostile/truncated-images", test_truncated_images);
+  g_test_add_func ("/cli/hostile/damaged-headers", test_damaged_headers);
+  g_test_add_func ("/cli/hostile/special-files", test_special_files);
+  g_test_add_func ("/cli/hostile/huge-guide", test_huge_guide);
   g_test_add_func ("/cli/safe-output/full-disk", test_full_disk);
   g_test_add_func ("/cli/safe-output/kill-during-write", test_kill_during_write);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);

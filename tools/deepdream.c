@@ -15,11 +15,13 @@
 #include <glib/gstdio.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "deepdream.h"
+#include "image-check.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
@@ -105,17 +107,117 @@ set_not_an_image (GError **error, const char *path)
                "cannot read '%s': not an image GEGL can load", path);
 }
 
+/* Warnings GEGL logged so far, and the last one: its loaders and savers
+ * report damaged files and failed writes only so. */
+static guint gegl_warnings;
+static char last_warning[200];
+
+/* While GEGL decodes a file, what the libraries under it print (libpng's
+ * and libjpeg's own lines) goes to a buffer instead of the terminal: any
+ * text there, or a warning logged, means the file is damaged, and the user
+ * gets one line of ours that names it. */
+static struct {
+  const char *path; /* the file being decoded, or NULL */
+  int saved_stderr, capture;
+  guint warnings;
+} hush = { NULL, -1, -1, 0 };
+
+static void
+hush_begin (const char *path)
+{
+  fflush (stderr);
+  hush.path = path;
+  hush.warnings = gegl_warnings;
+  hush.capture = memfd_create ("deepdream-decoder-messages", MFD_CLOEXEC);
+  hush.saved_stderr = hush.capture >= 0 ? dup (2) : -1;
+  if (hush.saved_stderr >= 0)
+    dup2 (hush.capture, 2);
+}
+
+/* The first line the libraries printed since hush_begin, or "". */
+static void
+hush_read (char *text, gsize size)
+{
+  text[0] = 0;
+  if (hush.capture < 0)
+    return;
+  fflush (stderr);
+  ssize_t n = pread (hush.capture, text, size - 1, 0);
+  text[MAX (n, 0)] = 0;
+  text[strcspn (text, "\r\n")] = 0;
+  /* GEGL's PNG loader prefixes libpng's own line with a copy of it. */
+  const char *libpng = g_strrstr (text, "libpng error: ");
+  if (libpng)
+    memmove (text, libpng, strlen (libpng) + 1);
+}
+
+static void
+hush_restore (void)
+{
+  if (hush.saved_stderr >= 0) {
+    fflush (stderr);
+    dup2 (hush.saved_stderr, 2);
+    close (hush.saved_stderr);
+  }
+  if (hush.capture >= 0)
+    close (hush.capture);
+  hush.saved_stderr = hush.capture = -1;
+  hush.path = NULL;
+}
+
+static void
+set_damaged (GError **error, const char *path, const char *why)
+{
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+               "cannot read '%s': the file is damaged or truncated (%s)", path,
+               *why ? why : "its decoder failed");
+}
+
+/* Ends the quiet time; FALSE with an error naming the file when the
+ * decoder said anything. */
+static gboolean
+hush_end (GError **error)
+{
+  char text[200];
+  hush_read (text, sizeof text);
+  const char *path = hush.path;
+  gboolean warned = gegl_warnings != hush.warnings;
+  hush_restore ();
+  if (!*text && !warned)
+    return TRUE;
+  set_damaged (error, path, *text ? text : last_warning);
+  return FALSE;
+}
+
+/* libjpeg, under GEGL, calls exit() on some damaged files: the one line
+ * the user sees is still ours. */
+static void
+exit_while_decoding (void)
+{
+  if (!hush.path)
+    return;
+  char text[200];
+  hush_read (text, sizeof text);
+  g_autofree char *path = g_strdup (hush.path);
+  hush_restore ();
+  g_autoptr (GError) error = NULL;
+  set_damaged (&error, path, text);
+  g_printerr ("deepdream: %s\n", error->message);
+  _exit (EXIT_ERROR);
+}
+
 /* Adds the loader of path to graph and reads the image's size from its
  * header; nothing is decoded yet. */
 static GeglNode *
 open_picture (GeglNode *graph, const char *path, GeglRectangle *extent, GError **error)
 {
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "cannot read '%s': no such file", path);
+  if (!image_check_file (path, error))
     return NULL;
-  }
+  hush_begin (path);
   GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
   *extent = gegl_node_get_bounding_box (load);
+  if (!hush_end (error))
+    return NULL;
   if (extent->width < 1 || extent->height < 1) {
     set_not_an_image (error, path);
     return NULL;
@@ -132,7 +234,21 @@ read_picture (GeglNode *load, const char *path, Picture *out, GError **error)
   GeglNode *sink_node = gegl_node_new_child (gegl_node_get_parent (load), "operation",
                                              "gegl:buffer-sink", "buffer", &buffer, NULL);
   gegl_node_link (load, sink_node);
+  GeglRectangle extent = gegl_node_get_bounding_box (load);
+  hush_begin (path);
   gegl_node_process (sink_node);
+  if (!hush_end (error)) {
+    g_clear_object (&buffer);
+    return FALSE;
+  }
+  /* A loader that gives up part way may hand back fewer rows than its
+   * header promised. */
+  if (buffer && (gegl_buffer_get_width (buffer) != extent.width ||
+                 gegl_buffer_get_height (buffer) != extent.height)) {
+    g_clear_object (&buffer);
+    set_damaged (error, path, "fewer pixels than its header says");
+    return FALSE;
+  }
   if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1) {
     g_clear_object (&buffer);
     set_not_an_image (error, path);
@@ -163,12 +279,23 @@ read_picture (GeglNode *load, const char *path, Picture *out, GError **error)
   return TRUE;
 }
 
+/* The dream scales a guide down to a few hundred pixels, but decoding it
+ * takes GEGL's copy, ours and a float one (about 24 bytes a pixel): a 24
+ * megapixel photo takes 600 MB. Larger guides are refused from the header. */
+#define GUIDE_MAX_PIXELS (24 << 20)
+
 static gboolean
-load_picture (const char *path, Picture *out, GError **error)
+load_guide (const char *path, Picture *out, GError **error)
 {
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglRectangle extent;
   GeglNode *load = open_picture (graph, path, &extent, error);
+  if (load && (gint64) extent.width * extent.height > GUIDE_MAX_PIXELS) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                 "'%s' is %dx%d; a guide may have at most %d megapixels (scale it down)", path,
+                 extent.width, extent.height, GUIDE_MAX_PIXELS >> 20);
+    return FALSE;
+  }
   return load && read_picture (load, path, out, error);
 }
 
@@ -207,9 +334,6 @@ check_writable (const char *path, GError **error)
   g_autoptr (DdSafeFile) file = dd_safe_file_new (path, error);
   return file != NULL;
 }
-
-/* Warnings GEGL logged so far: its savers report some failures only so. */
-static guint gegl_warnings;
 
 /* Encodes the picture into memory_fd with GEGL. */
 static gboolean
@@ -324,15 +448,12 @@ dream (char **args, int n_args)
 
   Picture input = { 0 }, guide = { 0 };
   if (list_layers) {
-    int w = 224, h = 224;
-    if (n_args >= 1) {
-      if (!load_picture (args[0], &input, &error))
-        return fail (NULL, error);
-      w = input.image.width;
-      h = input.image.height;
-      picture_clear (&input);
-    }
-    return print_layers (model, card, w, h, &error) ? 0 : fail (NULL, error);
+    /* Only the image's size matters: read from its header. */
+    GeglRectangle extent = { 0, 0, 224, 224 };
+    g_autoptr (GeglNode) sizing = gegl_node_new ();
+    if (n_args >= 1 && !open_picture (sizing, args[0], &extent, &error))
+      return fail (NULL, error);
+    return print_layers (model, card, extent.width, extent.height, &error) ? 0 : fail (NULL, error);
   }
   /* A dream that cannot fit the memory budget is refused from the file's
    * header, before a huge image is decoded. Grey images need the least. */
@@ -344,7 +465,7 @@ dream (char **args, int n_args)
       !read_picture (load, args[0], &input, &error))
     return fail (NULL, error);
   g_clear_object (&graph); /* its loader holds a decoded copy of the image */
-  if (params.guide && *params.guide && !load_picture (params.guide, &guide, &error)) {
+  if (params.guide && *params.guide && !load_guide (params.guide, &guide, &error)) {
     picture_clear (&input);
     return fail ("guide", error);
   }
@@ -370,8 +491,16 @@ dream (char **args, int n_args)
 static GLogWriterOutput
 write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
-  if (level & G_LOG_LEVEL_WARNING)
+  if (level & G_LOG_LEVEL_WARNING) {
     gegl_warnings++;
+    /* The first warning while decoding says most; later ones follow from it. */
+    for (gsize i = 0; i < n_fields && gegl_warnings == hush.warnings + 1; i++)
+      if (strcmp (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
+        g_strlcpy (last_warning, fields[i].value, sizeof last_warning);
+  }
+  /* Nothing from the decoders' quiet time reaches the terminal. */
+  if (hush.path)
+    return G_LOG_WRITER_HANDLED;
   if (!(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) && !g_getenv ("G_MESSAGES_DEBUG"))
     return G_LOG_WRITER_HANDLED;
   return g_log_writer_default (level, fields, n_fields, data);
@@ -385,6 +514,7 @@ main (int argc, char **argv)
   g_autofree GOptionEntry *entries = make_entries ();
 
   g_set_prgname ("deepdream");
+  atexit (exit_while_decoding);
   g_log_set_writer_func (write_log, NULL, NULL);
   dd_dream_params_init (&params);
   g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
