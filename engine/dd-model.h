@@ -43,6 +43,10 @@ struct _DdModel {
 /* model.c */
 DdModel *dd_model_alloc (void);
 int dd_model_find (DdModel *m, const char *name); /* -1 when absent */
+/* Refuses weights and float attributes that are not finite, and a
+ * BatchNormalization variance that is not above -epsilon: they would turn
+ * every pixel NaN. Any loader calls it on the model it made. */
+gboolean dd_model_check_values (const DdModel *m, GError **error);
 /* Shapes of every value for a 1 x C x height x width input. keep[] (or NULL
  * for all) selects the nodes to infer; shapes of others are left rank 0. */
 /* How far (in input pixels) the targets' pixels see around their centre,

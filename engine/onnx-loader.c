@@ -644,7 +644,8 @@ dd_model_new_from_data (const guint8 *data, gsize size, GError **error)
   m->opset = read_opset (proto);
   m->doc = g_strdup (proto->doc_string ? proto->doc_string : "");
   gboolean ok = read_initializers (m, g, error) && read_input (m, g, error) &&
-                read_nodes (m, g, error) && read_output (m, g, error);
+                read_nodes (m, g, error) && read_output (m, g, error) &&
+                dd_model_check_values (m, error);
   onnx__model_proto__free_unpacked (proto, NULL);
   if (!ok) {
     dd_model_unref (m);

@@ -729,6 +729,16 @@ test_channel_past (void)
                          "channel: 512 is past the 512 channels of inception_4c/output");
 }
 
+/* A layer weight that overflows, and one of 0 (nothing to amplify). */
+static void
+test_layer_weights (void)
+{
+  if (!need_data ())
+    return;
+  assert_option_fails ("--layer", "inception_4c/output:1e34", "is out of range (-1000..1000)");
+  assert_option_fails ("--layer", "inception_4c/output:0", "the dream's gradient is zero");
+}
+
 static void
 test_weight_layer (void)
 {
@@ -1246,6 +1256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/non-finite-pixels", test_non_finite_pixels);
   g_test_add_func ("/cli/hostile/channel-past", test_channel_past);
   g_test_add_func ("/cli/hostile/weight-layer", test_weight_layer);
+  g_test_add_func ("/cli/hostile/layer-weights", test_layer_weights);
   g_test_add_func ("/cli/hostile/guide-grey-other-size", test_guide_grey_other_size);
   g_test_add_func ("/cli/hostile/guide-corrupt", test_guide_corrupt);
   g_test_add_func ("/cli/hostile/truncated-images", test_truncated_images);

@@ -1175,6 +1175,79 @@ test_card_checksum (void)
   g_rmdir (folder);
 }
 
+/* ---- 12. Results that would be silently wrong ---------------------------------------- */
+
+/* x -> Conv 1x1 (every weight w, bias b) -> Relu -> y, with a card. */
+static DdModel *
+make_scaling_model (float w, float b, DdModelCard **card_out)
+{
+  static const int64_t input_dims[] = { 1, 3, -1, -1 };
+  static const int64_t weight_dims[] = { 3, 3, 1, 1 };
+  static const int64_t bias_dims[] = { 3 };
+  const float weights[9] = { w, w, w, w, w, w, w, w, w }, bias[3] = { b, b, b };
+  g_autoptr (TuModel) m = tu_model_new (11);
+  tu_model_set_input (m, "x", 4, input_dims);
+  tu_model_add_initializer (m, "w", 4, weight_dims, weights);
+  tu_model_add_initializer (m, "b", 1, bias_dims, bias);
+  tu_model_add_node (m, "Conv", "scale", "x,w,b", "z", "kernel_shape=[1,1]");
+  tu_model_add_node (m, "Relu", "relu", "z", "y", NULL);
+  tu_model_add_output (m, "y");
+  g_autoptr (GBytes) bytes = tu_model_pack (m);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  g_autoptr (GError) error = NULL;
+  DdModel *model_out = dd_model_new_from_data (data, size, &error);
+  g_assert_no_error (error);
+  DdModelCard *c = g_new0 (DdModelCard, 1);
+  c->name = g_strdup ("scaling");
+  c->file = g_strdup ("scaling.onnx");
+  c->default_layer = g_strdup ("y");
+  c->range = 255;
+  c->std[0] = c->std[1] = c->std[2] = 1;
+  c->layers = g_new0 (char *, 1);
+  c->descriptions = g_new0 (char *, 1);
+  *card_out = c;
+  return model_out;
+}
+
+/* A layer that gives nothing (every activation 0: a dead channel) and one
+ * whose gradient overflows: the run stops with the reason, the image as it
+ * was, rather than return it unchanged or black. */
+static void
+test_silently_wrong (void)
+{
+  const struct {
+    float w, b;
+    const char *needle;
+  } cases[] = {
+    { 1, -1000, "the dream's gradient is zero at step 1: y gives nothing" },
+    { 1e30f, 0, "the dream's gradient is not finite at step 1" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (DdModelCard) c = NULL;
+    g_autoptr (DdModel) m = make_scaling_model (cases[i].w, cases[i].b, &c);
+    g_autoptr (DdImage) im = image_alloc (32, 24, 3, DD_PIXEL_U8);
+    for (int y = 0; y < im->height; y++)
+      for (int x = 0; x < im->width; x++)
+        for (int k = 0; k < 3; k++)
+          image_set (im, x, y, k, (float) ((x * 7 + y * 3 + k * 50) % 256));
+    g_autoptr (DdImage) before = image_copy (im);
+    DdDreamParams p;
+    dd_dream_params_init (&p);
+    p.octaves = 1;
+    p.iterations = 2;
+    g_autoptr (GError) error = NULL;
+    DdDreamInfo info;
+    g_assert_false (dd_dream_run (m, c, &p, NULL, im, NULL, NULL, NULL, &info, &error));
+    dd_dream_params_clear (&p);
+    g_assert_error (error, DD_ERROR, DD_ERROR_INVALID);
+    g_test_message ("refused: %s", error ? error->message : "");
+    if (error && !strstr (error->message, cases[i].needle))
+      g_test_fail_printf ("the message '%s' does not say '%s'", error->message, cases[i].needle);
+    g_assert_true (same_bytes (im, before));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1194,6 +1267,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dream/class", test_class);
   g_test_add_func ("/dream/card", test_card);
   g_test_add_func ("/dream/card/bad-values", test_card_bad_values);
+  g_test_add_func ("/dream/silently-wrong", test_silently_wrong);
   g_test_add_func ("/dream/card/checksum", test_card_checksum);
   int status = g_test_run ();
   g_clear_pointer (&model, dd_model_unref);
