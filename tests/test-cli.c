@@ -768,6 +768,78 @@ test_guide_corrupt (void)
   assert_option_fails ("--guide", guide, "guide: cannot read");
 }
 
+/* ---- Names ------------------------------------------------------------------------------- */
+
+/* "--" ends the options: an INPUT whose name starts with '-'. */
+static void
+test_double_dash (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *dash = tmp_path ("-x.png");
+  g_autofree char *output = tmp_path ("dash-out.png");
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (small_rgb, &data, &size, NULL));
+  g_assert_true (g_file_set_contents (dash, data, (gssize) size, NULL));
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", "--", "-x.png", "dash-out.png", NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  g_remove (dash);
+  g_remove (output);
+}
+
+/* Non-ASCII input, guide, output and model paths, a card found by a
+ * non-ASCII name in a non-ASCII folder, and a non-ASCII layer name, under
+ * a UTF-8 locale and under the C locale. */
+static void
+test_non_ascii_names (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *folder = tmp_path ("modèles josé");
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *input = g_build_filename (folder, "été.png", NULL);
+  g_autofree char *output = g_build_filename (folder, "rêve.png", NULL);
+  g_autofree char *onnx = g_build_filename (folder, "réseau.onnx", NULL);
+  g_autofree char *shared = g_path_get_dirname (shared_images);
+  g_autofree char *googlenet =
+      g_build_filename (shared, "models", "bvlc_googlenet", "bvlc_googlenet.onnx", NULL);
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (small_rgb, &data, &size, NULL));
+  g_assert_true (g_file_set_contents (input, data, (gssize) size, NULL));
+  g_assert_cmpint (symlink (googlenet, onnx), ==, 0);
+  g_autofree char *card_path = g_build_filename (folder, "rêve.card", NULL);
+  g_autofree char *card_text =
+      g_strdup_printf ("[Model]\nName=rêve\nFile=réseau.onnx\nDefaultLayer=inception_4c/output\n"
+                       "ChannelOrder=BGR\nMean=104;117;123\n");
+  g_assert_true (g_file_set_contents (card_path, card_text, -1, NULL));
+  g_autofree char *old_path = g_strdup (g_getenv ("DEEPDREAM_MODEL_PATH"));
+  g_autofree char *model_path = g_strconcat (folder, ":", old_path, NULL);
+  g_setenv ("DEEPDREAM_MODEL_PATH", model_path, TRUE);
+
+  const char *const locales[] = { "C.UTF-8", "C" };
+  for (gsize i = 0; i < G_N_ELEMENTS (locales); i++) {
+    g_setenv ("LC_ALL", locales[i], TRUE);
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", "--guide", input, "--model", onnx,
+             input, output, NULL);
+    assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+    g_remove (output);
+    run_cli (&run, "--model", "rêve", "--list-layers", NULL);
+    g_assert_cmpint (run.status, ==, 0);
+    g_assert_true (g_regex_match_simple ("^inception_4c/output\\s", run.out, G_REGEX_MULTILINE, 0));
+    run_cli (&run, "--layer", "日本語", input, output, NULL);
+    assert_failed (&run, 1, "the model has no tensor", output);
+    if (i == 0 && !strstr (run.err, "日本語"))
+      g_test_fail_printf ("the message does not name the layer: %s", run.err);
+  }
+  g_unsetenv ("LC_ALL");
+  g_setenv ("DEEPDREAM_MODEL_PATH", old_path, TRUE);
+  tu_remove_tree (folder);
+}
+
 /* ---- Damaged and special input files --------------------------------------------------- */
 
 /* data[0..size) written to the temporary folder as name. */
@@ -1259,6 +1331,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/layer-weights", test_layer_weights);
   g_test_add_func ("/cli/hostile/guide-grey-other-size", test_guide_grey_other_size);
   g_test_add_func ("/cli/hostile/guide-corrupt", test_guide_corrupt);
+  g_test_add_func ("/cli/usage/double-dash", test_double_dash);
+  g_test_add_func ("/cli/usage/non-ascii-names", test_non_ascii_names);
   g_test_add_func ("/cli/hostile/truncated-images", test_truncated_images);
   g_test_add_func ("/cli/hostile/damaged-headers", test_damaged_headers);
   g_test_add_func ("/cli/hostile/special-files", test_special_files);

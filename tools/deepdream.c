@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <gegl.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +73,15 @@ make_entries (void)
   for (int i = 0; i < n; i++) {
     if (!(specs[i].use & DD_PARAM_CLI))
       continue;
-    GOptionEntry e = { specs[i].cli_name,     specs[i].cli_short,    0,
-                       G_OPTION_ARG_CALLBACK, (gpointer) set_option, specs[i].help,
+    /* Text options (file names, layer names) are taken as the bytes the
+     * user typed, as file names are: converting them from the locale's
+     * encoding fails on UTF-8 names under a C or Latin-1 locale. */
+    GOptionEntry e = { specs[i].cli_name,
+                       specs[i].cli_short,
+                       specs[i].type == DD_PARAM_STRING ? G_OPTION_FLAG_FILENAME : 0,
+                       G_OPTION_ARG_CALLBACK,
+                       (gpointer) set_option,
+                       specs[i].help,
                        specs[i].arg };
     g_array_append_val (entries, e);
   }
@@ -513,6 +521,7 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) context = g_option_context_new ("INPUT OUTPUT");
   g_autofree GOptionEntry *entries = make_entries ();
 
+  setlocale (LC_ALL, "");
   g_set_prgname ("deepdream");
   atexit (exit_while_decoding);
   g_log_set_writer_func (write_log, NULL, NULL);
@@ -524,6 +533,14 @@ main (int argc, char **argv)
     g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
     return EXIT_USAGE;
   }
+  /* GOption keeps "--" when an argument after it looks like an option:
+   * it only ends the options, as everywhere else. */
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "--") == 0) {
+      memmove (argv + i, argv + i + 1, (argc - i) * sizeof *argv);
+      argc--;
+      break;
+    }
   if (show_version) {
     printf ("deepdream %s\n", DD_VERSION);
     return 0;
