@@ -72,6 +72,28 @@ char *dd_model_card_resolve_layer (const DdModelCard *card, DdModel *model, cons
  * preprocessing gets that (stated = TRUE). */
 DdModel *dd_model_open (const char *name_or_file, DdModelCard **card, GError **error);
 
+/* ---- Files ----------------------------------------------------------------- */
+
+/* A file written whole or not at all: the bytes go to a temporary file in
+ * the destination's folder, and dd_safe_file_commit() flushes it to the disk
+ * and renames it over the destination. Until then the destination is as it
+ * was; dd_safe_file_free() without a commit removes the temporary file.
+ * Errors name the destination and the cause ("No space left on device").
+ * Refuses destinations that exist but are not regular files. */
+typedef struct _DdSafeFile DdSafeFile;
+
+DdSafeFile *dd_safe_file_new (const char *path, GError **error);
+int dd_safe_file_get_fd (DdSafeFile *file);
+gboolean dd_safe_file_write (DdSafeFile *file, const void *data, gsize size, GError **error);
+gboolean dd_safe_file_commit (DdSafeFile *file, GError **error);
+void dd_safe_file_free (DdSafeFile *file);
+/* The whole of data into path, safely. */
+gboolean dd_file_set_contents (const char *path, const void *data, gsize size, GError **error);
+
+/* Checks, without opening it (a FIFO would wait for a writer), that path
+ * is a regular file: "cannot read 'x': it is a FIFO (named pipe)". */
+gboolean dd_file_check_regular (const char *path, GError **error);
+
 /* ---- Dream parameters ------------------------------------------------------ */
 
 typedef enum { DD_START_IMAGE, DD_START_NOISE } DdStart;
@@ -185,5 +207,6 @@ int dd_dream_min_size (DdModel *model, const DdModelCard *card, const DdDreamPar
                        GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdModelCard, dd_model_card_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdSafeFile, dd_safe_file_free)
 
 G_END_DECLS

@@ -88,5 +88,7 @@ settings_save (const DdDreamParams *params, const PlugInValues *vals, GError **e
                           " Last values of DeepDream (plug-in-deepdream), written by the plug-in",
                           NULL);
   g_autofree gchar *path = settings_path ();
-  return g_key_file_save_to_file (file, path, error);
+  gsize size = 0;
+  g_autofree gchar *data = g_key_file_to_data (file, &size, NULL);
+  return dd_file_set_contents (path, data, size, error);
 }

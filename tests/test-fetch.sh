@@ -243,6 +243,35 @@ case_download_wrong_size() {
   expect_failure "size mismatch" "$fetch" "$tmp/stem.card" && nothing_installed
 }
 
+# On a full disk the install fails with the cause and leaves the model
+# folder as it was: the old model whole, no temporary file.
+case_full_disk() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  mkdir -p "$XDG_DATA_HOME"
+  mount -t tmpfs -o size=2m tmpfs "$XDG_DATA_HOME" 2>/dev/null || {
+    echo "skip: cannot mount a small file system to fill; this case needs root"
+    return 0
+  }
+  mkdir -p "$models"
+  printf 'the old model' >"$models/squeezenet_v1.1.onnx"
+  write_card "$tmp/full.card" full squeezenet_v1.1.onnx fire9/concat
+  local ok=0 left old
+  expect_failure "No space left on device" "$fetch" --from "$squeezenet" "$tmp/full.card" && ok=1
+  left=$(ls -A "$models" | tr '\n' ' ')
+  old=$(cat "$models/squeezenet_v1.1.onnx")
+  umount "$XDG_DATA_HOME"
+  [ "$left" = "squeezenet_v1.1.onnx " ] || {
+    echo "left in the model folder: $left"
+    ok=0
+  }
+  [ "$old" = "the old model" ] || {
+    echo "the old model was changed"
+    ok=0
+  }
+  [ "$ok" = 1 ]
+}
+
 run_case "refuses a file whose sha256 differs from the card's" case_sha_mismatch
 run_case "refuses a file that does not load" case_does_not_load
 run_case "asks for --from when a card has no Url" case_no_url
@@ -256,5 +285,6 @@ run_case "downloads a .tar.gz and takes the model inside" case_download_tarball
 run_case "refuses a .caffemodel whose sha1 differs from the card's" case_caffemodel_checksum
 run_case "downloads a card's .caffemodel, trying its addresses in order" case_download_caffemodel
 run_case "refuses a download of the wrong size" case_download_wrong_size
+run_case "fails whole on a full disk, the old model kept" case_full_disk
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -6,6 +6,9 @@
 #include "dd-model.h"
 #include "deepdream.h"
 
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CARD_GROUP "Model"
@@ -72,24 +75,60 @@ find_on_path (const char *card_dir, const char *name)
   return NULL;
 }
 
+/* Card values that pass could still drive every pixel to NaN or black,
+ * so each is checked against what a network's preprocessing can mean. */
+#define MAX_RANGE 65535.0 /* 16-bit pixels */
+
 static gboolean
-read_triple (GKeyFile *kf, const char *key, float def, float out[3], GError **error)
+bad_value (GError **error, const char *key, const char *value, const char *why)
 {
-  gsize n = 0;
-  GError *local = NULL;
-  g_autofree double *v = g_key_file_get_double_list (kf, CARD_GROUP, key, &n, &local);
-  if (g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)) {
-    g_error_free (local);
+  g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "%s=%s: %s", key, value ? value : "", why);
+  return FALSE;
+}
+
+/* A number; def when the key is absent. */
+static gboolean
+read_number (GKeyFile *kf, const char *key, double def, double *out, GError **error)
+{
+  g_autofree char *text = g_key_file_get_value (kf, CARD_GROUP, key, NULL);
+  if (!text) {
+    *out = def;
+    return TRUE;
+  }
+  char *end = NULL;
+  *out = g_ascii_strtod (text, &end);
+  if (end == text || *end || !isfinite (*out))
+    return bad_value (error, key, text, "not a finite number");
+  return TRUE;
+}
+
+/* Three numbers, in [lo, hi], written "a;b;c"; def when the key is absent. */
+static gboolean
+read_triple (GKeyFile *kf, const char *key, float def, double lo, double hi, float out[3],
+             GError **error)
+{
+  g_autofree char *text = g_key_file_get_value (kf, CARD_GROUP, key, NULL);
+  if (!text) {
     out[0] = out[1] = out[2] = def;
     return TRUE;
   }
-  if (local || n != 3) {
-    g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "%s needs three numbers", key);
-    g_clear_error (&local);
-    return FALSE;
+  g_auto (GStrv) parts = g_strsplit (text, ";", -1);
+  int n = (int) g_strv_length (parts);
+  if (n == 4 && !*g_strstrip (parts[3])) /* GKeyFile lists may end with ';' */
+    n = 3;
+  if (n != 3)
+    return bad_value (error, key, text, "needs three numbers separated by ';' (as 104;117;123)");
+  for (int i = 0; i < 3; i++) {
+    char *end = NULL;
+    double v = g_ascii_strtod (g_strstrip (parts[i]), &end);
+    if (end == parts[i] || *end)
+      return bad_value (error, key, text, "needs three numbers separated by ';' (as 104;117;123)");
+    if (!(v >= lo && v <= hi)) {
+      g_autofree char *why = g_strdup_printf ("each must be in %g..%g for this Range", lo, hi);
+      return bad_value (error, key, text, why);
+    }
+    out[i] = (float) v;
   }
-  for (int i = 0; i < 3; i++)
-    out[i] = (float) v[i];
   return TRUE;
 }
 
@@ -120,11 +159,33 @@ read_files (DdModelCard *card, GKeyFile *kf, const char *dir, char **files)
 }
 
 static gboolean
+read_preprocessing (DdModelCard *card, GKeyFile *kf, GError **error)
+{
+  double range, size;
+  if (!read_number (kf, "Range", 255, &range, error) ||
+      !read_number (kf, "ClassifierSize", 0, &size, error))
+    return FALSE;
+  if (!(range > 0 && range <= MAX_RANGE)) {
+    g_autofree char *text = g_key_file_get_value (kf, CARD_GROUP, "Range", NULL);
+    return bad_value (error, "Range", text, "must be above 0 and at most 65535 (255 or 1)");
+  }
+  if (size < 0 || size > 4096 || size != (int) size) {
+    g_autofree char *text = g_key_file_get_value (kf, CARD_GROUP, "ClassifierSize", NULL);
+    return bad_value (error, "ClassifierSize", text, "must be a whole number of pixels, 0..4096");
+  }
+  card->range = (float) range;
+  card->classifier_size = (int) size;
+  /* A mean outside the pixels' range, or a spread so small or large that
+   * inputs reach 10^4 or vanish, is a mistake in the card, not a network. */
+  return read_triple (kf, "Mean", 0, -range, range, card->mean, error) &&
+         read_triple (kf, "Std", 1, range * 1e-4, range * 1e2, card->std, error);
+}
+
+static gboolean
 read_card (DdModelCard *card, GKeyFile *kf, const char *dir, GError **error)
 {
   g_autofree char *order = g_key_file_get_string (kf, CARD_GROUP, "ChannelOrder", NULL);
   g_auto (GStrv) files = g_key_file_get_string_list (kf, CARD_GROUP, "File", NULL, NULL);
-  GError *local = NULL;
 
   card->name = g_key_file_get_string (kf, CARD_GROUP, "Name", NULL);
   card->display_name = g_key_file_get_string (kf, CARD_GROUP, "DisplayName", NULL);
@@ -134,12 +195,6 @@ read_card (DdModelCard *card, GKeyFile *kf, const char *dir, GError **error)
   card->classifier = g_key_file_get_string (kf, CARD_GROUP, "Classifier", NULL);
   card->license = g_key_file_get_string (kf, CARD_GROUP, "License", NULL);
   card->url = g_key_file_get_string (kf, CARD_GROUP, "Url", NULL);
-  card->classifier_size = g_key_file_get_integer (kf, CARD_GROUP, "ClassifierSize", NULL);
-  card->range = (float) g_key_file_get_double (kf, CARD_GROUP, "Range", &local);
-  if (local) {
-    g_clear_error (&local);
-    card->range = 255;
-  }
   if (!card->name || !files || !files[0] || !card->default_layer) {
     g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "Name, File and DefaultLayer are required");
     return FALSE;
@@ -150,14 +205,11 @@ read_card (DdModelCard *card, GKeyFile *kf, const char *dir, GError **error)
     return FALSE;
   }
   card->bgr = order && g_ascii_strcasecmp (order, "BGR") == 0;
-  if (!read_triple (kf, "Mean", 0, card->mean, error) ||
-      !read_triple (kf, "Std", 1, card->std, error))
+  if (card->sha256 &&
+      (strlen (card->sha256) != 64 || strspn (card->sha256, "0123456789abcdefABCDEF") != 64))
+    return bad_value (error, "Sha256", card->sha256, "needs 64 hexadecimal digits");
+  if (!read_preprocessing (card, kf, error))
     return FALSE;
-  for (int i = 0; i < 3; i++)
-    if (card->std[i] <= 0) {
-      g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "Std must be positive");
-      return FALSE;
-    }
 
   gsize n = 0;
   g_auto (GStrv) keys = g_key_file_get_keys (kf, LAYERS_GROUP, &n, NULL);
@@ -179,7 +231,8 @@ dd_model_card_load (const char *card_path, GError **error)
   g_autofree char *dir = g_path_get_dirname (card_path);
   GError *local = NULL;
 
-  if (!g_key_file_load_from_file (kf, card_path, G_KEY_FILE_NONE, &local) ||
+  if (!dd_file_check_regular (card_path, &local) ||
+      !g_key_file_load_from_file (kf, card_path, G_KEY_FILE_NONE, &local) ||
       !read_card (card, kf, dir, &local)) {
     g_set_error (error, DD_ERROR, local->domain == DD_ERROR ? local->code : DD_ERROR_IO,
                  "model card '%s': %s", card_path, local->message);
@@ -189,17 +242,64 @@ dd_model_card_load (const char *card_path, GError **error)
   return g_steal_pointer (&card);
 }
 
-/* The file's checksums as cards write them: "sha256:HEX", "sha1:HEX". */
-static char **
-file_digests (const char *path, GError **error)
+/* Where the checksums of model files are kept between runs. */
+static char *
+checksum_cache_path (void)
 {
-  g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, error);
-  if (!file)
+  return g_build_filename (g_get_user_cache_dir (), "gimp-deepdream", "checksums", NULL);
+}
+
+/* A model file's checksums as cards write them, {"sha256:HEX", "sha1:HEX",
+ * NULL}. Hashing GoogLeNet's 28 MB takes a tenth of a second and larger
+ * models proportionally more, on every run: the sums are cached by the
+ * file's size, modification time and inode, so a file changed in any
+ * ordinary way is hashed again. The cache is a convenience: when it cannot
+ * be read or written the sums are simply computed. */
+static char **
+model_digests (const char *path, GError **error)
+{
+  GStatBuf st;
+  if (!dd_file_check_regular (path, error) || g_stat (path, &st) != 0)
     return NULL;
-  const guchar *data = (const guchar *) g_mapped_file_get_contents (file);
-  gsize size = g_mapped_file_get_length (file);
-  g_autofree char *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
-  g_autofree char *sha1 = g_compute_checksum_for_data (G_CHECKSUM_SHA1, data, size);
+  g_autofree char *stamp = g_strdup_printf (
+      "%" G_GINT64_FORMAT " %" G_GINT64_FORMAT ".%09ld %" G_GUINT64_FORMAT, (gint64) st.st_size,
+      (gint64) st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (guint64) st.st_ino);
+  g_autofree char *real = realpath (path, NULL);
+  /* Group names may not hold every character a path may: a hash of it. */
+  g_autofree char *group = g_compute_checksum_for_string (G_CHECKSUM_SHA1, real ? real : path, -1);
+  g_autofree char *cache_path = checksum_cache_path ();
+  g_autoptr (GKeyFile) cache = g_key_file_new ();
+  if (g_file_test (cache_path, G_FILE_TEST_IS_REGULAR))
+    g_key_file_load_from_file (cache, cache_path, G_KEY_FILE_NONE, NULL);
+  g_autofree char *cached_stamp = g_key_file_get_string (cache, group, "Stamp", NULL);
+  g_autofree char *sha256 = g_key_file_get_string (cache, group, "Sha256", NULL);
+  g_autofree char *sha1 = g_key_file_get_string (cache, group, "Sha1", NULL);
+
+  if (!sha256 || !sha1 || g_strcmp0 (cached_stamp, stamp) != 0) {
+    GError *local = NULL;
+    g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, &local);
+    if (!file) {
+      g_set_error (error, DD_ERROR, DD_ERROR_IO, "cannot read model '%s': %s", path,
+                   local->message);
+      g_error_free (local);
+      return NULL;
+    }
+    const guchar *data = (const guchar *) g_mapped_file_get_contents (file);
+    gsize length = g_mapped_file_get_length (file);
+    g_free (sha256);
+    g_free (sha1);
+    sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, length);
+    sha1 = g_compute_checksum_for_data (G_CHECKSUM_SHA1, data, length);
+    g_key_file_set_string (cache, group, "File", real ? real : path);
+    g_key_file_set_string (cache, group, "Stamp", stamp);
+    g_key_file_set_string (cache, group, "Sha256", sha256);
+    g_key_file_set_string (cache, group, "Sha1", sha1);
+    g_autofree char *folder = g_path_get_dirname (cache_path);
+    gsize size = 0;
+    g_autofree char *text = g_key_file_to_data (cache, &size, NULL);
+    if (g_mkdir_with_parents (folder, 0700) == 0)
+      dd_file_set_contents (cache_path, text, size, NULL);
+  }
   char **digests = g_new0 (char *, 3);
   digests[0] = g_strconcat ("sha256:", sha256, NULL);
   digests[1] = g_strconcat ("sha1:", sha1, NULL);
@@ -207,9 +307,11 @@ file_digests (const char *path, GError **error)
 }
 
 /* Calls match on every card on the model path, in path order, until it
- * returns TRUE; returns that card. */
+ * returns TRUE; returns that card. The first card that cannot be read is
+ * kept in broken (unless NULL) to explain a search that finds nothing. */
 static DdModelCard *
-find_card (gboolean (*match) (const DdModelCard *card, gconstpointer data), gconstpointer data)
+find_card (gboolean (*match) (const DdModelCard *card, gconstpointer data), gconstpointer data,
+           GError **broken)
 {
   g_auto (GStrv) dirs = dd_model_path ();
   for (int i = 0; dirs[i]; i++) {
@@ -219,7 +321,12 @@ find_card (gboolean (*match) (const DdModelCard *card, gconstpointer data), gcon
       if (!g_str_has_suffix (name, ".card"))
         continue;
       g_autofree char *path = g_build_filename (dirs[i], name, NULL);
-      DdModelCard *card = dd_model_card_load (path, NULL);
+      GError *local = NULL;
+      DdModelCard *card = dd_model_card_load (path, &local);
+      if (!card && broken && !*broken)
+        g_propagate_error (broken, local);
+      else
+        g_clear_error (&local);
       if (card && match (card, data))
         return card;
       dd_model_card_free (card);
@@ -291,8 +398,13 @@ dd_model_card_find (const char *name_or_file, GError **error)
   const char *name = name_or_file && *name_or_file ? name_or_file : "googlenet";
 
   if (!is_model_file (name)) {
-    DdModelCard *card = find_card (match_name, name);
-    if (!card)
+    g_autoptr (GError) broken = NULL;
+    DdModelCard *card = find_card (match_name, name, &broken);
+    if (!card && broken)
+      g_set_error (error, DD_ERROR, broken->code,
+                   "no readable model card named '%s'; one card on the model path is broken: %s",
+                   name, broken->message);
+    else if (!card)
       g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
                    "no model card named '%s' on the model path (give an .onnx or .caffemodel file, "
                    "or install "
@@ -300,12 +412,10 @@ dd_model_card_find (const char *name_or_file, GError **error)
                    name, name);
     return card;
   }
-  g_auto (GStrv) digests = file_digests (name, NULL);
-  if (!digests) {
-    g_set_error (error, DD_ERROR, DD_ERROR_IO, "cannot read model '%s'", name);
+  g_auto (GStrv) digests = model_digests (name, error);
+  if (!digests)
     return NULL;
-  }
-  DdModelCard *card = find_card (match_digests, digests);
+  DdModelCard *card = find_card (match_digests, digests, NULL);
   if (!card)
     return assumed_card (name);
   g_free (card->file);
@@ -319,7 +429,7 @@ dd_model_card_list_installed (void)
   g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   Installed in = { seen, names };
-  find_card (collect_installed, &in);
+  find_card (collect_installed, &in, NULL);
   return g_strv_builder_end (names);
 }
 
@@ -358,6 +468,23 @@ dd_model_open (const char *name_or_file, DdModelCard **card_out, GError **error)
                  "models/fetch %s)",
                  card->name, card->file, card->name);
     return NULL;
+  }
+  if (!dd_file_check_regular (card->file, error))
+    return NULL;
+  /* fetch checks the sum when it installs a model; a file damaged or
+   * replaced since would load and dream wrongly, or not at all. */
+  if (card->digests && card->digests[0] && !card->assumed) {
+    g_auto (GStrv) have = model_digests (card->file, error);
+    if (!have)
+      return NULL;
+    if (!match_digests (card, have)) {
+      g_set_error (error, DD_ERROR, DD_ERROR_INVALID,
+                   "model '%s': the file %s is not the one its card describes (its %s matches "
+                   "no checksum of the card): damaged or replaced; install it again with "
+                   "models/fetch %s",
+                   card->name, card->file, have[0], card->name);
+      return NULL;
+    }
   }
   DdModel *model = dd_model_new_from_file (card->file, error);
   DdPreprocessing stated;

@@ -29,6 +29,7 @@
 #define DEFAULT_MEMORY_MB 900
 #define MAX_LAYERS 8
 #define GUIDE_EDGE 224
+#define MAX_LAYER_WEIGHT 1000.0
 #define GUIDE_BLOCK 1024 /* positions scored against the guide at once */
 
 typedef struct {
@@ -452,6 +453,29 @@ remaining (const Dream *d)
   return d->steps_total > 1 ? 1.0f - (float) d->steps_done / (d->steps_total - 1) : 0.0f;
 }
 
+/* A gradient that overflowed would turn the picture black or NaN, and one
+ * that is zero would leave it as it was: both end the dream with the
+ * reason, rather than make a picture that looks like a result. sum is the
+ * gradient's L1 norm, which the step needs anyway. */
+static gboolean
+check_gradient (const Dream *d, double sum, GError **error)
+{
+  if (!isfinite (sum))
+    return dd_fail (error, DD_ERROR_INVALID,
+                    "the dream's gradient is not finite at step %d: values overflow in the "
+                    "network (its weights, or the layer weights, are too large)",
+                    d->steps_done + 1);
+  if (sum == 0) {
+    g_autofree char *channel =
+        d->p->channel >= 0 ? g_strdup_printf (" channel %d", d->p->channel) : g_strdup ("");
+    return dd_fail (error, DD_ERROR_INVALID,
+                    "the dream's gradient is zero at step %d: %s%s gives nothing to amplify in "
+                    "this image (a dead channel, or a layer weight of 0)",
+                    d->steps_done + 1, d->targets[0], channel);
+  }
+  return TRUE;
+}
+
 static void lap_normalize (Dream *d, Size s);
 static void gaussian_blur (Dream *d, Size s, float sigma);
 
@@ -471,6 +495,8 @@ step (Dream *d, Size s, GError **error)
 #pragma omp parallel for simd reduction(+ : sum) schedule(static)
   for (gsize k = 0; k < n; k++)
     sum += fabsf (d->g[k]);
+  if (!check_gradient (d, sum, error))
+    return FALSE;
   double step_size = d->p->step_size;
   if (d->class_mode)
     step_size *= 0.25 + 0.75 * remaining (d);
@@ -642,6 +668,12 @@ parse_layers (Dream *d, GError **error)
       weight = (float) g_ascii_strtod (colon + 1, &end);
       if (*end || colon[1] == 0 || !isfinite (weight))
         return dd_fail (error, DD_ERROR_ARGUMENT, "layers: bad weight in '%s'", name);
+      /* The step is normalised, so a weight only matters relative to the
+       * others; beyond this the activations squared overflow floats. */
+      if (fabsf (weight) > MAX_LAYER_WEIGHT)
+        return dd_fail (error, DD_ERROR_ARGUMENT,
+                        "layers: the weight in '%s' is out of range (-%g..%g)", name,
+                        MAX_LAYER_WEIGHT, MAX_LAYER_WEIGHT);
       *colon = 0;
     }
     if (!*name)

@@ -99,6 +99,10 @@ DdModel *dd_caffe_load (const guint8 *data, gsize size, GError **error);
 /* model.c */
 DdModel *dd_model_alloc (void);
 int dd_model_find (DdModel *m, const char *name); /* -1 when absent */
+/* Refuses weights and float attributes that are not finite, and a
+ * BatchNormalization variance that is not above -epsilon: they would turn
+ * every pixel NaN. loader.c calls it on every model either loader makes. */
+gboolean dd_model_check_values (const DdModel *m, GError **error);
 /* Shapes of every value for a 1 x C x height x width input. keep[] (or NULL
  * for all) selects the nodes to infer; shapes of others are left rank 0. */
 /* How far (in input pixels) the targets' pixels see around their centre,

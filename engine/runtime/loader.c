@@ -27,10 +27,18 @@ try_load (DdModel *(*load) (const guint8 *, gsize, GError **), const guint8 *dat
   return m;
 }
 
-DdModel *
-dd_model_new_from_data (const guint8 *data, gsize size, GError **error)
+/* m, or NULL when its values would make every pixel NaN. */
+static DdModel *
+checked (DdModel *m, GError **error)
 {
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  if (m && !dd_model_check_values (m, error))
+    g_clear_pointer (&m, dd_model_unref);
+  return m;
+}
+
+static DdModel *
+load_data (const guint8 *data, gsize size, GError **error)
+{
   if (size > 0 && data[0] == ONNX_FIRST_BYTE)
     return dd_onnx_load (data, size, error);
   gboolean other;
@@ -42,6 +50,13 @@ dd_model_new_from_data (const guint8 *data, gsize size, GError **error)
              "not an ONNX model or a Caffe .caffemodel, or the file is truncated (%zu bytes)",
              size);
   return m;
+}
+
+DdModel *
+dd_model_new_from_data (const guint8 *data, gsize size, GError **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  return checked (load_data (data, size, error), error);
 }
 
 DdModel *
@@ -57,8 +72,9 @@ dd_model_new_from_file (const char *path, GError **error)
   const guint8 *data = (const guint8 *) g_mapped_file_get_contents (file);
   gsize size = g_mapped_file_get_length (file);
   /* A file named as Caffe's gets Caffe's messages, not a guess's. */
-  DdModel *m = g_str_has_suffix (path, ".caffemodel") ? dd_caffe_load (data, size, &local)
-                                                      : dd_model_new_from_data (data, size, &local);
+  DdModel *m = g_str_has_suffix (path, ".caffemodel")
+                   ? checked (dd_caffe_load (data, size, &local), &local)
+                   : dd_model_new_from_data (data, size, &local);
   if (!m) {
     g_set_error (error, DD_ERROR, local->code, "model '%s': %s", path, local->message);
     g_error_free (local);

@@ -6,7 +6,9 @@
 #include "dd-model.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 G_DEFINE_QUARK (dd - error - quark, dd_error)
 
@@ -51,6 +53,73 @@ dd_model_unref (DdModel *model)
   g_hash_table_destroy (model->by_name);
   g_free (model->doc);
   g_free (model);
+}
+
+static gboolean
+check_attributes (const DdNode *node, GError **error)
+{
+  const struct {
+    const char *name;
+    float value;
+  } floats[] = {
+    { "alpha", node->a.alpha },     { "beta", node->a.beta }, { "bias", node->a.bias },
+    { "min", node->a.min },         { "max", node->a.max },   { "epsilon", node->a.epsilon },
+    { "value", node->a.pad_value },
+  };
+  /* Clip's bounds may be infinite: no bound. */
+  for (gsize i = 0; i < G_N_ELEMENTS (floats); i++)
+    if (isnan (floats[i].value) ||
+        (!isfinite (floats[i].value) && strcmp (floats[i].name, "min") != 0 &&
+         strcmp (floats[i].name, "max") != 0))
+      return dd_fail (error, DD_ERROR_INVALID, "node '%s' (%s): attribute %s is %g", node->name,
+                      node->klass->onnx_name, floats[i].name, floats[i].value);
+  return TRUE;
+}
+
+/* BatchNormalization divides by sqrt(variance + epsilon). */
+static gboolean
+check_batch_norm (const DdModel *m, const DdNode *node, GError **error)
+{
+  const DdValue *var = &m->values[node->in[4]];
+  if (!var->floats)
+    return TRUE;
+  for (int64_t c = 0; c < dd_shape_numel (&var->shape); c++)
+    if (!(var->floats[c] + node->a.epsilon > 0))
+      return dd_fail (error, DD_ERROR_INVALID,
+                      "node '%s' (BatchNormalization): the variance of channel %" G_GINT64_FORMAT
+                      " is %g, not above 0",
+                      node->name, c, var->floats[c]);
+  return TRUE;
+}
+
+gboolean
+dd_model_check_values (const DdModel *m, GError **error)
+{
+  for (int i = 0; i < m->n_values; i++) {
+    const DdValue *v = &m->values[i];
+    if (!v->is_const || !v->floats)
+      continue;
+    const int64_t n = dd_shape_numel (&v->shape);
+    int64_t bad = -1;
+#pragma omp parallel for reduction(max : bad) schedule(static)
+    for (int64_t k = 0; k < n; k++)
+      if (!isfinite (v->floats[k]))
+        bad = MAX (bad, k);
+    if (bad >= 0)
+      return dd_fail (error, DD_ERROR_INVALID,
+                      "weight '%s' holds %g at index %" G_GINT64_FORMAT
+                      ": a model's values must be finite",
+                      v->name, v->floats[bad], bad);
+  }
+  for (int i = 0; i < m->n_nodes; i++) {
+    const DdNode *node = &m->nodes[i];
+    if (!check_attributes (node, error))
+      return FALSE;
+    if (strcmp (node->klass->onnx_name, "BatchNormalization") == 0 && node->n_in >= 5 &&
+        !check_batch_norm (m, node, error))
+      return FALSE;
+  }
+  return TRUE;
 }
 
 int
