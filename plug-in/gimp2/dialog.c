@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "arguments.h"
+#include "image-io.h"
+#include "pixels.h"
 #include "preview.h"
 
 #define RESPONSE_RESET 1
@@ -69,7 +71,8 @@ typedef struct {
   GtkAdjustment *channel, *seed, *opacity;
   GtkWidget *start_combo, *guide_combo, *mode_combo;
   Preview *preview;
-  gboolean filling; /* widgets are being set from code, not by the user */
+  gint32 preview_guide; /* the guide the preview has, -1 = none */
+  gboolean filling;     /* widgets are being set from code, not by the user */
 } Dialog;
 
 /* ---- Reading the settings ---------------------------------------------------------- */
@@ -109,6 +112,19 @@ read_values (const Dialog *d, PlugInValues *vals)
   vals->opacity = gtk_adjustment_get_value (d->opacity);
 }
 
+/* Read on the main thread: libgimp talks to GIMP over one pipe. */
+static void
+preview_guide_changed (Dialog *d, gint32 guide)
+{
+  if (guide == d->preview_guide)
+    return;
+  DdImage pixels = { 0 };
+  d->preview_guide = guide;
+  if (guide != -1 && !image_io_read_scaled (guide, NULL, PREVIEW_GUIDE_EDGE, &pixels, NULL))
+    d->preview_guide = -1;
+  preview_set_guide (d->preview, &pixels);
+}
+
 /* Every change that alters the dream comes here. */
 static void
 settings_changed (Dialog *d)
@@ -120,7 +136,8 @@ settings_changed (Dialog *d)
   dd_dream_params_init (&params);
   read_params (d, &params);
   read_values (d, &vals);
-  preview_update (d->preview, d->model, &params, vals.guide);
+  preview_guide_changed (d, vals.guide);
+  preview_update (d->preview, d->model, &params);
   dd_dream_params_clear (&params);
 }
 
@@ -468,7 +485,7 @@ layer_mode_combo (GimpLayerMode active)
   for (guint i = 0; i < modes->n_values; i++) {
     GEnumValue *mode = &modes->values[i];
     gboolean legacy = g_str_has_suffix (mode->value_nick, "-legacy");
-    if (!arguments_layer_mode_ok (mode->value) || (legacy && mode->value != (gint) active))
+    if (!procedure_layer_mode_ok (mode->value) || (legacy && mode->value != (gint) active))
       continue;
     g_autofree gchar *label = mode_label (mode);
     gimp_int_combo_box_append (GIMP_INT_COMBO_BOX (combo), GIMP_INT_STORE_VALUE, mode->value,
@@ -611,9 +628,14 @@ static GtkWidget *
 preview_column (Dialog *d, gint32 drawable)
 {
   g_autoptr (GError) error = NULL;
-  d->preview = preview_new (drawable, &error);
-  if (d->preview)
+  GeglRectangle box;
+  DdImage original;
+  d->preview_guide = -1;
+  if (image_io_selection_box (drawable, &box, &error) &&
+      image_io_read_scaled (drawable, &box, PREVIEW_EDGE, &original, &error)) {
+    d->preview = preview_new (&original, box.width, box.height);
     return preview_get_widget (d->preview);
+  }
   GtkWidget *label = gtk_label_new (error->message);
   gtk_label_set_line_wrap (GTK_LABEL (label), TRUE);
   return label;
