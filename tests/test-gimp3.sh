@@ -28,7 +28,7 @@ sky="$DD_SHARED_DIR/images/sky1024px.jpg"
 }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+[ -n "${DD_KEEP_TMP:-}" ] || trap 'rm -rf "$tmp"' EXIT
 export GIMP3_DIRECTORY="$tmp/profile"
 n=0 failed=0
 
@@ -231,6 +231,87 @@ case_batch() {
 }
 
 start=$SECONDS
+# seed_last_values SETTINGS...: GimpProcedureConfig's last values of
+# plug-in-deepdream, as GIMP 3 writes them after an interactive run (a
+# non-interactive one keeps none), so that a case starts from them.
+seed_last_values() {
+  mkdir -p "$GIMP3_DIRECTORY/plug-in-settings"
+  printf '%s\n' "# seeded by test-gimp3.sh" "$@" \
+    >"$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-deepdream.last"
+}
+
+# RUN-WITH-LAST-VALS (Filters > Repeat) runs with the last values.
+case_last_values() {
+  seed_last_values '(layers "inception_3b/output")' '(octaves 1)' '(iterations 1)' \
+    '(layer-mode screen)' '(opacity 42)'
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (plug-in-deepdream #:run-mode RUN-WITH-LAST-VALS #:image img #:drawables (vector lyr))
+     (dd3-report img))"
+  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_3b|31|42.0|0|0|256|144|nomask"
+}
+
+# The dialog in GIMP 3's GUI under Xvfb: it opens with the last values,
+# shows its preview (photographed to DD_GUI_SCREENSHOT), and OK adds the
+# dream. Without a window manager keys are unreliable: OK is clicked at
+# the dialog's bottom right corner.
+dialog_driver() {
+  local script=$1 shot=$2 log=$3 gimp_pid window geometry
+  gimp-3.0 --no-splash --batch-interpreter=plug-in-script-fu-eval \
+    -b "(begin (load \"$DD_GIMP_HELPERS\") (load \"$script\"))" </dev/null >"$log" 2>&1 &
+  gimp_pid=$!
+  window=$(timeout 120 xdotool search --sync --name '^DeepDream$' | head -n 1)
+  [ -n "$window" ] || {
+    echo "the dialog did not open"
+    kill "$gimp_pid"
+    return 1
+  }
+  # Time for the preview to be dreamed and drawn.
+  sleep 5
+  import -window root "$shot"
+  eval "$(xdotool getwindowgeometry --shell "$window")"
+  xdotool mousemove --sync $((X + WIDTH - 40)) $((Y + HEIGHT - 25)) click 1
+  for _ in $(seq 120); do
+    kill -0 "$gimp_pid" 2>/dev/null || break
+    sleep 1
+  done
+  if kill -0 "$gimp_pid" 2>/dev/null; then
+    echo "GIMP did not quit after OK"
+    kill "$gimp_pid"
+    return 1
+  fi
+}
+
+case_dialog() {
+  command -v gimp-3.0 >/dev/null && command -v xvfb-run >/dev/null &&
+    command -v xdotool >/dev/null || {
+    echo "gimp-3.0, xvfb-run or xdotool is missing"
+    return 1
+  }
+  local shot=${DD_GUI_SCREENSHOT:-$tmp/gui-dialog.png}
+  # A backup left by a killed GIMP would open a recovery dialog first.
+  rm -rf "$GIMP3_DIRECTORY/backups"
+  # Quick last values for the dialog to open with; GIMP keeps the ones of
+  # the run when OK is pressed.
+  seed_last_values '(layers "inception_3b/output")' '(octaves 1)' '(iterations 2)' '(seed 1)'
+
+  cat >"$tmp/dialog.scm" <<SCM
+(let* ((img (dd3-open "$sky")) (lyr (dd3-layer img)))
+  (gimp-display-new img)
+  (plug-in-deepdream #:run-mode RUN-INTERACTIVE #:image img #:drawables (vector lyr))
+  (dd3-report img)
+  (gimp-quit 1))
+SCM
+  xvfb-run -a -s "-screen 0 1280x800x24" \
+    bash -c "$(declare -f dialog_driver); dialog_driver \"\$@\"" driver \
+    "$tmp/dialog.scm" "$shot" "$tmp/gimp.log" || return 1
+  out=$(cat "$tmp/gimp.log")
+  echo "screenshot of the dialog: $shot"
+  expect "layers: 2" && expect "layer: DeepDream inception_3b|28|100.0|0|0|256|144|nomask" &&
+    ! grep -q "seeded" "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-deepdream.last" &&
+    grep -qF '(layers "inception_3b/output")' \
+      "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-deepdream.last"
+}
+
 if ! make_profile; then
   echo "Bail out! cannot install the plug-in into $GIMP3_DIRECTORY"
   exit 1
@@ -246,6 +327,8 @@ cases=(
   /gimp3/errors/two-drawables case_error_two_drawables
   /gimp3/cancel/killed case_cancel_killed
   /gimp3/batch/folder case_batch
+  /gimp3/dialog/ok case_dialog
+  /gimp3/settings/last-values case_last_values
 )
 # DD_CASES: a pattern of the case names to run (all by default).
 echo "1..$(for ((i = 0; i < ${#cases[@]}; i += 2)); do [[ ${cases[i]} == *${DD_CASES:-}* ]] && echo; done | wc -l)"

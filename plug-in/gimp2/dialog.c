@@ -18,6 +18,7 @@
 
 #include "arguments.h"
 #include "image-io.h"
+#include "layer-modes.h"
 #include "pixels.h"
 #include "preview.h"
 
@@ -466,37 +467,6 @@ layer_combo_new (Dialog *d)
 
 /* ---- GIMP's widgets: guide and blend mode ------------------------------------------ */
 
-/* "grain-extract" -> "Grain extract": libgimp's enum has no descriptions. */
-static gchar *
-mode_label (const GEnumValue *mode)
-{
-  gchar *label = g_strdelimit (g_strdup (mode->value_nick), "-", ' ');
-  label[0] = g_ascii_toupper (label[0]);
-  return label;
-}
-
-/* The modes of GIMP's own layer dialog, plus a legacy one if it is set
- * (libgimpui 2.10 has no GimpLayerModeComboBox: it lives in GIMP's core). */
-static GtkWidget *
-layer_mode_combo (GimpLayerMode active)
-{
-  GtkWidget *combo = g_object_new (GIMP_TYPE_INT_COMBO_BOX, NULL);
-  GEnumClass *modes = g_type_class_ref (GIMP_TYPE_LAYER_MODE);
-  for (guint i = 0; i < modes->n_values; i++) {
-    GEnumValue *mode = &modes->values[i];
-    gboolean legacy = g_str_has_suffix (mode->value_nick, "-legacy");
-    if (!procedure_layer_mode_ok (mode->value) || (legacy && mode->value != (gint) active))
-      continue;
-    g_autofree gchar *label = mode_label (mode);
-    gimp_int_combo_box_append (GIMP_INT_COMBO_BOX (combo), GIMP_INT_STORE_VALUE, mode->value,
-                               GIMP_INT_STORE_LABEL, label, -1);
-  }
-  g_type_class_unref (modes);
-  gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), active);
-  gimp_help_set_help_data (combo, "Blend mode of the new layer", NULL);
-  return combo;
-}
-
 static GtkWidget *
 guide_combo (gint32 active)
 {
@@ -600,7 +570,7 @@ build_result_section (Dialog *d, GtkWidget *parent, const PlugInValues *vals)
 {
   GtkWidget *table = section (parent, "Result");
   int row = 0;
-  d->mode_combo = layer_mode_combo (vals->layer_mode);
+  d->mode_combo = layer_mode_combo_new (vals->layer_mode);
   add_row (d, table, &row, "_Blend mode:", d->mode_combo, FALSE);
   GtkObject *opacity =
       gimp_scale_entry_new (GTK_TABLE (table), 0, row++, "O_pacity:", 160, 6, vals->opacity, 0, 100,

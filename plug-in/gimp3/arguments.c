@@ -11,15 +11,27 @@
 
 #include <string.h>
 
+/* The nick is the dialog's label: the table's without the colon GIMP 3's
+ * dialogs do not use, and without a mnemonic that GimpProcedureDialog's
+ * own buttons (_Reset, _Cancel, _OK, _Help, _Load and _Save settings)
+ * already take. */
+static gchar *
+dialog_label (const DdParamSpec *spec)
+{
+  gchar *label = g_strdup (spec->label ? spec->label : spec->name);
+  if (g_str_has_suffix (label, ":"))
+    label[strlen (label) - 1] = 0;
+  char *mnemonic = strchr (label, '_');
+  if (mnemonic && mnemonic[1] && strchr ("rcohls", g_ascii_tolower (mnemonic[1])))
+    memmove (mnemonic, mnemonic + 1, strlen (mnemonic));
+  return label;
+}
+
 static void
 add_dream_arg (GimpProcedure *procedure, const ProcedureArg *arg, const char *blurb)
 {
   const DdParamSpec *spec = arg->spec;
-  /* The nick is the dialog's label: the table's, with its mnemonic and
-   * without the colon GIMP 3's dialogs do not use. */
-  g_autofree gchar *nick = g_strdup (spec->label ? spec->label : spec->name);
-  if (g_str_has_suffix (nick, ":"))
-    nick[strlen (nick) - 1] = 0;
+  g_autofree gchar *nick = dialog_label (spec);
   switch (spec->type) {
   case DD_PARAM_INT:
     gimp_procedure_add_int_argument (procedure, spec->name, nick, blurb, (int) spec->min,

@@ -19,6 +19,7 @@
 
 #include "arguments.h"
 #include "image-io.h"
+#include "layer-modes.h"
 #include "pixels.h"
 #include "preview.h"
 
@@ -30,7 +31,7 @@ enum { LAYER_NAME, LAYER_LABEL, N_LAYER_COLUMNS };
 
 typedef struct {
   GimpProcedureConfig *config;
-  GtkWidget *dialog, *model_status, *layer_combo;
+  GtkWidget *dialog, *model_status, *layer_combo, *mode_combo;
   gchar *model_id;   /* the model loaded */
   DreamModel *model; /* NULL when it could not be loaded */
   Preview *preview;
@@ -207,6 +208,73 @@ preview_column (Dialog *d, GimpDrawable *drawable)
   return label;
 }
 
+/* ---- GIMP's values: blend mode, start ------------------------------------------------ */
+
+static void
+mode_chosen (GtkWidget *combo, Dialog *d)
+{
+  gint mode;
+  if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &mode))
+    g_object_set (d->config, "layer-mode", mode, NULL);
+}
+
+/* The config changes under the combo on Reset. */
+static void
+mode_set (Dialog *d)
+{
+  GimpLayerMode mode;
+  g_object_get (d->config, "layer-mode", &mode, NULL);
+  gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (d->mode_combo), mode);
+}
+
+/* The shared blend mode list, on the "layer-mode" argument: GIMP 3 would
+ * show the enum's bare value names. */
+static GtkWidget *
+mode_row (Dialog *d)
+{
+  GimpLayerMode mode;
+  g_object_get (d->config, "layer-mode", &mode, NULL);
+  d->mode_combo = layer_mode_combo_new (mode);
+  g_signal_connect (d->mode_combo, "changed", G_CALLBACK (mode_chosen), d);
+  g_signal_connect_swapped (d->config, "notify::layer-mode", G_CALLBACK (mode_set), d);
+  GtkWidget *grid = gtk_grid_new ();
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 6);
+  gimp_grid_attach_aligned (GTK_GRID (grid), 0, 0, "_Blend mode", 0.0, 0.5, d->mode_combo, 1);
+  return grid;
+}
+
+/* The "start" argument by its choices' names ("Image", "Noise"). */
+static GtkWidget *
+start_row (Dialog *d)
+{
+  const DdParamSpec *spec = dd_dream_param_find ("start");
+  GtkWidget *combo = gtk_combo_box_text_new ();
+  for (int i = 0; spec->choices[i]; i++) {
+    g_autofree gchar *label = g_strdup (spec->choices[i]);
+    label[0] = g_ascii_toupper (label[0]);
+    gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), label);
+  }
+  g_object_bind_property (d->config, "start", combo, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gimp_help_set_help_data (combo, spec->help, NULL);
+  GtkWidget *grid = gtk_grid_new ();
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 6);
+  g_autofree gchar *label = g_strdup (spec->label);
+  if (g_str_has_suffix (label, ":"))
+    label[strlen (label) - 1] = 0;
+  gimp_grid_attach_aligned (GTK_GRID (grid), 0, 0, label, 0.0, 0.5, combo, 1);
+  return grid;
+}
+
+/* Packs widget into box at position. */
+static void
+insert (GtkWidget *box, GtkWidget *widget, int position)
+{
+  gtk_box_pack_start (GTK_BOX (box), widget, FALSE, FALSE, 0);
+  gtk_box_reorder_child (GTK_BOX (box), widget, position);
+  gtk_widget_show_all (widget);
+}
+
 /* ---- Layout ------------------------------------------------------------------------ */
 
 /* Model and layer pickers in a grid, for the top of the first section. */
@@ -240,19 +308,19 @@ build (Dialog *d, GimpDrawable *drawable)
   GimpProcedureDialog *dialog = GIMP_PROCEDURE_DIALOG (d->dialog);
   GtkWidget *what =
       gimp_procedure_dialog_fill_box (dialog, "what-box", "channel", "class", "guide", NULL);
-  GtkWidget *grid = pickers (d);
-  gtk_box_pack_start (GTK_BOX (what), grid, FALSE, FALSE, 0);
-  gtk_box_reorder_child (GTK_BOX (what), grid, 0);
-  gtk_widget_show_all (grid);
+  insert (what, pickers (d), 0);
   gimp_procedure_dialog_get_label (dialog, "what-title", "Model and layer", FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "what-frame", "what-title", FALSE, "what-box");
 
-  gimp_procedure_dialog_fill_box (dialog, "how-box", "octaves", "octave-scale", "iterations",
-                                  "step-size", "jitter", "seed", "laplacian", "start", NULL);
+  GtkWidget *how =
+      gimp_procedure_dialog_fill_box (dialog, "how-box", "octaves", "octave-scale", "iterations",
+                                      "step-size", "jitter", "seed", "laplacian", NULL);
+  insert (how, start_row (d), -1);
   gimp_procedure_dialog_get_label (dialog, "how-title", "Dream", FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "how-frame", "how-title", FALSE, "how-box");
 
-  gimp_procedure_dialog_fill_box (dialog, "result-box", "layer-mode", "opacity", NULL);
+  GtkWidget *result = gimp_procedure_dialog_fill_box (dialog, "result-box", "opacity", NULL);
+  insert (result, mode_row (d), 0);
   gimp_procedure_dialog_get_label (dialog, "result-title", "Result", FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "result-frame", "result-title", FALSE, "result-box");
 
@@ -261,10 +329,7 @@ build (Dialog *d, GimpDrawable *drawable)
   GtkWidget *columns = gimp_procedure_dialog_fill_box (dialog, "columns", "settings", NULL);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (columns), GTK_ORIENTATION_HORIZONTAL);
   gtk_box_set_spacing (GTK_BOX (columns), 12);
-  GtkWidget *preview = preview_column (d, drawable);
-  gtk_box_pack_start (GTK_BOX (columns), preview, FALSE, FALSE, 0);
-  gtk_box_reorder_child (GTK_BOX (columns), preview, 0);
-  gtk_widget_show_all (preview);
+  insert (columns, preview_column (d, drawable), 0);
   gimp_procedure_dialog_fill (dialog, "columns", NULL);
 }
 
