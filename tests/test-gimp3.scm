@@ -22,26 +22,37 @@
   (display value)
   (newline))
 
-; The layers, top to bottom: name|mode|opacity|x|y|width|height|mask.
+; The layers, top to bottom, children after their group:
+; name|mode|opacity|x|y|width|height|mask|type, where type is GimpImageType
+; (1 RGBA, 3 GRAYA) and a child's name has its group's before a "/".
 (define (dd3-report img)
-  (let ((layers (dd3-layers img)))
-    (dd3-say "layers" (vector-length layers))
+  (dd3-say "layers" (vector-length (dd3-layers img)))
+  (dd3-report-layers (dd3-layers img) ""))
+
+(define (dd3-report-layers layers prefix)
     (let loop ((i 0))
       (if (< i (vector-length layers))
           (let* ((layer (vector-ref layers i))
                  (offsets (gimp-drawable-get-offsets layer)))
             (dd3-say "layer"
                      (string-append
-                      (car (gimp-item-get-name layer)) "|"
+                      prefix (car (gimp-item-get-name layer)) "|"
                       (number->string (car (gimp-layer-get-mode layer))) "|"
                       (number->string (car (gimp-layer-get-opacity layer))) "|"
                       (number->string (car offsets)) "|"
                       (number->string (cadr offsets)) "|"
                       (number->string (car (gimp-drawable-get-width layer))) "|"
                       (number->string (car (gimp-drawable-get-height layer))) "|"
-                      (if (null? (car (gimp-layer-get-mask layer))) "nomask"
-                          (if (< (car (gimp-layer-get-mask layer)) 0) "nomask" "mask"))))
-            (loop (+ i 1)))))))
+                      (if (< (car (gimp-layer-get-mask layer)) 0) "nomask" "mask") "|"
+                      (number->string (car (gimp-drawable-type layer)))))
+            (if (= (car (gimp-item-is-group layer)) TRUE)
+                (dd3-report-layers (car (gimp-item-get-children layer))
+                                   (string-append prefix (car (gimp-item-get-name layer)) "/")))
+            (loop (+ i 1))))))
+
+; The mean of a layer's alpha, 0..1.
+(define (dd3-alpha-mean layer)
+  (car (gimp-drawable-histogram layer HISTOGRAM-ALPHA 0.0 1.0)))
 
 ; The image as it looks, flattened in a copy, to a PNG.
 (define (dd3-save-composite img path)

@@ -79,6 +79,18 @@ expect() {
   }
 }
 
+# expect_layers "A; B; C": the last GIMP run reported these layers in this
+# order (each a report line's start, after "layer: ").
+expect_layers() {
+  local listed
+  listed=$(sed -n 's/^layer: //p' <<<"$out" | tr '\n' ';' | sed 's/;/; /g')
+  [[ $listed == "$1"* ]] || [[ $listed == *"; $1"* ]] || {
+    echo "GIMP reported the layers: $listed"
+    echo "expected, in this order: $1"
+    return 1
+  }
+}
+
 # pixels_differ A B [CROP]: how many pixels differ, within CROP (WxH+X+Y).
 pixels_differ() {
   local a=$1 b=$2
@@ -111,7 +123,7 @@ case_keywords_selection() {
      (dd3-save-composite img \"$tmp/after.png\"))"
   [ "$status" -eq 0 ] || return 1
   expect "layers: 2" &&
-    expect "layer: DeepDream inception_4c|23|60.0|20|10|100|80|mask" &&
+    expect "layer: DeepDream inception_4c|23|60.0|20|10|100|80|mask|1" &&
     expect "selected: DeepDream inception_4c" || return 1
   outside "$tmp/before.png" "$tmp/before-out.png" "20,10 119,89"
   outside "$tmp/after.png" "$tmp/after-out.png" "20,10 119,89"
@@ -122,6 +134,99 @@ case_keywords_selection() {
   [ "$outside_diff" = 0 ] && [ "$inside_diff" -gt 4000 ]
 }
 
+# A feathered ellipse: outside its bounding box every pixel is exactly as
+# before, whatever the mode; inside, the dream shows through the mask.
+case_feathered_ellipse() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (gimp-image-select-ellipse img CHANNEL-OP-REPLACE 60 30 120 80)
+     (gimp-selection-feather img 16)
+     (dd3-say \"bounds\" (cdr (gimp-selection-bounds img)))
+     (dd3-save-composite img \"$tmp/before.png\")
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:octaves 1 #:iterations 2 #:layers \"inception_3b/output\"
+                        #:layer-mode LAYER-MODE-OVERLAY)
+     (dd3-report img)
+     (dd3-save-composite img \"$tmp/after.png\"))"
+  [ "$status" -eq 0 ] || return 1
+  # The mask's box: the feathered selection's bounds, as GIMP gives them.
+  local bounds x1 y1 x2 y2
+  bounds=$(sed -n 's/^bounds: (\([0-9 ]*\))$/\1/p' <<<"$out")
+  read -r x1 y1 x2 y2 <<<"$bounds"
+  [ -n "$y2" ] || {
+    echo "no selection bounds in GIMP's output"
+    return 1
+  }
+  expect "layer: DeepDream inception_3b|23|100.0|$x1|$y1|$((x2 - x1))|$((y2 - y1))|mask|1" || return 1
+  outside "$tmp/before.png" "$tmp/before-out.png" "$x1,$y1 $((x2 - 1)),$((y2 - 1))"
+  outside "$tmp/after.png" "$tmp/after-out.png" "$x1,$y1 $((x2 - 1)),$((y2 - 1))"
+  local outside_diff centre_diff
+  outside_diff=$(pixels_differ "$tmp/before-out.png" "$tmp/after-out.png")
+  centre_diff=$(pixels_differ "$tmp/before.png" "$tmp/after.png" 40x30+100+55)
+  echo "pixels changed outside the box: $outside_diff, in the centre: $centre_diff of 1200"
+  [ "$outside_diff" = 0 ] && [ "$centre_diff" -gt 600 ]
+}
+
+# A dream stacked on a dream: each new layer right above the one it was
+# made from, with its own mode.
+case_stacked_modes() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img))
+                   (first (car (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img
+                                 #:drawables (vector lyr) #:octaves 1 #:iterations 1
+                                 #:layers \"inception_3b/output\"
+                                 #:layer-mode LAYER-MODE-OVERLAY #:opacity 60.0))))
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector first)
+                        #:octaves 1 #:iterations 1 #:layers \"inception_3a/output\"
+                        #:layer-mode LAYER-MODE-SCREEN #:opacity 60.0)
+     (dd3-report img))"
+  [ "$status" -eq 0 ] && expect "layers: 3" &&
+    expect_layers "DeepDream inception_3a|31|60.0|0|0|256|144|nomask|1; DeepDream inception_3b|23|60.0|0|0|256|144|nomask|1; Background|"
+}
+
+# Grey images stay grey: a grey layer with alpha above.
+case_grey() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (gimp-image-convert-grayscale img)
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:octaves 1 #:iterations 1)
+     (dd3-report img))"
+  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_4c|28|100.0|0|0|256|144|nomask|3"
+}
+
+# A layer with holes: the dream keeps its alpha exactly.
+case_alpha() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (gimp-layer-add-alpha lyr)
+     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 0 0 128 144)
+     (gimp-drawable-edit-clear lyr)
+     (gimp-selection-none img)
+     (let ((new (car (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img
+                                        #:drawables (vector lyr) #:octaves 1 #:iterations 1))))
+       (dd3-say \"alpha\" (list (dd3-alpha-mean lyr) (dd3-alpha-mean new)))))"
+  [ "$status" -eq 0 ] || return 1
+  local alpha
+  alpha=$(sed -n 's/^alpha: (\(.*\))$/\1/p' <<<"$out")
+  echo "alpha means (source, dream): $alpha"
+  # GIMP gives the mean on a 0..255 scale: half the layer is cleared.
+  awk -v a="$alpha" 'BEGIN { split(a, v, " "); exit !(v[1] > 0.45 * 255 && v[1] < 0.55 * 255 && v[1] == v[2]) }'
+}
+
+# 16-bit and a layer offset inside a group: the new layer lands in the
+# group, right above its source, over the selected part.
+case_offset_in_group_16_bit() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)) (group (car (gimp-group-layer-new img \"Group\"))))
+     (gimp-image-convert-precision img PRECISION-U16-NON-LINEAR)
+     (gimp-image-insert-layer img group 0 0)
+     (gimp-image-reorder-item img lyr group 0)
+     (gimp-layer-set-offsets lyr 30 20)
+     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 50 40 120 60)
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:octaves 1 #:iterations 1)
+     (dd3-say \"precision\" (car (gimp-image-get-precision img)))
+     (dd3-report img))"
+  [ "$status" -eq 0 ] && expect "precision: 250" &&
+    expect_layers "Group|28|100.0|30|20|256|144|nomask|1; Group/DeepDream inception_4c|28|100.0|50|40|120|60|mask|1; Group/Background|"
+}
+
 # Every argument left out but the first three: the table's defaults (the
 # default model and layer, normal mode, full opacity); no selection, so the
 # whole layer and no mask.
@@ -130,7 +235,7 @@ case_defaults() {
      (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
                         #:octaves 1 #:iterations 1)
      (dd3-report img))"
-  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_4c|28|100.0|0|0|256|144|nomask"
+  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_4c|28|100.0|0|0|256|144|nomask|1"
 }
 
 # error_case NAME-OF-ARGUMENTS MESSAGE [PREPARE]: the call fails with
@@ -247,7 +352,7 @@ case_last_values() {
   run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
      (plug-in-deepdream #:run-mode RUN-WITH-LAST-VALS #:image img #:drawables (vector lyr))
      (dd3-report img))"
-  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_3b|31|42.0|0|0|256|144|nomask"
+  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_3b|31|42.0|0|0|256|144|nomask|1"
 }
 
 # The dialog in GIMP 3's GUI under Xvfb: it opens with the last values,
@@ -306,7 +411,7 @@ SCM
     "$tmp/dialog.scm" "$shot" "$tmp/gimp.log" || return 1
   out=$(cat "$tmp/gimp.log")
   echo "screenshot of the dialog: $shot"
-  expect "layers: 2" && expect "layer: DeepDream inception_3b|28|100.0|0|0|256|144|nomask" &&
+  expect "layers: 2" && expect "layer: DeepDream inception_3b|28|100.0|0|0|256|144|nomask|1" &&
     ! grep -q "seeded" "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-deepdream.last" &&
     grep -qF '(layers "inception_3b/output")' \
       "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-deepdream.last"
@@ -319,6 +424,11 @@ fi
 echo "# profile made in $((SECONDS - start)) s"
 cases=(
   /gimp3/selection/keywords case_keywords_selection
+  /gimp3/selection/feathered-ellipse case_feathered_ellipse
+  /gimp3/modes/stacked case_stacked_modes
+  /gimp3/image/grey case_grey
+  /gimp3/image/alpha case_alpha
+  /gimp3/image/offset-in-group-16-bit case_offset_in_group_16_bit
   /gimp3/arguments/defaults case_defaults
   /gimp3/errors/unknown-layer case_error_unknown_layer
   /gimp3/errors/layer-mode case_error_layer_mode

@@ -80,8 +80,12 @@ image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixe
   if (layer != -1) {
     write_pixels (layer, pixels);
     /* A mask from an empty selection would be all black. */
-    if (!gimp_selection_is_empty (image))
+    if (!gimp_selection_is_empty (image)) {
       gimp_layer_add_mask (layer, gimp_layer_create_mask (layer, GIMP_ADD_MASK_SELECTION));
+      /* Adding a mask makes it the active drawable: Filters > Repeat
+       * would then be refused, since it is not a layer. */
+      gimp_layer_set_edit_mask (layer, FALSE);
+    }
     gimp_drawable_update (layer, 0, 0, box->width, box->height);
   }
   gimp_image_undo_group_end (image);
