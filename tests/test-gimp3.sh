@@ -13,7 +13,9 @@
 #
 # Environment: DD_PLUGIN (the built plug-in), DD_GIMP_HELPERS
 # (test-gimp3.scm), DD_BATCH_SCRIPT (GIMP 3's deepdream-batch.scm),
-# DD_SHARED_DIR, DEEPDREAM_MODEL_PATH, and DD_GUI_SCREENSHOT for the dialog.
+# DD_SHARED_DIR, DEEPDREAM_MODEL_PATH, DD_GUI_SCREENSHOT (the dialog's
+# photograph) and DD_GUI_IMAGE (its picture, the sky by default); DD_CASES
+# runs only the cases whose names contain it.
 
 set -uo pipefail
 
@@ -370,10 +372,12 @@ dialog_driver() {
     kill "$gimp_pid"
     return 1
   }
-  # Time for the preview to be dreamed and drawn.
+  # Time for the preview to be dreamed and drawn, with the pointer off the
+  # dialog so that no tooltip covers it.
+  xdotool mousemove 0 0
   sleep 5
-  import -window root "$shot"
   eval "$(xdotool getwindowgeometry --shell "$window")"
+  import -window root -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$shot"
   xdotool mousemove --sync $((X + WIDTH - 40)) $((Y + HEIGHT - 25)) click 1
   for _ in $(seq 120); do
     kill -0 "$gimp_pid" 2>/dev/null || break
@@ -393,6 +397,7 @@ case_dialog() {
     return 1
   }
   local shot=${DD_GUI_SCREENSHOT:-$tmp/gui-dialog.png}
+  rm -f "$shot"
   # A backup left by a killed GIMP would open a recovery dialog first.
   rm -rf "$GIMP3_DIRECTORY/backups"
   # Quick last values for the dialog to open with; GIMP keeps the ones of
@@ -400,7 +405,7 @@ case_dialog() {
   seed_last_values '(layers "inception_3b/output")' '(octaves 1)' '(iterations 2)' '(seed 1)'
 
   cat >"$tmp/dialog.scm" <<SCM
-(let* ((img (dd3-open "$sky")) (lyr (dd3-layer img)))
+(let* ((img (dd3-open "${DD_GUI_IMAGE:-$sky}")) (lyr (dd3-layer img)))
   (gimp-display-new img)
   (plug-in-deepdream #:run-mode RUN-INTERACTIVE #:image img #:drawables (vector lyr))
   (dd3-report img)
