@@ -111,6 +111,29 @@ procedure_check_layer_values (GimpLayerMode mode, double opacity, GError **error
   return TRUE;
 }
 
+/* Below this share of the run done, the time left would be a guess from
+ * the model's loading and the first, smallest octave. */
+#define TIME_LEFT_MIN_FRACTION 0.05
+
+void
+procedure_show_progress (double fraction, int octave, int n_octaves, int iteration,
+                         int n_iterations, gpointer data)
+{
+  double elapsed_s = (g_get_monotonic_time () - *(const gint64 *) data) / 1e6;
+  if (fraction >= TIME_LEFT_MIN_FRACTION && fraction < 1) {
+    double left_s = elapsed_s * (1 - fraction) / fraction;
+    gimp_progress_set_text_printf ("DeepDream: octave %d of %d, iteration %d of %d, about %.0f %s "
+                                   "left",
+                                   octave, n_octaves, iteration, n_iterations,
+                                   left_s < 90 ? MAX (left_s, 1) : left_s / 60,
+                                   left_s < 90 ? "s" : "min");
+  } else {
+    gimp_progress_set_text_printf ("DeepDream: octave %d of %d, iteration %d of %d", octave,
+                                   n_octaves, iteration, n_iterations);
+  }
+  gimp_progress_update (fraction);
+}
+
 /* The model when it is not the default one, then each layer without its
  * weight and without the "/output" every GoogLeNet block ends in. */
 gchar *

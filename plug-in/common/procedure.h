@@ -63,5 +63,11 @@ gboolean procedure_layer_mode_ok (GimpLayerMode mode);
 /* Checks the new layer's mode and opacity; the message names the argument. */
 gboolean procedure_check_layer_values (GimpLayerMode mode, double opacity, GError **error);
 
+/* The engine's progress callback for a run in GIMP (either): the octave,
+ * the iteration and the time left in the progress bar's text. data points
+ * to the run's start, g_get_monotonic_time()'s. */
+void procedure_show_progress (double fraction, int octave, int n_octaves, int iteration,
+                              int n_iterations, gpointer data);
+
 /* "DeepDream inception_4c", "DeepDream squeezenet fire5+fire7". */
 gchar *procedure_layer_name (const DdModelCard *card, const DdDreamParams *params);

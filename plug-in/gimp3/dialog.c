@@ -20,14 +20,12 @@
 #include "arguments.h"
 #include "image-io.h"
 #include "layer-modes.h"
+#include "pickers.h"
 #include "pixels.h"
 #include "preview.h"
 
 /* Tensor shapes are listed for this input size; only channels are used. */
 #define SHAPE_EDGE 224
-
-enum { MODEL_ID, MODEL_LABEL, N_MODEL_COLUMNS };
-enum { LAYER_NAME, LAYER_LABEL, N_LAYER_COLUMNS };
 
 typedef struct {
   GimpProcedureConfig *config;
@@ -40,92 +38,28 @@ typedef struct {
 
 /* ---- Models and layers ------------------------------------------------------------- */
 
-/* The installed cards by their display names, plus the model of the
- * settings when it is a file. */
+/* The installed cards, plus the model of the settings when it is a file. */
 static GtkListStore *
 model_store (const gchar *current)
 {
-  GtkListStore *store = gtk_list_store_new (N_MODEL_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
-  g_auto (GStrv) names = dd_model_card_list_installed ();
-  gboolean listed = FALSE;
-  for (int i = 0; names[i]; i++) {
-    g_autoptr (DdModelCard) card = dd_model_card_find (names[i], NULL);
-    gtk_list_store_insert_with_values (store, NULL, -1, MODEL_ID, names[i], MODEL_LABEL,
-                                       card ? card->display_name : names[i], -1);
-    listed = listed || g_strcmp0 (names[i], current) == 0;
-  }
-  if (!listed && current && *current) {
+  GtkListStore *store = model_store_new ();
+  g_autoptr (DdModelCard) card = current && *current ? dd_model_card_find (current, NULL) : NULL;
+  if (current && *current && !card) {
     g_autofree gchar *label = g_path_get_basename (current);
     gtk_list_store_insert_with_values (store, NULL, -1, MODEL_ID, current, MODEL_LABEL, label, -1);
   }
   return store;
 }
 
-static void
-add_layer_row (GtkListStore *store, const gchar *name, const gchar *label)
-{
-  gtk_list_store_insert_with_values (store, NULL, -1, LAYER_NAME, name, LAYER_LABEL, label, -1);
-}
-
-/* The card's recommended layers with their descriptions, a separator,
- * then every other 4-D tensor with its channel count. */
-static void
-fill_layers (Dialog *d)
-{
-  GtkListStore *store = GTK_LIST_STORE (gtk_combo_box_get_model (GTK_COMBO_BOX (d->layer_combo)));
-  gtk_list_store_clear (store);
-  if (!d->model)
-    return;
-  const DdModelCard *card = d->model->card;
-  g_autoptr (GArray) tensors =
-      dd_model_list_tensors (d->model->model, SHAPE_EDGE, SHAPE_EDGE, NULL);
-  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
-  for (int i = 0; card->layers[i]; i++) {
-    g_autofree gchar *label = g_strdup_printf ("%s — %s", card->layers[i], card->descriptions[i]);
-    add_layer_row (store, card->layers[i], label);
-    g_hash_table_add (listed, card->layers[i]);
-  }
-  if (card->layers[0] && tensors && tensors->len)
-    add_layer_row (store, NULL, NULL);
-  for (guint i = 0; tensors && i < tensors->len; i++) {
-    const DdTensorInfo *t = &g_array_index (tensors, DdTensorInfo, i);
-    if (t->rank != 4 || g_hash_table_contains (listed, t->name))
-      continue;
-    g_autofree gchar *label = g_strdup_printf ("%s (%d channels)", t->name, (int) t->dims[1]);
-    add_layer_row (store, t->name, label);
-  }
-}
-
-static gboolean
-is_separator (GtkTreeModel *model, GtkTreeIter *iter, gpointer data)
-{
-  g_autofree gchar *name = NULL;
-  (void) data;
-  gtk_tree_model_get (model, iter, LAYER_NAME, &name, -1);
-  return name == NULL;
-}
-
-/* An editable combo on the "layers" argument: the list shows
- * descriptions, the entry takes any "NAME[:WEIGHT],..." a user types;
- * empty means the model's default layer. */
+/* The layer picker on the "layers" argument; empty means the model's
+ * default layer. */
 static GtkWidget *
 layer_combo_new (Dialog *d)
 {
-  GtkListStore *store = gtk_list_store_new (N_LAYER_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
-  GtkWidget *combo = gtk_combo_box_new_with_model_and_entry (GTK_TREE_MODEL (store));
-  g_object_unref (store);
-  gtk_combo_box_set_entry_text_column (GTK_COMBO_BOX (combo), LAYER_NAME);
-  gtk_cell_layout_clear (GTK_CELL_LAYOUT (combo));
-  GtkCellRenderer *cell = gtk_cell_renderer_text_new ();
-  gtk_cell_layout_pack_start (GTK_CELL_LAYOUT (combo), cell, TRUE);
-  gtk_cell_layout_add_attribute (GTK_CELL_LAYOUT (combo), cell, "text", LAYER_LABEL);
-  gtk_combo_box_set_row_separator_func (GTK_COMBO_BOX (combo), is_separator, NULL, NULL);
-  GtkWidget *entry = gtk_bin_get_child (GTK_BIN (combo));
-  gtk_entry_set_width_chars (GTK_ENTRY (entry), 24);
+  GtkWidget *entry, *combo = layer_picker_new (&entry);
   gtk_entry_set_placeholder_text (GTK_ENTRY (entry), "the model's default layer");
   g_object_bind_property (d->config, "layers", entry, "text",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-  gimp_help_set_help_data (combo, dd_dream_param_find ("layers")->help, NULL);
   return combo;
 }
 
@@ -144,19 +78,6 @@ update_preview_guide (Dialog *d, GimpDrawable *guide)
   preview_set_guide (d->preview, &pixels);
 }
 
-static void
-show_model_status (Dialog *d, const GError *error)
-{
-  const gchar *text = NULL;
-  if (error)
-    text = error->message;
-  else if (d->model->card->assumed)
-    text = "No model card describes this file: ImageNet preprocessing is assumed and no "
-           "layers are recommended.";
-  gtk_label_set_text (GTK_LABEL (d->model_status), text ? text : "");
-  gtk_widget_set_visible (d->model_status, text != NULL);
-}
-
 /* Loads the model on the main thread (a GoogLeNet takes about 50 ms) and
  * lists its layers. Without a model OK is disabled. */
 static void
@@ -167,9 +88,11 @@ load_model (Dialog *d, const gchar *id)
   g_free (d->model_id);
   d->model_id = g_strdup (id);
   d->model = dream_model_open (id, &error);
-  show_model_status (d, error);
+  model_status_show (d->model_status, d->model, error);
   gtk_dialog_set_response_sensitive (GTK_DIALOG (d->dialog), GTK_RESPONSE_OK, d->model != NULL);
-  fill_layers (d);
+  g_autoptr (GArray) tensors =
+      d->model ? dd_model_list_tensors (d->model->model, SHAPE_EDGE, SHAPE_EDGE, NULL) : NULL;
+  layer_picker_fill (d->layer_combo, d->model, tensors);
 }
 
 /* Every change of the config comes here. */

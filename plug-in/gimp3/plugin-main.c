@@ -28,16 +28,6 @@ G_DEFINE_TYPE (DeepDreamPlugIn, deepdream_plug_in, GIMP_TYPE_PLUG_IN)
 
 GIMP_MAIN (DEEPDREAM_TYPE_PLUG_IN)
 
-static void
-show_progress (double fraction, int octave, int n_octaves, int iteration, int n_iterations,
-               gpointer data)
-{
-  (void) data;
-  gimp_progress_set_text_printf ("DeepDream: octave %d of %d, iteration %d of %d", octave,
-                                 n_octaves, iteration, n_iterations);
-  gimp_progress_update (fraction);
-}
-
 /* Dreams the selected part of drawable into a new layer; returns it, or
  * NULL with error set and the image untouched. */
 static GimpLayer *
@@ -60,8 +50,9 @@ dream (GimpDrawable *drawable, const DdDreamParams *params, const PlugInValues *
   if (image_io_read (drawable, &box, G_MAXINT, &pixels, error) &&
       (!vals->guide || image_io_read (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error))) {
     gimp_progress_init ("DeepDream");
-    if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels, show_progress,
-                      NULL, NULL, NULL, error)) {
+    gint64 start = g_get_monotonic_time ();
+    if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels,
+                      procedure_show_progress, &start, NULL, NULL, error)) {
       g_autofree gchar *name = procedure_layer_name (card, params);
       layer = image_io_add_layer (drawable, &box, &pixels, name, vals->layer_mode, vals->opacity,
                                   error);
