@@ -362,7 +362,7 @@ case_last_values() {
 # dream. Without a window manager keys are unreliable: OK is clicked at
 # the dialog's bottom right corner.
 dialog_driver() {
-  local script=$1 shot=$2 log=$3 gimp_pid window geometry
+  local script=$1 shot=$2 log=$3 gimp_pid window
   gimp-3.0 --no-splash --batch-interpreter=plug-in-script-fu-eval \
     -b "(begin (load \"$DD_GIMP_HELPERS\") (load \"$script\"))" </dev/null >"$log" 2>&1 &
   gimp_pid=$!
@@ -391,11 +391,11 @@ dialog_driver() {
 }
 
 case_dialog() {
-  command -v gimp-3.0 >/dev/null && command -v xvfb-run >/dev/null &&
-    command -v xdotool >/dev/null || {
+  if ! command -v gimp-3.0 >/dev/null || ! command -v xvfb-run >/dev/null ||
+    ! command -v xdotool >/dev/null; then
     echo "gimp-3.0, xvfb-run or xdotool is missing"
     return 1
-  }
+  fi
   local shot=${DD_GUI_SCREENSHOT:-$tmp/gui-dialog.png}
   rm -f "$shot"
   # A backup left by a killed GIMP would open a recovery dialog first.
