@@ -10,11 +10,11 @@
 # curl downloads models (models/fetch); gegl's command line draws the demo's
 # input picture; clang and its runtimes build the fuzzer; xvfb, xdotool,
 # x11-utils and imagemagick drive and photograph the plug-in's dialog in the
-# GUI test.
+# GUI test; debootstrap makes the Debian trixie chroot GIMP 3 is tested in.
 DEPENDENCIES="build-essential meson ninja-build pkg-config libglib2.0-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-openmp-dev libopenblas-dev
   libgegl-dev libgimp2.0-dev gimp gegl curl ca-certificates clang libclang-rt-14-dev
-  xvfb xauth xdotool x11-utils imagemagick valgrind"
+  xvfb xauth xdotool x11-utils imagemagick valgrind debootstrap"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then

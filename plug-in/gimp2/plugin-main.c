@@ -9,11 +9,10 @@
  * plug-in by killing it, so a run stopped at any point before that leaves
  * the image exactly as it was.
  */
-#include <string.h>
-
 #include "arguments.h"
 #include "dialog.h"
 #include "image-io.h"
+#include "pixels.h"
 #include "plugin.h"
 #include "settings.h"
 
@@ -39,61 +38,12 @@ query (void)
   };
   gint n_defs;
   GimpParamDef *defs = arguments_make_defs (&n_defs);
-  gimp_install_procedure (
-      PLUG_IN_PROC, "Dream with a neural network: amplify the patterns it sees in the layer",
-      "Runs DeepDream on the selected part of the layer (the whole layer without a "
-      "selection) with a convolutional network such as GoogLeNet, and puts the result on a "
-      "new layer above it, masked by the selection, with the chosen mode and opacity. The "
-      "layer itself is not changed. Deeper network layers give objects (eyes, dogs, "
-      "pagodas), shallower ones strokes and textures. The dialog's time estimate says which "
-      "BLAS kernels run the products (deepdream --version too).",
-      "the gimp-deepdream authors", "Copyright (C) 2026 the gimp-deepdream authors", "2026",
-      "_DeepDream…", "RGB*, GRAY*", GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs,
-      return_vals);
-  gimp_plugin_menu_register (PLUG_IN_PROC, "<Image>/Filters/Artistic");
+  gimp_install_procedure (PLUG_IN_PROC, PROCEDURE_BLURB, PROCEDURE_HELP, PROCEDURE_AUTHORS,
+                          PROCEDURE_COPYRIGHT, PROCEDURE_DATE, PROCEDURE_MENU_LABEL, "RGB*, GRAY*",
+                          GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs, return_vals);
+  gimp_plugin_menu_register (PLUG_IN_PROC, PROCEDURE_MENU_PATH);
   arguments_free_defs (defs, n_defs);
 }
-
-static void
-show_progress (double fraction, int octave, int n_octaves, int iteration, int n_iterations,
-               gpointer data)
-{
-  (void) data;
-  gimp_progress_set_text_printf ("DeepDream: octave %d of %d, iteration %d of %d", octave,
-                                 n_octaves, iteration, n_iterations);
-  gimp_progress_update (fraction);
-}
-
-/* "DeepDream inception_4c", "DeepDream squeezenet fire5+fire7": the model
- * when it is not the default one, then each layer without its weight and
- * without the "/output" every GoogLeNet block ends in. */
-static gchar *
-layer_name (const DdModelCard *card, const DdDreamParams *params)
-{
-  GString *name = g_string_new ("DeepDream");
-  if (g_strcmp0 (card->name, dd_dream_param_find ("model")->def_string) != 0)
-    g_string_append_printf (name, " %s", card->name);
-  if (params->class_index >= 0) {
-    g_string_append_printf (name, " class %d", params->class_index);
-    return g_string_free (name, FALSE);
-  }
-  const char *layers = params->layers && *params->layers ? params->layers : card->default_layer;
-  g_auto (GStrv) parts = g_strsplit (layers, ",", -1);
-  for (int i = 0; parts[i]; i++) {
-    char *layer = g_strstrip (parts[i]);
-    char *colon = strrchr (layer, ':');
-    if (colon)
-      *colon = 0;
-    if (g_str_has_suffix (layer, "/output"))
-      layer[strlen (layer) - strlen ("/output")] = 0;
-    g_string_append_printf (name, "%s%s", i ? "+" : " ", layer);
-  }
-  return g_string_free (name, FALSE);
-}
-
-/* The engine looks at guides 224 pixels across: a bigger one is read
- * scaled down to this edge, whatever its size in GIMP. */
-#define GUIDE_READ_EDGE 1024
 
 /* Dreams the selected part of drawable into a new layer; returns it, or
  * -1 with error set and the image untouched. */
@@ -117,16 +67,17 @@ dream (gint32 drawable, const DdDreamParams *params, const PlugInValues *vals, G
       (vals->guide == -1 ||
        image_io_read_scaled (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error))) {
     gimp_progress_init ("DeepDream");
-    if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels, show_progress,
-                      NULL, NULL, NULL, error)) {
-      g_autofree gchar *name = layer_name (card, params);
+    gint64 start = g_get_monotonic_time ();
+    if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels,
+                      procedure_show_progress, &start, NULL, NULL, error)) {
+      g_autofree gchar *name = procedure_layer_name (card, params);
       layer = image_io_add_layer (drawable, &box, &pixels, name, vals->layer_mode, vals->opacity,
                                   error);
     }
     gimp_progress_end ();
   }
-  image_io_clear (&pixels);
-  image_io_clear (&guide);
+  pixels_clear (&pixels);
+  pixels_clear (&guide);
   return layer;
 }
 

@@ -3,20 +3,11 @@
  * Copyright (C) 2026 the gimp-deepdream authors
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Pixels are read in perceptual (gamma-encoded) float whatever the image's
- * precision: the networks were trained on gamma-encoded 8-bit pictures, and
- * float keeps 16- and 32-bit images from being quantised on the way.
+ * GIMP 2.10's side of it: drawables by id; the GEGL transfer is shared.
  */
 #include "image-io.h"
 
-#include <math.h>
-
-static const Babl *
-float_format (int channels)
-{
-  static const char *const names[] = { "Y' float", "Y'A float", "R'G'B' float", "R'G'B'A float" };
-  return babl_format (names[channels - 1]);
-}
+#include "pixels.h"
 
 gboolean
 image_io_selection_box (gint32 drawable, GeglRectangle *box, GError **error)
@@ -34,30 +25,12 @@ image_io_read_scaled (gint32 drawable, const GeglRectangle *box, int max_edge, D
                       GError **error)
 {
   GeglRectangle whole = { 0, 0, gimp_drawable_width (drawable), gimp_drawable_height (drawable) };
-  if (!box)
-    box = &whole;
-  double scale = MIN (1.0, (double) max_edge / MAX (box->width, box->height));
-  /* gegl_buffer_get takes the rectangle in scaled coordinates. */
-  GeglRectangle scaled = { (int) floor (box->x * scale), (int) floor (box->y * scale),
-                           MAX ((int) lround (box->width * scale), 1),
-                           MAX ((int) lround (box->height * scale), 1) };
   int channels = (gimp_drawable_is_gray (drawable) ? 1 : 3) + gimp_drawable_has_alpha (drawable);
-  const Babl *format = float_format (channels);
-  *out = (DdImage){ .width = scaled.width,
-                    .height = scaled.height,
-                    .channels = channels,
-                    .stride = (gsize) scaled.width * babl_format_get_bytes_per_pixel (format),
-                    .type = DD_PIXEL_FLOAT };
-  out->pixels = g_try_malloc (out->stride * scaled.height);
-  if (!out->pixels) {
-    g_set_error (error, DD_ERROR, DD_ERROR_MEMORY, "%d x %d pixels of '%s' do not fit in memory",
-                 scaled.width, scaled.height, gimp_item_get_name (drawable));
-    return FALSE;
-  }
   GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
-  gegl_buffer_get (buffer, &scaled, scale, format, out->pixels, out->stride, GEGL_ABYSS_NONE);
+  gboolean ok = pixels_read (buffer, box ? box : &whole, channels, max_edge,
+                             gimp_item_get_name (drawable), out, error);
   g_object_unref (buffer);
-  return TRUE;
+  return ok;
 }
 
 gboolean
@@ -66,20 +39,11 @@ image_io_read (gint32 drawable, const GeglRectangle *box, DdImage *out, GError *
   return image_io_read_scaled (drawable, box, G_MAXINT, out, error);
 }
 
-void
-image_io_clear (DdImage *image)
-{
-  g_clear_pointer (&image->pixels, g_free);
-}
-
 static void
 write_pixels (gint32 layer, const DdImage *pixels)
 {
-  GeglRectangle extent = { 0, 0, pixels->width, pixels->height };
   GeglBuffer *buffer = gimp_drawable_get_buffer (layer);
-  /* A source without alpha is written into the new layer's alpha as opaque. */
-  gegl_buffer_set (buffer, &extent, 0, float_format (pixels->channels), pixels->pixels,
-                   pixels->stride);
+  pixels_write (buffer, pixels);
   g_object_unref (buffer); /* sends the tiles to GIMP */
 }
 
@@ -116,8 +80,12 @@ image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixe
   if (layer != -1) {
     write_pixels (layer, pixels);
     /* A mask from an empty selection would be all black. */
-    if (!gimp_selection_is_empty (image))
+    if (!gimp_selection_is_empty (image)) {
       gimp_layer_add_mask (layer, gimp_layer_create_mask (layer, GIMP_ADD_MASK_SELECTION));
+      /* Adding a mask makes it the active drawable: Filters > Repeat
+       * would then be refused, since it is not a layer. */
+      gimp_layer_set_edit_mask (layer, FALSE);
+    }
     gimp_drawable_update (layer, 0, 0, box->width, box->height);
   }
   gimp_image_undo_group_end (image);

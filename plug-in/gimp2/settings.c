@@ -37,7 +37,7 @@ load_layer_values (GKeyFile *file, PlugInValues *vals)
   g_autofree gchar *nick = g_key_file_get_string (file, GROUP, KEY_LAYER_MODE, NULL);
   GEnumClass *modes = g_type_class_ref (GIMP_TYPE_LAYER_MODE);
   GEnumValue *mode = nick ? g_enum_get_value_by_nick (modes, nick) : NULL;
-  if (mode && arguments_layer_mode_ok (mode->value))
+  if (mode && procedure_layer_mode_ok (mode->value))
     vals->layer_mode = mode->value;
   g_type_class_unref (modes);
 

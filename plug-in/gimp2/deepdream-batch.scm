@@ -11,8 +11,10 @@
 ;
 ; Each file matching the pattern is loaded, its active layer dreamed on with
 ; plug-in-deepdream, the layers merged, and the result saved under the same
-; name in the output folder (which must exist), in the format its extension
-; names. A file that fails is reported and skipped.
+; name in the output folder, in the format its extension names. The output
+; folder must exist: it is checked before any picture is dreamed. A file that
+; fails is reported and skipped; when no picture was written the call fails,
+; so that a batch run's output tells.
 
 ; "/photos/a.jpg" -> "a.jpg"
 (define (deepdream-batch-basename path)
@@ -40,19 +42,24 @@
     (gimp-image-delete image)
     out))
 
-; pattern: a glob ("/photos/*.jpg"); model: a card name or .onnx file, ""
+; pattern: a glob ("/photos/*.jpg"); model: a card name or .onnx/.caffemodel file, ""
 ; for GoogLeNet; layers: "NAME[:WEIGHT],...", "" for the model's default;
 ; seed: -1 for a new one per image; layer-mode and opacity: how the dream is
 ; blended over the original (LAYER-MODE-NORMAL 100 shows the dream alone).
 ; Returns the number of images written.
 (define (deepdream-batch pattern out-dir model layers octaves iterations
                          step-size seed layer-mode opacity)
+  (if (null? (cadr (file-glob out-dir 1)))
+      (error (string-append "deepdream-batch: the output folder " out-dir
+                            " does not exist")))
   (let loop ((files (cadr (file-glob pattern 1))) (written 0))
     (if (null? files)
         (begin
           (gimp-message (string-append "deepdream-batch: "
                                        (number->string written)
                                        " image(s) written to " out-dir))
+          (if (= written 0)
+              (error "deepdream-batch: no image was written"))
           written)
         (let ((ok (catch #f
                     (deepdream-batch-file (car files) out-dir model layers

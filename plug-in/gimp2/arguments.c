@@ -3,11 +3,8 @@
  * Copyright (C) 2026 the gimp-deepdream authors
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * After run-mode, image and drawable come the table's DD_PARAM_PDB rows in
- * table order. The table's guide row is a file for the command line; the
- * procedure takes a drawable in its place and adds the new layer's mode
- * and opacity right after it. Rows added to the table later therefore land
- * after opacity, and scripts written for older versions keep working.
+ * After run-mode, image and drawable come the arguments of procedure_args(),
+ * the same in both GIMPs.
  */
 #include "arguments.h"
 
@@ -16,44 +13,20 @@
 
 #define N_FIXED 3 /* run-mode, image, drawable */
 
-typedef enum { ARG_DREAM, ARG_GUIDE, ARG_LAYER_MODE, ARG_OPACITY } ArgKind;
-
-typedef struct {
-  ArgKind kind;
-  const DdParamSpec *spec; /* ARG_DREAM only */
-} Arg;
-
-/* The arguments after the fixed ones, in procedure order. */
-static const Arg *
-layout (gint *n_args, gint *n_required)
-{
-  static GArray *args;
-  static gint required;
-  if (!args) {
-    int n;
-    const DdParamSpec *specs = dd_dream_param_specs (&n);
-    args = g_array_new (FALSE, FALSE, sizeof (Arg));
-    for (int i = 0; i < n; i++) {
-      if (strcmp (specs[i].name, "guide") == 0) {
-        const Arg own[] = { { ARG_GUIDE, NULL }, { ARG_LAYER_MODE, NULL }, { ARG_OPACITY, NULL } };
-        g_array_append_vals (args, own, G_N_ELEMENTS (own));
-        required = args->len;
-      } else if (specs[i].use & DD_PARAM_PDB) {
-        Arg a = { ARG_DREAM, &specs[i] };
-        g_array_append_val (args, a);
-      }
-    }
-  }
-  *n_args = args->len;
-  if (n_required)
-    *n_required = N_FIXED + required;
-  return (const Arg *) args->data;
-}
-
 static GimpPDBArgType
-dream_arg_type (const DdParamSpec *spec)
+arg_type (const ProcedureArg *arg)
 {
-  switch (spec->type) {
+  switch (arg->kind) {
+  case ARG_GUIDE:
+    return GIMP_PDB_DRAWABLE;
+  case ARG_LAYER_MODE:
+    return GIMP_PDB_INT32;
+  case ARG_OPACITY:
+    return GIMP_PDB_FLOAT;
+  case ARG_DREAM:
+    break;
+  }
+  switch (arg->spec->type) {
   case DD_PARAM_DOUBLE:
     return GIMP_PDB_FLOAT;
   case DD_PARAM_STRING:
@@ -65,55 +38,11 @@ dream_arg_type (const DdParamSpec *spec)
   return GIMP_PDB_INT32;
 }
 
-/* The table's help plus what a script writer needs: the range, what ""
- * means, what the numbers of a choice stand for. */
-static gchar *
-dream_arg_description (const DdParamSpec *spec)
-{
-  switch (spec->type) {
-  case DD_PARAM_INT:
-  case DD_PARAM_DOUBLE:
-    return g_strdup_printf ("%s (%g to %g)", spec->help, spec->min, spec->max);
-  case DD_PARAM_STRING:
-    if (spec->def_string && *spec->def_string)
-      return g_strdup_printf ("%s (\"\" = %s)", spec->help, spec->def_string);
-    return g_strdup (spec->help);
-  case DD_PARAM_CHOICE: {
-    GString *text = g_string_new (spec->help);
-    for (int i = 0; spec->choices[i]; i++)
-      g_string_append_printf (text, "%s%d = %s", i ? ", " : " (", i, spec->choices[i]);
-    g_string_append_c (text, ')');
-    return g_string_free (text, FALSE);
-  }
-  }
-  return NULL;
-}
-
-static GimpParamDef
-make_def (const Arg *arg)
-{
-  switch (arg->kind) {
-  case ARG_GUIDE:
-    return (GimpParamDef){ GIMP_PDB_DRAWABLE, g_strdup ("guide"),
-                           g_strdup ("Guide: amplify what looks like this drawable (-1 = none)") };
-  case ARG_LAYER_MODE:
-    return (GimpParamDef){ GIMP_PDB_INT32, g_strdup ("layer-mode"),
-                           g_strdup ("Blend mode of the new layer (GimpLayerMode)") };
-  case ARG_OPACITY:
-    return (GimpParamDef){ GIMP_PDB_FLOAT, g_strdup ("opacity"),
-                           g_strdup ("Opacity of the new layer (0 to 100)") };
-  case ARG_DREAM:
-    break;
-  }
-  return (GimpParamDef){ dream_arg_type (arg->spec), g_strdup (arg->spec->name),
-                         dream_arg_description (arg->spec) };
-}
-
 GimpParamDef *
 arguments_make_defs (gint *n_defs)
 {
-  gint n_args;
-  const Arg *args = layout (&n_args, NULL);
+  int n_args;
+  const ProcedureArg *args = procedure_args (&n_args, NULL);
   GimpParamDef *defs = g_new (GimpParamDef, N_FIXED + n_args);
   defs[0] =
       (GimpParamDef){ GIMP_PDB_INT32, g_strdup ("run-mode"),
@@ -122,7 +51,8 @@ arguments_make_defs (gint *n_defs)
   defs[2] = (GimpParamDef){ GIMP_PDB_DRAWABLE, g_strdup ("drawable"),
                             g_strdup ("The layer to dream on") };
   for (gint i = 0; i < n_args; i++)
-    defs[N_FIXED + i] = make_def (&args[i]);
+    defs[N_FIXED + i] = (GimpParamDef){ arg_type (&args[i]), g_strdup (args[i].name),
+                                        procedure_arg_description (&args[i], "-1 = none") };
   *n_defs = N_FIXED + n_args;
   return defs;
 }
@@ -160,15 +90,16 @@ gboolean
 arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params, PlugInValues *vals,
                 GError **error)
 {
-  gint n_args, n_required;
-  const Arg *args = layout (&n_args, &n_required);
+  int n_args, n_required;
+  const ProcedureArg *args = procedure_args (&n_args, &n_required);
+  n_required += N_FIXED;
   if (n_params < n_required) {
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
                  "%s takes at least %d arguments (up to opacity), not %d", PLUG_IN_PROC, n_required,
                  n_params);
     return FALSE;
   }
-  for (gint i = 0; i < n_args && N_FIXED + i < n_params; i++) {
+  for (int i = 0; i < n_args && N_FIXED + i < n_params; i++) {
     const GimpParam *value = &param[N_FIXED + i];
     switch (args[i].kind) {
     case ARG_DREAM:
@@ -186,20 +117,6 @@ arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params, Pl
     }
   }
   return TRUE;
-}
-
-gboolean
-arguments_layer_mode_ok (GimpLayerMode mode)
-{
-  switch (mode) {
-  case GIMP_LAYER_MODE_BEHIND_LEGACY:
-  case GIMP_LAYER_MODE_COLOR_ERASE_LEGACY:
-  case GIMP_LAYER_MODE_BEHIND:
-  case GIMP_LAYER_MODE_COLOR_ERASE:
-    return FALSE; /* painting modes */
-  default:
-    return mode >= GIMP_LAYER_MODE_NORMAL_LEGACY && mode < GIMP_LAYER_MODE_ERASE;
-  }
 }
 
 static gboolean
@@ -240,19 +157,7 @@ check_values (const PlugInValues *vals, GError **error)
                  vals->guide);
     return FALSE;
   }
-  if (!arguments_layer_mode_ok (vals->layer_mode)) {
-    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
-                 "layer-mode: %d is not a mode for a layer (painting modes such as behind or "
-                 "color erase, and group modes, are not)",
-                 vals->layer_mode);
-    return FALSE;
-  }
-  if (!(vals->opacity >= 0 && vals->opacity <= 100)) {
-    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "opacity: %g is out of range (0 to 100)",
-                 vals->opacity);
-    return FALSE;
-  }
-  return TRUE;
+  return procedure_check_layer_values (vals->layer_mode, vals->opacity, error);
 }
 
 gboolean

@@ -17,6 +17,10 @@
 #include <string.h>
 
 #include "arguments.h"
+#include "image-io.h"
+#include "layer-modes.h"
+#include "pickers.h"
+#include "pixels.h"
 #include "preview.h"
 
 #define RESPONSE_RESET 1
@@ -50,8 +54,6 @@ typedef struct {
   GtkAdjustment *adjustment;
 } Number;
 
-enum { MODEL_ID, MODEL_LABEL, N_MODEL_COLUMNS };
-enum { LAYER_NAME, LAYER_LABEL, N_LAYER_COLUMNS };
 /* The id of the model combo's "Other…" row. */
 #define OTHER_MODEL ""
 
@@ -60,7 +62,7 @@ typedef struct {
   GtkSizeGroup *labels; /* one label column across the sections */
   GArray *numbers;      /* of Number: every plain number of the table */
 
-  gchar *model_id;   /* card name or .onnx file */
+  gchar *model_id;   /* card name or model file */
   DreamModel *model; /* NULL when it could not be loaded */
   GArray *tensors;   /* of the model, DdTensorInfo; NULL when unknown */
 
@@ -69,7 +71,8 @@ typedef struct {
   GtkAdjustment *channel, *seed, *opacity;
   GtkWidget *start_combo, *guide_combo, *mode_combo;
   Preview *preview;
-  gboolean filling; /* widgets are being set from code, not by the user */
+  gint32 preview_guide; /* the guide the preview has, -1 = none */
+  gboolean filling;     /* widgets are being set from code, not by the user */
 } Dialog;
 
 /* ---- Reading the settings ---------------------------------------------------------- */
@@ -109,6 +112,19 @@ read_values (const Dialog *d, PlugInValues *vals)
   vals->opacity = gtk_adjustment_get_value (d->opacity);
 }
 
+/* Read on the main thread: libgimp talks to GIMP over one pipe. */
+static void
+preview_guide_changed (Dialog *d, gint32 guide)
+{
+  if (guide == d->preview_guide)
+    return;
+  DdImage pixels = { 0 };
+  d->preview_guide = guide;
+  if (guide != -1 && !image_io_read_scaled (guide, NULL, PREVIEW_GUIDE_EDGE, &pixels, NULL))
+    d->preview_guide = -1;
+  preview_set_guide (d->preview, &pixels);
+}
+
 /* Every change that alters the dream comes here. */
 static void
 settings_changed (Dialog *d)
@@ -120,7 +136,8 @@ settings_changed (Dialog *d)
   dd_dream_params_init (&params);
   read_params (d, &params);
   read_values (d, &vals);
-  preview_update (d->preview, d->model, &params, vals.guide);
+  preview_guide_changed (d, vals.guide);
+  preview_update (d->preview, d->model, &params);
   dd_dream_params_clear (&params);
 }
 
@@ -243,13 +260,7 @@ model_combo_select (GtkWidget *combo, const gchar *id)
 static GtkWidget *
 model_combo_new (void)
 {
-  GtkListStore *store = gtk_list_store_new (N_MODEL_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
-  g_auto (GStrv) names = dd_model_card_list_installed ();
-  for (int i = 0; names[i]; i++) {
-    g_autoptr (DdModelCard) card = dd_model_card_find (names[i], NULL);
-    gtk_list_store_insert_with_values (store, NULL, -1, MODEL_ID, names[i], MODEL_LABEL,
-                                       card ? card->display_name : names[i], -1);
-  }
+  GtkListStore *store = model_store_new ();
   gtk_list_store_insert_with_values (store, NULL, -1, MODEL_ID, OTHER_MODEL, MODEL_LABEL,
                                      "Other (an .onnx or .caffemodel file)…", -1);
   GtkWidget *combo = gimp_string_combo_box_new (GTK_TREE_MODEL (store), MODEL_ID, MODEL_LABEL);
@@ -277,22 +288,6 @@ choose_model_file (Dialog *d)
 
 static void fill_layers (Dialog *d);
 
-static void
-show_model_status (Dialog *d, const GError *error)
-{
-  const gchar *text = NULL;
-  if (error)
-    text = error->message;
-  else if (d->model->card->assumed && d->model->card->stated)
-    text = "No model card describes this file: the preprocessing it states is used and no "
-           "layers are recommended.";
-  else if (d->model->card->assumed)
-    text = "No model card describes this file: ImageNet preprocessing is assumed and no "
-           "layers are recommended.";
-  gtk_label_set_text (GTK_LABEL (d->model_status), text ? text : "");
-  gtk_widget_set_visible (d->model_status, text != NULL);
-}
-
 /* Loads the model on the main thread (a GoogLeNet takes about 50 ms), lists
  * its layers and refreshes the preview. Without a model OK is disabled. */
 static void
@@ -306,7 +301,7 @@ load_model (Dialog *d, const gchar *id)
   d->model = dream_model_open (id, &error);
   if (d->model)
     d->tensors = dd_model_list_tensors (d->model->model, SHAPE_EDGE, SHAPE_EDGE, NULL);
-  show_model_status (d, error);
+  model_status_show (d->model_status, d->model, error);
   gtk_dialog_set_response_sensitive (GTK_DIALOG (d->dialog), GTK_RESPONSE_OK, d->model != NULL);
   fill_layers (d);
   settings_changed (d);
@@ -367,37 +362,14 @@ layer_channels (const Dialog *d, const gchar *text)
   return channels == G_MAXINT ? 0 : channels;
 }
 
-static void
-add_layer_row (GtkListStore *store, const gchar *name, const gchar *label)
-{
-  gtk_list_store_insert_with_values (store, NULL, -1, LAYER_NAME, name, LAYER_LABEL, label, -1);
-}
-
-/* The card's recommended layers with their descriptions, a separator,
- * then every other 4-D tensor with its channel count. */
+/* The model's layers in the list. */
 static void
 fill_layers (Dialog *d)
 {
-  GtkListStore *store = GTK_LIST_STORE (gtk_combo_box_get_model (GTK_COMBO_BOX (d->layer_combo)));
-  gtk_list_store_clear (store);
+  layer_picker_fill (d->layer_combo, d->model, d->tensors);
   if (!d->model)
     return;
   const DdModelCard *card = d->model->card;
-  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
-  for (int i = 0; card->layers[i]; i++) {
-    g_autofree gchar *label = g_strdup_printf ("%s — %s", card->layers[i], card->descriptions[i]);
-    add_layer_row (store, card->layers[i], label);
-    g_hash_table_add (listed, card->layers[i]);
-  }
-  if (card->layers[0] && d->tensors && d->tensors->len)
-    add_layer_row (store, NULL, NULL);
-  for (guint i = 0; d->tensors && i < d->tensors->len; i++) {
-    const DdTensorInfo *t = &g_array_index (d->tensors, DdTensorInfo, i);
-    if (t->rank != 4 || g_hash_table_contains (listed, t->name))
-      continue;
-    g_autofree gchar *label = g_strdup_printf ("%s (%d channels)", t->name, (int) t->dims[1]);
-    add_layer_row (store, t->name, label);
-  }
   /* The default layer shows by its name; a layer the new model does not
    * have gives way to it. */
   const gchar *text = gtk_entry_get_text (GTK_ENTRY (d->layer_entry));
@@ -420,69 +392,7 @@ layer_changed (GtkWidget *entry, Dialog *d)
   settings_changed (d);
 }
 
-static gboolean
-is_separator (GtkTreeModel *model, GtkTreeIter *iter, gpointer data)
-{
-  g_autofree gchar *name = NULL;
-  (void) data;
-  gtk_tree_model_get (model, iter, LAYER_NAME, &name, -1);
-  return name == NULL;
-}
-
-/* An editable combo: the list shows descriptions, the entry takes any
- * "NAME[:WEIGHT],..." a user types. */
-static GtkWidget *
-layer_combo_new (Dialog *d)
-{
-  GtkListStore *store = gtk_list_store_new (N_LAYER_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
-  GtkWidget *combo = gtk_combo_box_new_with_model_and_entry (GTK_TREE_MODEL (store));
-  g_object_unref (store);
-  gtk_combo_box_set_entry_text_column (GTK_COMBO_BOX (combo), LAYER_NAME);
-  gtk_cell_layout_clear (GTK_CELL_LAYOUT (combo));
-  GtkCellRenderer *cell = gtk_cell_renderer_text_new ();
-  gtk_cell_layout_pack_start (GTK_CELL_LAYOUT (combo), cell, TRUE);
-  gtk_cell_layout_add_attribute (GTK_CELL_LAYOUT (combo), cell, "text", LAYER_LABEL);
-  gtk_combo_box_set_row_separator_func (GTK_COMBO_BOX (combo), is_separator, NULL, NULL);
-  d->layer_entry = gtk_bin_get_child (GTK_BIN (combo));
-  gtk_entry_set_width_chars (GTK_ENTRY (d->layer_entry), 24);
-  const gchar *help = dd_dream_param_find ("layers")->help;
-  gimp_help_set_help_data (combo, help, NULL);
-  gimp_help_set_help_data (d->layer_entry, help, NULL);
-  return combo;
-}
-
 /* ---- GIMP's widgets: guide and blend mode ------------------------------------------ */
-
-/* "grain-extract" -> "Grain extract": libgimp's enum has no descriptions. */
-static gchar *
-mode_label (const GEnumValue *mode)
-{
-  gchar *label = g_strdelimit (g_strdup (mode->value_nick), "-", ' ');
-  label[0] = g_ascii_toupper (label[0]);
-  return label;
-}
-
-/* The modes of GIMP's own layer dialog, plus a legacy one if it is set
- * (libgimpui 2.10 has no GimpLayerModeComboBox: it lives in GIMP's core). */
-static GtkWidget *
-layer_mode_combo (GimpLayerMode active)
-{
-  GtkWidget *combo = g_object_new (GIMP_TYPE_INT_COMBO_BOX, NULL);
-  GEnumClass *modes = g_type_class_ref (GIMP_TYPE_LAYER_MODE);
-  for (guint i = 0; i < modes->n_values; i++) {
-    GEnumValue *mode = &modes->values[i];
-    gboolean legacy = g_str_has_suffix (mode->value_nick, "-legacy");
-    if (!arguments_layer_mode_ok (mode->value) || (legacy && mode->value != (gint) active))
-      continue;
-    g_autofree gchar *label = mode_label (mode);
-    gimp_int_combo_box_append (GIMP_INT_COMBO_BOX (combo), GIMP_INT_STORE_VALUE, mode->value,
-                               GIMP_INT_STORE_LABEL, label, -1);
-  }
-  g_type_class_unref (modes);
-  gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), active);
-  gimp_help_set_help_data (combo, "Blend mode of the new layer", NULL);
-  return combo;
-}
 
 static GtkWidget *
 guide_combo (gint32 active)
@@ -519,7 +429,7 @@ build_model_section (Dialog *d, GtkWidget *parent, const DdDreamParams *params,
                     0);
   row++;
 
-  d->layer_combo = layer_combo_new (d);
+  d->layer_combo = layer_picker_new (&d->layer_entry);
   gtk_entry_set_text (GTK_ENTRY (d->layer_entry), params->layers ? params->layers : "");
   add_row (d, table, &row, dd_dream_param_find ("layers")->label, d->layer_combo, FALSE);
 
@@ -587,7 +497,7 @@ build_result_section (Dialog *d, GtkWidget *parent, const PlugInValues *vals)
 {
   GtkWidget *table = section (parent, "Result");
   int row = 0;
-  d->mode_combo = layer_mode_combo (vals->layer_mode);
+  d->mode_combo = layer_mode_combo_new (vals->layer_mode);
   add_row (d, table, &row, "_Blend mode:", d->mode_combo, FALSE);
   GtkObject *opacity =
       gimp_scale_entry_new (GTK_TABLE (table), 0, row++, "O_pacity:", 160, 6, vals->opacity, 0, 100,
@@ -615,9 +525,14 @@ static GtkWidget *
 preview_column (Dialog *d, gint32 drawable)
 {
   g_autoptr (GError) error = NULL;
-  d->preview = preview_new (drawable, &error);
-  if (d->preview)
+  GeglRectangle box;
+  DdImage original;
+  d->preview_guide = -1;
+  if (image_io_selection_box (drawable, &box, &error) &&
+      image_io_read_scaled (drawable, &box, PREVIEW_EDGE, &original, &error)) {
+    d->preview = preview_new (&original, box.width, box.height);
     return preview_get_widget (d->preview);
+  }
   GtkWidget *label = gtk_label_new (error->message);
   gtk_label_set_line_wrap (GTK_LABEL (label), TRUE);
   return label;

@@ -24,6 +24,3 @@ gboolean arguments_read (const GimpParam *param, gint n_params, DdDreamParams *p
  * names the argument at fault. */
 gboolean arguments_check (gint32 image, gint32 drawable, const DdDreamParams *params,
                           const PlugInValues *vals, GError **error);
-
-/* Modes a plain layer can have (not paint-only or group-only ones). */
-gboolean arguments_layer_mode_ok (GimpLayerMode mode);

@@ -14,16 +14,18 @@
  *
  * The preview's own run is timed to estimate how long the full-size run
  * will take on this machine with these layers.
+ *
+ * Only GTK, libgimpwidgets' preview area and the engine are used here, in
+ * calls both GIMPs have: the front ends read the pixels.
  */
 #include "preview.h"
 
+#include <gegl.h>
+#include <libgimpwidgets/gimpwidgets.h>
 #include <math.h>
 
-#include "image-io.h"
+#include "pixels.h"
 
-#define PREVIEW_EDGE 256
-/* The engine shrinks guides to 224 pixels anyway: no need to read more. */
-#define GUIDE_EDGE 256
 #define PREVIEW_OCTAVES 2
 #define PREVIEW_ITERATIONS 3
 #define DEBOUNCE_MS 300
@@ -71,13 +73,6 @@ dream_model_unref (DreamModel *model)
 }
 
 /* ---- Pixels ---------------------------------------------------------------------- */
-
-static void
-image_copy (DdImage *dst, const DdImage *src)
-{
-  *dst = *src;
-  dst->pixels = src->pixels ? g_memdup2 (src->pixels, src->stride * src->height) : NULL;
-}
 
 /* 8-bit pixels in GIMP's layouts, which GimpPreviewArea draws. */
 typedef struct {
@@ -127,8 +122,8 @@ job_free (gpointer data)
   Job *job = data;
   dream_model_unref (job->model);
   dd_dream_params_clear (&job->params);
-  image_io_clear (&job->image);
-  image_io_clear (&job->guide);
+  pixels_clear (&job->image);
+  pixels_clear (&job->guide);
   g_free (job);
 }
 
@@ -218,8 +213,7 @@ struct _Preview {
   /* The latest request. */
   DreamModel *model;
   DdDreamParams params;
-  DdImage guide; /* shrunk pixels of guide_id */
-  gint32 guide_id;
+  DdImage guide;  /* pixels NULL when there is none */
   gboolean dirty; /* the request has not been started yet */
 
   /* dd_dream_min_size, which plans the network a dozen times, for the model,
@@ -352,8 +346,8 @@ start_job (Preview *p)
   job->model = dream_model_ref (p->model);
   dd_dream_params_copy (&job->params, &p->params);
   make_quick (&job->params);
-  image_copy (&job->image, &p->original);
-  image_copy (&job->guide, &p->guide);
+  pixels_copy (&job->image, &p->original);
+  pixels_copy (&job->guide, &p->guide);
 
   p->cancellable = g_cancellable_new ();
   GTask *task = g_task_new (NULL, p->cancellable, job_done, p);
@@ -373,26 +367,21 @@ timeout_fired (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Read on the main thread: libgimp talks to GIMP over one pipe. */
-static void
-set_guide (Preview *p, gint32 guide)
+void
+preview_set_guide (Preview *p, DdImage *guide)
 {
-  if (guide == p->guide_id)
-    return;
-  image_io_clear (&p->guide);
-  p->guide_id = guide;
-  if (guide != -1 && !image_io_read_scaled (guide, NULL, GUIDE_EDGE, &p->guide, NULL))
-    p->guide_id = -1;
+  pixels_clear (&p->guide);
+  p->guide = *guide;
+  *guide = (DdImage){ 0 };
 }
 
 void
-preview_update (Preview *p, DreamModel *model, const DdDreamParams *params, gint32 guide)
+preview_update (Preview *p, DreamModel *model, const DdDreamParams *params)
 {
   dream_model_unref (p->model);
   p->model = dream_model_ref (model);
   dd_dream_params_clear (&p->params);
   dd_dream_params_copy (&p->params, params);
-  set_guide (p, guide);
   p->dirty = TRUE;
   if (p->cancellable)
     g_cancellable_cancel (p->cancellable);
@@ -452,19 +441,14 @@ make_widget (Preview *p)
 }
 
 Preview *
-preview_new (gint32 drawable, GError **error)
+preview_new (DdImage *original, int full_width, int full_height)
 {
-  GeglRectangle box;
-  DdImage original;
-  if (!image_io_selection_box (drawable, &box, error) ||
-      !image_io_read_scaled (drawable, &box, PREVIEW_EDGE, &original, error))
-    return NULL;
   Preview *p = g_new0 (Preview, 1);
-  p->original = original;
-  p->full_width = box.width;
-  p->full_height = box.height;
+  p->original = *original;
+  *original = (DdImage){ 0 };
+  p->full_width = full_width;
+  p->full_height = full_height;
   p->seconds_per_mpx_step = DEFAULT_SECONDS_PER_MPX_STEP;
-  p->guide_id = -1;
   dd_dream_params_init (&p->params);
   p->box = make_widget (p);
   /* The original shows until the first dream is ready. */
@@ -494,8 +478,8 @@ preview_free (Preview *p)
   dream_model_unref (p->min_model);
   g_free (p->min_layers);
   dd_dream_params_clear (&p->params);
-  image_io_clear (&p->original);
-  image_io_clear (&p->guide);
+  pixels_clear (&p->original);
+  pixels_clear (&p->guide);
   g_free (p->shown.bytes);
   g_free (p);
 }

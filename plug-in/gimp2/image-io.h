@@ -16,16 +16,16 @@ gboolean image_io_selection_box (gint32 drawable, GeglRectangle *box, GError **e
 
 /* Reads box of drawable (or all of it when box is NULL) as perceptual
  * float, grey or RGB, with alpha when the drawable has it. Free the pixels
- * with image_io_clear(). */
+ * with pixels_clear(). */
 gboolean image_io_read (gint32 drawable, const GeglRectangle *box, DdImage *out, GError **error);
 /* The same, shrunk to fit max_edge x max_edge (never enlarged): for
  * previews, without reading a large layer at full size. */
 gboolean image_io_read_scaled (gint32 drawable, const GeglRectangle *box, int max_edge,
                                DdImage *out, GError **error);
-void image_io_clear (DdImage *image);
 
 /* In one undo group: a new layer called name holding pixels, placed over
  * box of source, directly above it in the same group, masked by the
- * selection when there is one. Returns the layer, or -1 with error set. */
+ * selection when there is one, with its pixels (not its mask) active, as
+ * the next run expects. Returns the layer, or -1 with error set. */
 gint32 image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixels,
                            const gchar *name, GimpLayerMode mode, gdouble opacity, GError **error);

@@ -7,9 +7,7 @@
 
 #include <libgimp/gimp.h>
 
-#define PLUG_IN_PROC "plug-in-deepdream"
-#define PLUG_IN_BINARY "plug-in-deepdream"
-#define PLUG_IN_ROLE "gimp-deepdream"
+#include "procedure.h"
 
 /* The procedure's settings that are not the engine's: where the dream goes
  * and what guides it. The engine's own settings live in DdDreamParams. */
@@ -21,5 +19,5 @@ typedef struct {
 
 #define PLUG_IN_VALUES_DEFAULT                                                                     \
   {                                                                                                \
-    -1, GIMP_LAYER_MODE_NORMAL, 100.0                                                              \
+    -1, PROCEDURE_DEFAULT_LAYER_MODE, PROCEDURE_DEFAULT_OPACITY                                    \
   }
