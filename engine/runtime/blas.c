@@ -209,7 +209,7 @@ dd_blas_choose (void)
 
 /* libgomp spins for a while at every barrier and between parallel regions
  * before it sleeps (GOMP_SPINCOUNT, 300000 pauses by default). On an idle
- * machine that buys nothing measurable here: a 1024x768 step took 214-224 ms
+ * machine that buys nothing measurable: a 1024x768 step took 214-224 ms
  * spinning and 212-229 ms passive, a default dream 4.30-5.11 s and
  * 4.40-5.04 s (bench, bench-dream --case default, alternating). Beside one
  * busy process on two cores, a spinning thread burns the time slice its

@@ -63,7 +63,7 @@ read_dims (const Onnx__TensorProto *t, const char *what, DdShape *shape, GError 
  * g_free frees, and which aligns it for any scalar), and free_unpacked
  * passes over the fields left NULL. For GoogLeNet that is a 28 MB copy
  * fewer, and the fresh pages it would have taken: a load went from
- * 165-217 ms to 84-116 ms on this project's virtual machine. */
+ * 165-217 ms to 84-116 ms (bench-load, 2-core virtual machine). */
 static void *
 take_data (Onnx__TensorProto *t)
 {

@@ -53,7 +53,7 @@ struct _DdPlan {
 
 /* A plan's memory, in huge pages (dd_alloc_huge), populated before the
  * first step a huge page per call, the calls shared by the threads. The
- * memory is all used from the first step on. On this project's virtual
+ * memory is all used from the first step on. On a 2-core virtual
  * machine, 190 MB of 4 KB pages cost 245 ms populated in one call (460 ms
  * a fault at a time, measured earlier); in huge pages 20 ms while the host
  * still backed them from a run a moment before, and after a pause 300 ms

@@ -13,7 +13,7 @@
  * newer request cancels it and starts when it has stopped.
  *
  * The preview's own run is timed to estimate how long the full-size run
- * will take on this machine with these layers.
+ * take on the user's machine with these layers.
  *
  * Only GTK, libgimpwidgets' preview area and the engine are used here, in
  * calls both GIMPs have: the front ends read the pixels.
@@ -33,7 +33,7 @@
  * inception_4c/output, measured with the command line on the 2-core
  * machine this was written on (512x288, 4 octaves of 10 iterations, that
  * is 2.8 million pixel-steps: 3.2 s with the model's loading). Only used
- * until the first preview has timed the chosen layers on this machine. */
+ * until the first preview has timed the chosen layers where it runs. */
 #define DEFAULT_SECONDS_PER_MPX_STEP 1.2
 
 /* ---- Shared models ------------------------------------------------------------- */

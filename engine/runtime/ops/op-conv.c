@@ -32,8 +32,8 @@
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */
 #define WINOGRAD_MIN_CHANNELS 32
-/* Outputs of more floats than this (16 MB, half of this machine's L3,
- * which other machines share) are written with streaming stores. */
+/* Outputs of more floats than this (16 MB, half of a 32 MB L3 that other
+ * processes share) are written with streaming stores. */
 #define STREAM_FLOATS (4 << 20)
 
 static gsize budget_floats; /* 0: the defaults above */
@@ -99,8 +99,8 @@ conv_geom (const DdAttrs *a, const DdShape *x, const DdShape *y)
   g.block_rows = dd_balanced_block (g.oh, g.block_rows, 2 * dd_thread_slots ());
   g.block_rows = CLAMP (MAX (g.block_rows, apart), 1, g.oh);
   /* A block's rows kept off multiples of 4 KB apart (conv1's rows of 512
-   * floats would be 2 KB apart, two of them 4 KB): measured with OpenBLAS
-   * on this machine, sgemm into or out of such rows is 15-20 % slower. */
+   * floats would be 2 KB apart, two of them 4 KB): sgemm into or out of
+   * such rows is 15-20 % slower (bench --nodes 60, conv1 and conv2). */
   g.ld = dd_cache_stride (g.block_rows * g.ow);
   return g;
 }
