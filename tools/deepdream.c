@@ -196,7 +196,11 @@ hush_end (GError **error)
   hush_restore ();
   if (!*text && !warned)
     return TRUE;
-  set_damaged (error, path, *text ? text : last_warning);
+  /* GEGL found no loader for the file's type: not damaged, not an image. */
+  if (!*text && g_str_has_prefix (last_warning, "No loader for"))
+    set_not_an_image (error, path);
+  else
+    set_damaged (error, path, *text ? text : last_warning);
   return FALSE;
 }
 
