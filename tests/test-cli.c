@@ -74,26 +74,38 @@ read_capture (int fd)
   return g_string_free (text, FALSE);
 }
 
-/* Runs deepdream with args (NULL-terminated) in the temporary folder; its
- * output goes through files so that wait4 can tell its peak memory. */
-static int
-run_cliv (CliRun *run, const char *const *args)
+/* Starts deepdream with args (NULL-terminated) in the temporary folder,
+ * its output into out_fd and err_fd (-1: /dev/null), setup run in the
+ * child before it starts (or NULL); the caller reaps it. */
+static GPid
+spawn_cli (const char *const *args, int out_fd, int err_fd, GSpawnChildSetupFunc setup,
+           gpointer setup_data)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (gpointer) cli_path);
   for (int i = 0; args[i]; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-
   g_autoptr (GError) error = NULL;
+  GPid pid = 0;
+  GSpawnFlags quiet =
+      (out_fd < 0 ? G_SPAWN_STDOUT_TO_DEV_NULL : 0) | (err_fd < 0 ? G_SPAWN_STDERR_TO_DEV_NULL : 0);
+  g_spawn_async_with_fds (tmp_dir, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD | quiet,
+                          setup, setup_data, &pid, -1, out_fd, err_fd, &error);
+  g_assert_no_error (error);
+  return pid;
+}
+
+/* Runs deepdream with args (NULL-terminated) in the temporary folder; its
+ * output goes through files so that wait4 can tell its peak memory. */
+static int
+run_cliv (CliRun *run, const char *const *args)
+{
   int out_fd = open_capture ("stdout.txt"), err_fd = open_capture ("stderr.txt");
   int wait_status = 0;
-  GPid pid = 0;
   struct rusage usage;
   cli_run_clear (run);
-  g_spawn_async_with_fds (tmp_dir, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                          NULL, &pid, -1, out_fd, err_fd, &error);
-  g_assert_no_error (error);
+  GPid pid = spawn_cli (args, out_fd, err_fd, NULL, NULL);
   g_assert_cmpint (wait4 (pid, &wait_status, 0, &usage), ==, pid);
   run->out = read_capture (out_fd);
   run->err = read_capture (err_fd);
@@ -862,18 +874,8 @@ limit_address_space (gpointer mb)
 static int
 run_limited (int mb, const char *const *args, int timeout_s, char **err)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) cli_path);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
   int err_fd = open_capture ("stderr-limited.txt");
-  GPid pid = 0;
-  g_autoptr (GError) error = NULL;
-  g_spawn_async_with_fds (tmp_dir, (char **) argv->pdata, NULL,
-                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                          limit_address_space, GINT_TO_POINTER (mb), &pid, -1, -1, err_fd, &error);
-  g_assert_no_error (error);
+  GPid pid = spawn_cli (args, -1, err_fd, limit_address_space, GINT_TO_POINTER (mb));
   int status = 0;
   gint64 end = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
   while (waitpid (pid, &status, WNOHANG) == 0) {
@@ -1272,15 +1274,9 @@ test_kill_during_write (void)
   g_autofree char *names_before = folder_names (tmp_dir);
   int killed_writing = 0;
   for (int delay_ms = 0; delay_ms <= 200; delay_ms += 100) {
-    const char *argv[] = { cli_path, "-q",  "--octaves", "1", "--iterations", "1", "--seed",
-                           "9",      input, output,      NULL };
-    GPid pid = 0;
-    g_autoptr (GError) error = NULL;
-    g_spawn_async (tmp_dir, (char **) argv, NULL,
-                   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                       G_SPAWN_STDERR_TO_DEV_NULL,
-                   NULL, NULL, &pid, &error);
-    g_assert_no_error (error);
+    const char *args[] = { "-q",     "--octaves", "1",   "--iterations", "1",
+                           "--seed", "9",         input, output,         NULL };
+    GPid pid = spawn_cli (args, -1, -1, NULL, NULL);
     int status = 0;
     while (waitpid (pid, &status, WNOHANG) == 0) {
       if (is_writing (pid, output)) {
