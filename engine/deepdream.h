@@ -94,6 +94,14 @@ gboolean dd_file_set_contents (const char *path, const void *data, gsize size, G
  * is a regular file: "cannot read 'x': it is a FIFO (named pipe)". */
 gboolean dd_file_check_regular (const char *path, GError **error);
 
+/* ---- Memory ---------------------------------------------------------------- */
+
+/* Bytes the process may still take: the least of what the address-space
+ * limit (RLIMIT_AS, counted against what is mapped now), the cgroup's
+ * memory.max and the system's available memory leave. *limit (unless NULL)
+ * names the one that binds, or is NULL when none is known. */
+gsize dd_memory_available (const char **limit);
+
 /* ---- Dream parameters ------------------------------------------------------ */
 
 typedef enum { DD_START_IMAGE, DD_START_NOISE } DdStart;

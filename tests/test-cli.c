@@ -74,26 +74,38 @@ read_capture (int fd)
   return g_string_free (text, FALSE);
 }
 
-/* Runs deepdream with args (NULL-terminated) in the temporary folder; its
- * output goes through files so that wait4 can tell its peak memory. */
-static int
-run_cliv (CliRun *run, const char *const *args)
+/* Starts deepdream with args (NULL-terminated) in the temporary folder,
+ * its output into out_fd and err_fd (-1: /dev/null), setup run in the
+ * child before it starts (or NULL); the caller reaps it. */
+static GPid
+spawn_cli (const char *const *args, int out_fd, int err_fd, GSpawnChildSetupFunc setup,
+           gpointer setup_data)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (gpointer) cli_path);
   for (int i = 0; args[i]; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-
   g_autoptr (GError) error = NULL;
+  GPid pid = 0;
+  GSpawnFlags quiet =
+      (out_fd < 0 ? G_SPAWN_STDOUT_TO_DEV_NULL : 0) | (err_fd < 0 ? G_SPAWN_STDERR_TO_DEV_NULL : 0);
+  g_spawn_async_with_fds (tmp_dir, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD | quiet,
+                          setup, setup_data, &pid, -1, out_fd, err_fd, &error);
+  g_assert_no_error (error);
+  return pid;
+}
+
+/* Runs deepdream with args (NULL-terminated) in the temporary folder; its
+ * output goes through files so that wait4 can tell its peak memory. */
+static int
+run_cliv (CliRun *run, const char *const *args)
+{
   int out_fd = open_capture ("stdout.txt"), err_fd = open_capture ("stderr.txt");
   int wait_status = 0;
-  GPid pid = 0;
   struct rusage usage;
   cli_run_clear (run);
-  g_spawn_async_with_fds (tmp_dir, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                          NULL, &pid, -1, out_fd, err_fd, &error);
-  g_assert_no_error (error);
+  GPid pid = spawn_cli (args, out_fd, err_fd, NULL, NULL);
   g_assert_cmpint (wait4 (pid, &wait_status, 0, &usage), ==, pid);
   run->out = read_capture (out_fd);
   run->err = read_capture (err_fd);
@@ -877,6 +889,92 @@ test_non_ascii_names (void)
   tu_remove_tree (folder);
 }
 
+/* ---- Limits ------------------------------------------------------------------------------ */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static void
+limit_address_space (gpointer mb)
+{
+  struct rlimit as = { (rlim_t) GPOINTER_TO_INT (mb) << 20, (rlim_t) GPOINTER_TO_INT (mb) << 20 };
+  setrlimit (RLIMIT_AS, &as);
+}
+
+/* Runs deepdream under ulimit -v of mb; its exit status, or -1 after a
+ * signal, -2 when it had not ended after timeout_s (then killed). */
+static int
+run_limited (int mb, const char *const *args, int timeout_s, char **err)
+{
+  int err_fd = open_capture ("stderr-limited.txt");
+  GPid pid = spawn_cli (args, -1, err_fd, limit_address_space, GINT_TO_POINTER (mb));
+  int status = 0;
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  while (waitpid (pid, &status, WNOHANG) == 0) {
+    if (g_get_monotonic_time () > end) {
+      kill (pid, SIGKILL);
+      waitpid (pid, &status, 0);
+      *err = read_capture (err_fd);
+      return -2;
+    }
+    g_usleep (20000);
+  }
+  *err = read_capture (err_fd);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* Under ulimit -v from far too small to enough, for a small image and a
+ * large one: a result or one clean line, never a signal (babl crashed in
+ * gegl_init) or a hang (OpenBLAS retried its buffer forever). */
+static void
+test_address_space_limits (void)
+{
+  if (!need_data ())
+    return;
+#ifdef UNDER_ASAN
+  g_test_skip ("AddressSanitizer maps terabytes of shadow memory: no ulimit -v can hold it");
+  return;
+#endif
+  g_autofree char *large = make_sky_png ("limits-large.png", "R'G'B' u8", 3000, 2000);
+  g_autofree char *output = tmp_path ("limits-out.png");
+  const struct {
+    int mb;
+    const char *input;
+  } cases[] = {
+    { 200, small_rgb },  { 600, small_rgb }, { 1000, small_rgb }, { 1300, small_rgb },
+    { 1600, small_rgb }, { 1300, large },    { 1600, large },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *const args[] = { "-q",   "--octaves", "1", "--iterations",
+                                 "1",    "--tile",    "0", cases[i].input,
+                                 output, NULL };
+    g_autofree char *err = NULL;
+    gint64 start = g_get_monotonic_time ();
+    int status = run_limited (cases[i].mb, args, 300, &err);
+    g_test_message ("ulimit -v %d MB, %s: exit %d after %.1f s: %s", cases[i].mb,
+                    cases[i].input == large ? "3000x2000" : "256x192", status,
+                    (g_get_monotonic_time () - start) / 1e6, err);
+    g_assert_cmpint (status, >=, 0);
+    if (status == 0) {
+      assert_image_size (output, cases[i].input == large ? 3000 : SMALL_WIDTH,
+                         cases[i].input == large ? 2000 : SMALL_HEIGHT);
+    } else {
+      g_assert_cmpint (status, ==, 1);
+      g_assert_true (g_str_has_prefix (err, "deepdream: "));
+      g_assert_cmpint (strchr (err, '\n') - err, ==, strlen (err) - 1);
+      g_assert_true (strstr (err, "ulimit -v") || strstr (err, "memory"));
+      g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+    }
+    g_remove (output);
+  }
+  g_remove (large);
+}
+
 /* ---- Damaged and special input files --------------------------------------------------- */
 
 /* data[0..size) written to the temporary folder as name. */
@@ -1213,15 +1311,9 @@ test_kill_during_write (void)
   g_autofree char *names_before = folder_names (tmp_dir);
   int killed_writing = 0;
   for (int delay_ms = 0; delay_ms <= 200; delay_ms += 100) {
-    const char *argv[] = { cli_path, "-q",  "--octaves", "1", "--iterations", "1", "--seed",
-                           "9",      input, output,      NULL };
-    GPid pid = 0;
-    g_autoptr (GError) error = NULL;
-    g_spawn_async (tmp_dir, (char **) argv, NULL,
-                   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                       G_SPAWN_STDERR_TO_DEV_NULL,
-                   NULL, NULL, &pid, &error);
-    g_assert_no_error (error);
+    const char *args[] = { "-q",     "--octaves", "1",   "--iterations", "1",
+                           "--seed", "9",         input, output,         NULL };
+    GPid pid = spawn_cli (args, -1, -1, NULL, NULL);
     int status = 0;
     while (waitpid (pid, &status, WNOHANG) == 0) {
       if (is_writing (pid, output)) {
@@ -1409,6 +1501,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/damaged-headers", test_damaged_headers);
   g_test_add_func ("/cli/hostile/special-files", test_special_files);
   g_test_add_func ("/cli/hostile/huge-guide", test_huge_guide);
+  g_test_add_func ("/cli/limits/address-space", test_address_space_limits);
   g_test_add_func ("/cli/safe-output/full-disk", test_full_disk);
   g_test_add_func ("/cli/safe-output/kill-during-write", test_kill_during_write);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);

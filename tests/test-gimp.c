@@ -862,6 +862,44 @@ test_batch_missing_folder (void)
   case_end (&c);
 }
 
+/* The batch script with its output folder the input folder: GIMP's savers
+ * write in place, so it dreams nothing, fails as a batch that wrote
+ * nothing, and the originals stay as they were. */
+static void
+test_batch_same_folder (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *in = case_path (&c, "in");
+  g_autofree char *original = g_build_filename (in, "a.png", NULL);
+  g_mkdir_with_parents (in, 0755);
+  g_autofree char *make_input =
+      g_strdup_printf ("(let ((img (dd-open \"%s\"))) (dd-save-layer img (dd-layer img) \"%s\")"
+                       " (gimp-image-delete img))",
+                       c.image, original);
+  g_autofree char *batch = g_strdup_printf (
+      "(load \"%s\") (deepdream-batch \"%s/*.png\" \"%s/\" \"\" \"inception_3b/output\" 1 1"
+      " 1.5 1 LAYER-MODE-NORMAL 100)",
+      g_getenv ("DD_BATCH_SCRIPT"), in, in);
+  const char *first[] = { make_input, NULL };
+  g_free (run_gimp (first));
+  g_autofree char *before = NULL;
+  gsize size_before = 0;
+  g_assert_true (g_file_get_contents (original, &before, &size_before, NULL));
+  const char *commands[] = { batch, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  g_assert_nonnull (strstr (c.output, "the output would replace it"));
+  g_assert_nonnull (strstr (c.output, "no image was written"));
+  g_autofree char *after = NULL;
+  gsize size_after = 0;
+  g_assert_true (g_file_get_contents (original, &after, &size_after, NULL));
+  g_assert_cmpuint (size_after, ==, size_before);
+  g_assert_true (memcmp (before, after, size_before) == 0);
+  case_end (&c);
+}
+
 /* ---- The dialog, on a virtual display ---------------------------------------------- */
 
 /* The plug-in's dialog in the real gimp-2.10 on an Xvfb display of its
@@ -1138,6 +1176,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/settings/last-values", test_last_values);
   g_test_add_func ("/gimp/batch/folder", test_batch_script);
   g_test_add_func ("/gimp/batch/missing-folder", test_batch_missing_folder);
+  g_test_add_func ("/gimp/batch/same-folder", test_batch_same_folder);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();

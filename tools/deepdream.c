@@ -15,10 +15,13 @@
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <omp.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "deepdream.h"
@@ -193,7 +196,11 @@ hush_end (GError **error)
   hush_restore ();
   if (!*text && !warned)
     return TRUE;
-  set_damaged (error, path, *text ? text : last_warning);
+  /* GEGL found no loader for the file's type: not damaged, not an image. */
+  if (!*text && g_str_has_prefix (last_warning, "No loader for"))
+    set_not_an_image (error, path);
+  else
+    set_damaged (error, path, *text ? text : last_warning);
   return FALSE;
 }
 
@@ -519,6 +526,140 @@ write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoint
   return g_log_writer_default (level, fields, n_fields, data);
 }
 
+/* ---- Address space ------------------------------------------------------------------- */
+
+/* Under an address-space limit (ulimit -v) too small for it, OpenBLAS
+ * retries a failed allocation of its buffer forever, and babl, inside
+ * gegl_init, crashes on a malloc it does not check. So the command refuses
+ * such a limit itself, before either runs. Measured (VmPeak of a small
+ * dream, OpenBLAS 0.3.21 built with OpenMP, GEGL 0.4.42): 843 MB with one
+ * thread, 1114 with two, 1392 with four, 1982 with eight. */
+#define START_MB 700       /* the program, GEGL's start-up peak, the model, a small dream */
+#define BLAS_BUFFER_MB 132 /* OpenBLAS's buffer, one per thread of its own at load */
+#define THREAD_MB 144      /* per OpenMP thread: its OpenBLAS buffer, stack and malloc arena */
+
+/* A positive thread count from an environment variable ("4" or "4,2"), or 0. */
+static long
+threads_from (char **envp, const char *name)
+{
+  const size_t length = strlen (name);
+  for (char **e = envp; e && *e; e++)
+    if (strncmp (*e, name, length) == 0 && (*e)[length] == '=') {
+      long n = strtol (*e + length + 1, NULL, 10);
+      return n > 0 ? n : 0;
+    }
+  return 0;
+}
+
+/* What the command needs with omp_threads OpenMP threads, OpenBLAS taking
+ * blas_threads of its own, in MB. */
+static long
+address_space_needed_mb (long omp_threads, long blas_threads)
+{
+  return START_MB + blas_threads * BLAS_BUFFER_MB + omp_threads * THREAD_MB;
+}
+
+/* The address-space limit in MB, or 0 when there is none. */
+static long
+address_space_limit_mb (void)
+{
+  struct rlimit as;
+  if (getrlimit (RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY)
+    return 0;
+  return (long) (as.rlim_cur >> 20);
+}
+
+static void
+say_address_space_too_small (long limit_mb, long threads, long need_mb, long one_thread_mb)
+{
+  char advice[100] = "", line[400];
+  if (threads > 1)
+    snprintf (advice, sizeof advice, ", or use one thread (OMP_NUM_THREADS=1 needs %ld MB)",
+              one_thread_mb);
+  snprintf (line, sizeof line,
+            "deepdream: the address-space limit (ulimit -v) of %ld MB is below the %ld MB "
+            "deepdream needs with %ld thread%s; raise it%s\n",
+            limit_mb, need_mb, threads, threads == 1 ? "" : "s", advice);
+  if (write (2, line, strlen (line)) < 0)
+    return;
+}
+
+/* Runs before any library's constructor (OpenBLAS allocates its buffers in
+ * its own), so it may use neither GLib nor the command's options: the
+ * thread counts are those OpenBLAS and OpenMP take from the environment,
+ * which is left as the user set it. */
+static void
+check_address_space (int argc, char **argv, char **envp)
+{
+  (void) argc, (void) argv;
+  long limit_mb = address_space_limit_mb ();
+  if (limit_mb == 0)
+    return;
+  cpu_set_t cpus;
+  long cores = sched_getaffinity (0, sizeof cpus, &cpus) == 0 ? CPU_COUNT (&cpus) : 1;
+  long omp = threads_from (envp, "OMP_NUM_THREADS");
+  long blas = threads_from (envp, "OPENBLAS_NUM_THREADS");
+  if (!blas)
+    blas = threads_from (envp, "GOTO_NUM_THREADS");
+  if (!blas)
+    blas = omp;
+  omp = omp ? omp : cores;
+  blas = MIN (blas ? blas : cores, cores);
+  long need_mb = address_space_needed_mb (omp, blas);
+  if (limit_mb < need_mb) {
+    say_address_space_too_small (limit_mb, omp, need_mb, address_space_needed_mb (1, 1));
+    _exit (EXIT_ERROR);
+  }
+}
+
+__attribute__ ((section (".preinit_array"),
+                used)) static void (*const check_address_space_at_load) (int, char **, char **) =
+    check_address_space;
+
+/* --threads N gives OpenBLAS N buffers and OpenMP N threads. */
+static gboolean
+check_threads_fit (int threads, GError **error)
+{
+  long limit_mb = address_space_limit_mb (), need_mb = address_space_needed_mb (threads, threads);
+  if (limit_mb && limit_mb < need_mb) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
+                 "the address-space limit (ulimit -v) of %ld MB is below the %ld MB deepdream "
+                 "needs with %d threads",
+                 limit_mb, need_mb, threads);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* babl may still crash inside gegl_init when memory runs out otherwise
+ * (a cgroup limit, a system out of memory): one line rather than a core. */
+static void
+crashed_starting_gegl (int signal_number)
+{
+  static const char line[] =
+      "deepdream: out of memory while starting GEGL (babl crashed on a failed allocation)\n";
+  (void) signal_number;
+  if (write (2, line, sizeof line - 1) < 0)
+    _exit (EXIT_ERROR);
+  _exit (EXIT_ERROR);
+}
+
+static void
+start_gegl (void)
+{
+  static char alternate_stack[64 << 10];
+  stack_t stack = { .ss_sp = alternate_stack, .ss_size = sizeof alternate_stack };
+  struct sigaction crash = { .sa_handler = crashed_starting_gegl, .sa_flags = SA_ONSTACK };
+  struct sigaction old_segv, old_bus;
+  sigemptyset (&crash.sa_mask);
+  sigaltstack (&stack, NULL);
+  sigaction (SIGSEGV, &crash, &old_segv);
+  sigaction (SIGBUS, &crash, &old_bus);
+  gegl_init (NULL, NULL);
+  sigaction (SIGSEGV, &old_segv, NULL);
+  sigaction (SIGBUS, &old_bus, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -561,10 +702,14 @@ main (int argc, char **argv)
     return EXIT_USAGE;
   }
   if (params.threads > 0) {
+    if (!check_threads_fit (params.threads, &error)) {
+      g_printerr ("deepdream: %s\n", error->message);
+      return EXIT_ERROR;
+    }
     omp_set_num_threads (params.threads);
     openblas_set_num_threads (params.threads);
   }
-  gegl_init (NULL, NULL);
+  start_gegl ();
   int status = dream (argv + 1, argc - 1);
   dd_dream_params_clear (&params);
   gegl_exit ();

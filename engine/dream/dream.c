@@ -852,7 +852,18 @@ check_memory (Dream *d, int min_edge, gsize *need, gsize *plan_budget, GError **
                     "of the image, %zu MB for the smallest tile); the memory budget is %zu MB",
                     d->sizes[0].width, d->sizes[0].height, mb_up (*need), mb_up (fixed),
                     mb_up (tile), budget >> 20);
-  *plan_budget = budget - fixed;
+  /* What the system leaves, less an eighth for what the dream's caller
+   * and the libraries take around it (threads, OpenBLAS, the output file). */
+  const char *limit = NULL;
+  gsize available = dd_memory_available (&limit);
+  available -= available / 8;
+  if (*need > available)
+    return dd_fail (error, DD_ERROR_MEMORY,
+                    "a %dx%d dream needs at least %zu MB (%zu MB for full-size working copies "
+                    "of the image, %zu MB for the smallest tile); %s leaves only %zu MB",
+                    d->sizes[0].width, d->sizes[0].height, mb_up (*need), mb_up (fixed),
+                    mb_up (tile), limit, available >> 20);
+  *plan_budget = MIN (budget, available) - fixed;
   return TRUE;
 }
 

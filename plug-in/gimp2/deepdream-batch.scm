@@ -24,13 +24,34 @@
            (substring path (+ i 1) (string-length path)))
           (else (loop (- i 1))))))
 
-; Dreams one file into out-dir; returns the path written.
+; "/dreams/" -> "/dreams", so that output names compare with input names.
+(define (deepdream-batch-folder path)
+  (let loop ((end (string-length path)))
+    (if (and (> end 1)
+             (char=? (string-ref path (- end 1)) (string-ref DIR-SEPARATOR 0)))
+        (loop (- end 1))
+        (substring path 0 end))))
+
+; Dreams one file into out-dir; returns the path written, or #f for a file
+; that the output would replace: GIMP's savers write in place, so a failed
+; save would lose the original.
 (define (deepdream-batch-file in out-dir model layers octaves iterations
                               step-size seed layer-mode opacity)
+  (let ((out (string-append (deepdream-batch-folder out-dir) DIR-SEPARATOR
+                            (deepdream-batch-basename in))))
+    (if (string=? out in)
+        (begin
+          (gimp-message (string-append "deepdream-batch: not dreaming " in
+                                       ": the output would replace it;"
+                                       " choose another output folder"))
+          #f)
+        (deepdream-batch-dream in out model layers octaves iterations
+                               step-size seed layer-mode opacity))))
+
+(define (deepdream-batch-dream in out model layers octaves iterations
+                               step-size seed layer-mode opacity)
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE in in)))
-         (layer (car (gimp-image-get-active-layer image)))
-         (out (string-append out-dir DIR-SEPARATOR
-                             (deepdream-batch-basename in))))
+         (layer (car (gimp-image-get-active-layer image))))
     ; Script-Fu passes every argument: no class (-1), no Laplacian
     ; normalisation (0), start from the image (0), automatic tiles and
     ; memory (0 0).
@@ -49,7 +70,7 @@
 ; Returns the number of images written.
 (define (deepdream-batch pattern out-dir model layers octaves iterations
                          step-size seed layer-mode opacity)
-  (if (null? (cadr (file-glob out-dir 1)))
+  (if (null? (cadr (file-glob (deepdream-batch-folder out-dir) 1)))
       (error (string-append "deepdream-batch: the output folder " out-dir
                             " does not exist")))
   (let loop ((files (cadr (file-glob pattern 1))) (written 0))

@@ -31,13 +31,34 @@
   (let ((names (car (file-glob pattern 0))))
     (if (vector? names) (vector->list names) names)))
 
-; Dreams one file into out-dir; returns the path written.
+; "/dreams/" -> "/dreams", so that output names compare with input names.
+(define (deepdream-batch-folder path)
+  (let loop ((end (string-length path)))
+    (if (and (> end 1)
+             (char=? (string-ref path (- end 1)) (string-ref DIR-SEPARATOR 0)))
+        (loop (- end 1))
+        (substring path 0 end))))
+
+; Dreams one file into out-dir; returns the path written, or #f for a file
+; that the output would replace: GIMP's savers write in place, so a failed
+; save would lose the original.
 (define (deepdream-batch-file in out-dir model layers octaves iterations
                               step-size seed layer-mode opacity)
+  (let ((out (string-append (deepdream-batch-folder out-dir) DIR-SEPARATOR
+                            (deepdream-batch-basename in))))
+    (if (string=? out in)
+        (begin
+          (gimp-message (string-append "deepdream-batch: not dreaming " in
+                                       ": the output would replace it;"
+                                       " choose another output folder"))
+          #f)
+        (deepdream-batch-dream in out model layers octaves iterations
+                               step-size seed layer-mode opacity))))
+
+(define (deepdream-batch-dream in out model layers octaves iterations
+                               step-size seed layer-mode opacity)
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE in)))
-         (layer (vector-ref (car (gimp-image-get-selected-layers image)) 0))
-         (out (string-append out-dir DIR-SEPARATOR
-                             (deepdream-batch-basename in))))
+         (layer (vector-ref (car (gimp-image-get-selected-layers image)) 0)))
     ; Keyword arguments: everything not named keeps the procedure's default.
     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image image
                        #:drawables (vector layer) #:model model #:layers layers
@@ -56,7 +77,7 @@
 ; Returns the number of images written.
 (define (deepdream-batch pattern out-dir model layers octaves iterations
                          step-size seed layer-mode opacity)
-  (if (null? (deepdream-batch-glob out-dir))
+  (if (null? (deepdream-batch-glob (deepdream-batch-folder out-dir)))
       (error (string-append "deepdream-batch: the output folder " out-dir
                             " does not exist")))
   (let ((files (deepdream-batch-glob pattern)))
