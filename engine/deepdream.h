@@ -223,6 +223,9 @@ DdModel *dd_model_open (const char *name_or_file, DdModelCard **card, GError **e
 /* ---- Dream parameters ------------------------------------------------------ */
 
 typedef enum { DD_START_IMAGE, DD_START_NOISE } DdStart;
+/* Whose colours the result has: the dream's, or the source's with only the
+ * dream's lightness. */
+typedef enum { DD_COLOURS_DREAM, DD_COLOURS_SOURCE } DdColours;
 
 /* Every setting of a dream. Each field is described once, in the table of
  * dd_dream_param_specs(), from which the command line, the GIMP procedure
@@ -244,6 +247,9 @@ typedef struct {
   int tile;            /* tile edge in pixels, 0 = automatic */
   int memory_mb;       /* working memory budget, 0 = automatic */
   int threads;         /* 0 = every core */
+  int colours;         /* DdColours */
+  int seamless;        /* 1 = the image wraps around at its edges: the result tiles */
+  char *mask;          /* strength map file (command line; the API takes pixels) */
 } DdDreamParams;
 
 typedef enum { DD_PARAM_INT, DD_PARAM_DOUBLE, DD_PARAM_STRING, DD_PARAM_CHOICE } DdParamType;
@@ -318,6 +324,15 @@ gboolean dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamPar
                        const DdImage *guide, DdImage *image, DdProgressFunc progress,
                        gpointer progress_data, GCancellable *cancellable, DdDreamInfo *info,
                        GError **error);
+/* The same, with the strength of the dream at each pixel taken from mask
+ * (NULL = full strength everywhere): an image of image's size whose grey
+ * value (the mean of its colour channels; alpha is ignored) scales each
+ * pixel's step, 0 = untouched, 1 (255) = full. Pixels where mask is 0 keep
+ * their bytes. */
+gboolean dd_dream_run_masked (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+                              const DdImage *guide, const DdImage *mask, DdImage *image,
+                              DdProgressFunc progress, gpointer progress_data,
+                              GCancellable *cancellable, DdDreamInfo *info, GError **error);
 
 /* Checks, before any pixel is read, that a dream of a width x height image
  * with channels as in DdImage can run: the parameters and layers, the
