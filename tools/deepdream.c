@@ -291,7 +291,7 @@ dream (char **args, int n_args)
                 "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n",
                 card->file);
 
-  Picture input = { 0 }, guide = { 0 };
+  Picture input = { 0 }, guide = { 0 }, mask = { 0 };
   if (list_layers) {
     int w = 224, h = 224;
     if (n_args >= 1) {
@@ -317,13 +317,20 @@ dream (char **args, int n_args)
     picture_clear (&input);
     return fail ("guide", error);
   }
+  if (params.mask && *params.mask && !load_picture (params.mask, &mask, &error)) {
+    picture_clear (&input);
+    picture_clear (&guide);
+    return fail ("mask", error);
+  }
   DdDreamInfo info;
-  gboolean ok =
-      dd_dream_run (model, card, &params, guide.image.pixels ? &guide.image : NULL, &input.image,
-                    quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info, &error) &&
-      save_picture (&input, args[1], &error);
+  gboolean ok = dd_dream_run_masked (model, card, &params, guide.image.pixels ? &guide.image : NULL,
+                                     mask.image.pixels ? &mask.image : NULL, &input.image,
+                                     quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info,
+                                     &error) &&
+                save_picture (&input, args[1], &error);
   picture_clear (&input);
   picture_clear (&guide);
+  picture_clear (&mask);
   if (!ok)
     return fail (NULL, error);
   if (!quiet)
