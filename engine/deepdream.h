@@ -194,6 +194,7 @@ typedef struct {
   char *license;
   char *url;
   gboolean assumed; /* no card was found: preprocessing is a guess */
+  char *card_path;  /* the card's own file, NULL when assumed */
 } DdModelCard;
 
 void dd_model_card_free (DdModelCard *card);
@@ -289,6 +290,20 @@ gboolean dd_dream_param_set (DdDreamParams *p, const DdParamSpec *spec, const ch
                              GError **error);
 /* The field as text, for saving settings. */
 char *dd_dream_param_get (const DdDreamParams *p, const DdParamSpec *spec);
+
+/* ---- Presets --------------------------------------------------------------- */
+
+/* A card's [Preset NAME] groups are named sets of dream parameters (keys
+ * are the table's names, "octave-scale"), each with a Description. The
+ * names of card's presets in the card's order, and their descriptions in
+ * *descriptions unless NULL; empty lists for a card without presets. */
+char **dd_model_card_list_presets (const DdModelCard *card, char ***descriptions);
+/* Sets every parameter that card's preset name sets, leaving the others
+ * as they are: front ends apply a preset first and the user's own
+ * settings over it. The error names the preset and, for a bad preset, the
+ * parameter at fault. */
+gboolean dd_dream_params_apply_preset (DdDreamParams *p, const DdModelCard *card, const char *name,
+                                       GError **error);
 
 /* ---- Dreams ---------------------------------------------------------------- */
 

@@ -939,6 +939,57 @@ test_keep_colours (void)
   g_assert_cmpfloat (dl / n, >, 1);
 }
 
+/* --preset: the preset's parameters with the user's options over them,
+ * byte for byte the same as giving them all; a --layer replaces the
+ * preset's. */
+static void
+test_preset (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  const char *names[] = { "preset.png", "explicit.png", "override.png", "default.png" };
+  char *out[4];
+  for (int i = 0; i < 4; i++)
+    out[i] = tmp_path (names[i]);
+  run_cli (&run, "-q", "--preset", "strokes", "--octaves", "1", "--iterations", "2", "--seed", "5",
+           small_rgb, out[0], NULL);
+  assert_dreamed (&run, out[0], SMALL_WIDTH, SMALL_HEIGHT);
+  run_cli (&run, "-q", "--layer", "inception_3b/5x5_reduce", "--octaves", "1", "--iterations", "2",
+           "--seed", "5", small_rgb, out[1], NULL);
+  run_cli (&run, "-q", "--octaves", "1", "--preset", "strokes", "--layer", "inception_4c/output",
+           "--iterations", "2", "--seed", "5", small_rgb, out[2], NULL);
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "2", "--seed", "5", small_rgb, out[3],
+           NULL);
+  char *sums[4];
+  for (int i = 0; i < 4; i++)
+    sums[i] = file_sha256 (out[i]);
+  g_assert_cmpstr (sums[0], ==, sums[1]);
+  g_assert_cmpstr (sums[2], ==, sums[3]);
+  g_assert_cmpstr (sums[0], !=, sums[3]);
+  for (int i = 0; i < 4; i++) {
+    g_free (sums[i]);
+    g_free (out[i]);
+  }
+}
+
+/* --list-presets names them; an unknown one is refused in one line that
+ * lists those there are. */
+static void
+test_preset_listed_and_refused (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--list-presets", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "classic"));
+  g_assert_nonnull (strstr (run.out, "texture"));
+  g_autofree char *output = tmp_path ("no-preset.png");
+  run_cli (&run, "--preset", "nope", small_rgb, output, NULL);
+  assert_failed (&run, 2, "(it has classic", output);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1001,6 +1052,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/controls/mask", test_mask);
   g_test_add_func ("/cli/controls/mask-refused", test_mask_refused);
   g_test_add_func ("/cli/controls/keep-colours", test_keep_colours);
+  g_test_add_func ("/cli/controls/preset", test_preset);
+  g_test_add_func ("/cli/controls/preset-listed-and-refused", test_preset_listed_and_refused);
   int status = g_test_run ();
 
   tu_remove_tree (tmp_dir);

@@ -441,6 +441,87 @@ test_mask_refused (void)
                    source->stride * source->height);
 }
 
+/* ---- Presets ------------------------------------------------------------------------- */
+
+/* Every preset shipped on googlenet's card sets valid parameters that can
+ * dream a small picture; a few say what they are for. */
+static void
+test_presets_shipped (void)
+{
+  if (!have_model ())
+    return;
+  g_auto (GStrv) descriptions = NULL;
+  g_auto (GStrv) names = dd_model_card_list_presets (card, &descriptions);
+  g_assert_cmpuint (g_strv_length (names), >=, 5);
+  for (int i = 0; names[i]; i++) {
+    g_autoptr (GError) error = NULL;
+    g_auto (DdDreamParams) p;
+    dd_dream_params_init (&p);
+    g_assert_true (dd_dream_params_apply_preset (&p, card, names[i], &error));
+    g_assert_no_error (error);
+    g_assert_true (dd_dream_params_validate (&p, &error));
+    g_assert_true (dd_dream_check (model, card, &p, 320, 240, 3, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (descriptions[i], !=, "");
+    g_test_message ("%s: %s (layers %s, %d octaves x %d steps)", names[i], descriptions[i],
+                    p.layers, p.octaves, p.iterations);
+  }
+  g_auto (DdDreamParams) p;
+  dd_dream_params_init (&p);
+  p.octaves = 2;
+  g_assert_true (dd_dream_params_apply_preset (&p, card, "strokes", NULL));
+  g_assert_cmpstr (p.layers, ==, "inception_3b/5x5_reduce");
+  g_assert_cmpint (p.octaves, ==, 4);
+  g_assert_true (dd_dream_params_apply_preset (&p, card, "photo", NULL));
+  g_assert_cmpint (p.colours, ==, DD_COLOURS_SOURCE);
+  g_assert_true (dd_dream_params_apply_preset (&p, card, "texture", NULL));
+  g_assert_true (p.seamless && p.start == DD_START_NOISE);
+}
+
+/* A preset applied on a copy of googlenet's card with bad presets added:
+ * the error says what is wrong and the parameters stay as they were. */
+static void
+check_bad_preset (const DdModelCard *bad, const char *name, const char *needle)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (DdDreamParams) p;
+  dd_dream_params_init (&p);
+  p.octaves = 3;
+  g_assert_false (dd_dream_params_apply_preset (&p, bad, name, &error));
+  g_assert_nonnull (error);
+  g_test_message ("refused: %s", error->message);
+  if (!strstr (error->message, needle))
+    g_test_fail_printf ("'%s' does not name '%s'", error->message, needle);
+  g_assert_cmpint (p.octaves, ==, 3);
+  g_assert_cmpstr (p.layers, ==, "");
+}
+
+static void
+test_presets_bad (void)
+{
+  if (!have_model ())
+    return;
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (card->card_path, &text, NULL, NULL));
+  g_autofree char *dir = g_dir_make_tmp ("test-controls-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "bad.card", NULL);
+  g_autofree char *bad_text = g_strconcat (text,
+                                           "\n[Preset range]\nlayers=inception_3a/output\n"
+                                           "octaves=99\n"
+                                           "[Preset typo]\nlayers=inception_3a/output\noctave=3\n"
+                                           "[Preset model]\nmodel=vgg16\n",
+                                           NULL);
+  g_assert_true (g_file_set_contents (path, bad_text, -1, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModelCard) bad = dd_model_card_load (path, &error);
+  g_assert_no_error (error);
+  check_bad_preset (bad, "range", "octaves");
+  check_bad_preset (bad, "typo", "no parameter 'octave'");
+  check_bad_preset (bad, "model", "model");
+  check_bad_preset (bad, "nope", "has no preset 'nope' (it has classic");
+  tu_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -451,6 +532,8 @@ main (int argc, char **argv)
   g_test_add_func ("/controls/seamless", test_seamless);
   g_test_add_func ("/controls/mask/strength", test_mask);
   g_test_add_func ("/controls/mask/refused", test_mask_refused);
+  g_test_add_func ("/controls/presets/shipped", test_presets_shipped);
+  g_test_add_func ("/controls/presets/bad", test_presets_bad);
   int status = g_test_run ();
   g_clear_pointer (&model, dd_model_unref);
   g_clear_pointer (&card, dd_model_card_free);

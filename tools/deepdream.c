@@ -22,7 +22,11 @@
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 static DdDreamParams params;
-static gboolean list_layers, quiet, show_version;
+static gboolean list_layers, list_presets, quiet, show_version;
+static char *preset;
+/* The table's options as given, name and value in turn, for replaying
+ * them over a preset. */
+static GPtrArray *given;
 
 static gboolean
 set_option (const char *option_name, const char *value, gpointer data, GError **error)
@@ -36,6 +40,10 @@ set_option (const char *option_name, const char *value, gpointer data, GError **
     if (strcmp (specs[i].cli_name, name) == 0 || (name[1] == 0 && specs[i].cli_short == name[0]))
       spec = &specs[i];
   g_return_val_if_fail (spec, FALSE);
+  if (given) {
+    g_ptr_array_add (given, g_strdup (option_name));
+    g_ptr_array_add (given, g_strdup (value));
+  }
 
   /* --layer repeats: each one adds a layer. */
   if (spec->offset == G_STRUCT_OFFSET (DdDreamParams, layers) && params.layers && *params.layers) {
@@ -76,6 +84,10 @@ make_entries (void)
   const GOptionEntry own[] = {
     { "list-layers", 0, 0, G_OPTION_ARG_NONE, &list_layers,
       "Print the dreamable tensors with their shapes, then exit", NULL },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+      "Start from the model card's named set of parameters; other options go over it", "NAME" },
+    { "list-presets", 0, 0, G_OPTION_ARG_NONE, &list_presets,
+      "Print the model's presets, then exit", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version, then exit", NULL },
   };
@@ -340,6 +352,53 @@ dream (char **args, int n_args)
   return 0;
 }
 
+/* The card of the model the options name. */
+static DdModelCard *
+options_card (GError **error)
+{
+  return dd_model_card_find (params.model && *params.model ? params.model : "googlenet", error);
+}
+
+/* params = the preset, then the options as given over it (a --layer
+ * replaces the preset's layers rather than adding to them). */
+static gboolean
+apply_preset (GError **error)
+{
+  g_autoptr (DdModelCard) card = options_card (error);
+  if (!card)
+    return FALSE;
+  g_autoptr (GPtrArray) options = g_steal_pointer (&given);
+  dd_dream_params_clear (&params);
+  dd_dream_params_init (&params);
+  if (!dd_dream_params_apply_preset (&params, card, preset, error))
+    return FALSE;
+  gboolean layers_given = FALSE;
+  for (guint i = 0; i + 1 < options->len; i += 2) {
+    const char *name = options->pdata[i], *value = options->pdata[i + 1];
+    if (!layers_given && (strcmp (name, "--layer") == 0 || strcmp (name, "-l") == 0)) {
+      layers_given = TRUE;
+      g_clear_pointer (&params.layers, g_free);
+    }
+    if (!set_option (name, value, NULL, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static int
+print_presets (void)
+{
+  GError *error = NULL;
+  g_autoptr (DdModelCard) card = options_card (&error);
+  if (!card)
+    return fail (NULL, error);
+  g_auto (GStrv) descriptions = NULL;
+  g_auto (GStrv) names = dd_model_card_list_presets (card, &descriptions);
+  for (int i = 0; names[i]; i++)
+    printf ("%-12s %s\n", names[i], descriptions[i]);
+  return 0;
+}
+
 /* GEGL warns on stderr about files it cannot read or write, which we
  * report in one line of our own: only criticals and errors get through,
  * unless G_MESSAGES_DEBUG asks for more. */
@@ -365,10 +424,18 @@ main (int argc, char **argv)
   g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
                                          "inception_4c/output unless told otherwise).");
   g_option_context_add_main_entries (context, entries, NULL);
+  given = g_ptr_array_new_with_free_func (g_free);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
     return EXIT_USAGE;
   }
+  if (list_presets)
+    return print_presets ();
+  if (preset && !apply_preset (&error)) {
+    g_printerr ("deepdream: %s\n", error->message);
+    return EXIT_USAGE;
+  }
+  g_clear_pointer (&given, g_ptr_array_unref);
   if (show_version) {
     g_autofree char *kernels = dd_blas_describe ();
     printf ("deepdream %s\n%s\n", DD_VERSION, kernels);
@@ -389,6 +456,7 @@ main (int argc, char **argv)
   gegl_init (NULL, NULL);
   int status = dream (argv + 1, argc - 1);
   dd_dream_params_clear (&params);
+  g_free (preset);
   gegl_exit ();
   return status;
 }
