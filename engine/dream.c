@@ -602,21 +602,32 @@ step (Dream *d, Size s, GError **error)
 
 static const float K5[5] = { 1 / 16.f, 4 / 16.f, 6 / 16.f, 4 / 16.f, 1 / 16.f };
 
-/* lo = 5x5 binomial blur of img, taken every other pixel (zero outside). */
+/* Index v of a line of n pixels: -1 outside it, unless the line wraps
+ * around (seamless dreams). */
+static int
+tap_at (int v, int n, gboolean wraps)
+{
+  if (wraps)
+    return wrap (v, n);
+  return v >= 0 && v < n ? v : -1;
+}
+
+/* lo = 5x5 binomial blur of img, taken every other pixel (zero outside,
+ * or wrapped around). */
 static void
-lap_down (const float *img, int w, int h, float *lo, int lw, int lh)
+lap_down (const float *img, int w, int h, float *lo, int lw, int lh, gboolean wrap)
 {
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < lh; y++)
     for (int x = 0; x < lw; x++) {
       float sum = 0;
       for (int i = 0; i < 5; i++) {
-        int sy = 2 * y + i - 2;
-        if (sy < 0 || sy >= h)
+        int sy = tap_at (2 * y + i - 2, h, wrap);
+        if (sy < 0)
           continue;
         for (int k = 0; k < 5; k++) {
-          int sx = 2 * x + k - 2;
-          if (sx >= 0 && sx < w)
+          int sx = tap_at (2 * x + k - 2, w, wrap);
+          if (sx >= 0)
             sum += K5[i] * K5[k] * img[(gsize) sy * w + sx];
         }
       }
@@ -626,19 +637,19 @@ lap_down (const float *img, int w, int h, float *lo, int lw, int lh)
 
 /* img += sign * (lo upsampled by 2 with the same kernel, times 4). */
 static void
-lap_up_add (const float *lo, int lw, int lh, float *img, int w, int h, float sign)
+lap_up_add (const float *lo, int lw, int lh, float *img, int w, int h, float sign, gboolean wrap)
 {
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       float sum = 0;
       for (int i = (y + 2) % 2; i < 5; i += 2) {
-        int ly = (y + 2 - i) / 2;
-        if (ly < 0 || ly >= lh)
+        int ly = tap_at ((y + 2 - i) / 2, lh, wrap);
+        if (ly < 0)
           continue;
         for (int k = (x + 2) % 2; k < 5; k += 2) {
-          int lx = (x + 2 - k) / 2;
-          if (lx >= 0 && lx < lw)
+          int lx = tap_at ((x + 2 - k) / 2, lw, wrap);
+          if (lx >= 0)
             sum += 4 * K5[i] * K5[k] * lo[(gsize) ly * lw + lx];
         }
       }
@@ -675,13 +686,13 @@ lap_normalize (Dream *d, Size s)
       h[n] = (h[n - 1] + 1) / 2;
       level[n] = free_at;
       free_at += (gsize) w[n] * h[n];
-      lap_down (level[n - 1], w[n - 1], h[n - 1], level[n], w[n], h[n]);
-      lap_up_add (level[n], w[n], h[n], level[n - 1], w[n - 1], h[n - 1], -1.0f);
+      lap_down (level[n - 1], w[n - 1], h[n - 1], level[n], w[n], h[n], d->p->seamless);
+      lap_up_add (level[n], w[n], h[n], level[n - 1], w[n - 1], h[n - 1], -1.0f, d->p->seamless);
     }
     for (int i = 0; i < n; i++)
       normalize_rms (level[i], (gsize) w[i] * h[i]);
     for (int i = n - 1; i > 0; i--)
-      lap_up_add (level[i], w[i], h[i], level[i - 1], w[i - 1], h[i - 1], 1.0f);
+      lap_up_add (level[i], w[i], h[i], level[i - 1], w[i - 1], h[i - 1], 1.0f, d->p->seamless);
   }
 }
 
