@@ -615,18 +615,18 @@ tap_at (int v, int n, gboolean wraps)
 /* lo = 5x5 binomial blur of img, taken every other pixel (zero outside,
  * or wrapped around). */
 static void
-lap_down (const float *img, int w, int h, float *lo, int lw, int lh, gboolean wrap)
+lap_down (const float *img, int w, int h, float *lo, int lw, int lh, gboolean wraps)
 {
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < lh; y++)
     for (int x = 0; x < lw; x++) {
       float sum = 0;
       for (int i = 0; i < 5; i++) {
-        int sy = tap_at (2 * y + i - 2, h, wrap);
+        int sy = tap_at (2 * y + i - 2, h, wraps);
         if (sy < 0)
           continue;
         for (int k = 0; k < 5; k++) {
-          int sx = tap_at (2 * x + k - 2, w, wrap);
+          int sx = tap_at (2 * x + k - 2, w, wraps);
           if (sx >= 0)
             sum += K5[i] * K5[k] * img[(gsize) sy * w + sx];
         }
@@ -637,18 +637,18 @@ lap_down (const float *img, int w, int h, float *lo, int lw, int lh, gboolean wr
 
 /* img += sign * (lo upsampled by 2 with the same kernel, times 4). */
 static void
-lap_up_add (const float *lo, int lw, int lh, float *img, int w, int h, float sign, gboolean wrap)
+lap_up_add (const float *lo, int lw, int lh, float *img, int w, int h, float sign, gboolean wraps)
 {
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       float sum = 0;
       for (int i = (y + 2) % 2; i < 5; i += 2) {
-        int ly = tap_at ((y + 2 - i) / 2, lh, wrap);
+        int ly = tap_at ((y + 2 - i) / 2, lh, wraps);
         if (ly < 0)
           continue;
         for (int k = (x + 2) % 2; k < 5; k += 2) {
-          int lx = tap_at ((x + 2 - k) / 2, lw, wrap);
+          int lx = tap_at ((x + 2 - k) / 2, lw, wraps);
           if (lx >= 0)
             sum += 4 * K5[i] * K5[k] * lo[(gsize) ly * lw + lx];
         }
