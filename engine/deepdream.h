@@ -45,6 +45,7 @@ typedef struct {
   gboolean assumed; /* no card was found: preprocessing is a guess... */
   gboolean stated;  /* ...unless the model file states it (then set too) */
   char **digests;   /* "sha256:HEX", "sha1:HEX" of the card's files */
+  char *card_path;  /* the card's own file, NULL when assumed */
 } DdModelCard;
 
 void dd_model_card_free (DdModelCard *card);
@@ -105,6 +106,9 @@ gsize dd_memory_available (const char **limit);
 /* ---- Dream parameters ------------------------------------------------------ */
 
 typedef enum { DD_START_IMAGE, DD_START_NOISE } DdStart;
+/* Whose colours the result has: the dream's, or the source's with only the
+ * dream's lightness. */
+typedef enum { DD_COLOURS_DREAM, DD_COLOURS_SOURCE } DdColours;
 
 /* Every setting of a dream. Each field is described once, in the table of
  * dd_dream_param_specs(), from which the command line, the GIMP procedure
@@ -126,6 +130,9 @@ typedef struct {
   int tile;            /* tile edge in pixels, 0 = automatic */
   int memory_mb;       /* working memory budget, 0 = automatic */
   int threads;         /* 0 = every core */
+  int colours;         /* DdColours */
+  int seamless;        /* 1 = the image wraps around at its edges: the result tiles */
+  char *mask;          /* strength map file (command line; the API takes pixels) */
 } DdDreamParams;
 
 typedef enum { DD_PARAM_INT, DD_PARAM_DOUBLE, DD_PARAM_STRING, DD_PARAM_CHOICE } DdParamType;
@@ -166,6 +173,20 @@ gboolean dd_dream_param_set (DdDreamParams *p, const DdParamSpec *spec, const ch
 /* The field as text, for saving settings. */
 char *dd_dream_param_get (const DdDreamParams *p, const DdParamSpec *spec);
 
+/* ---- Presets --------------------------------------------------------------- */
+
+/* A card's [Preset NAME] groups are named sets of dream parameters (keys
+ * are the table's names, "octave-scale"), each with a Description. The
+ * names of card's presets in the card's order, and their descriptions in
+ * *descriptions unless NULL; empty lists for a card without presets. */
+char **dd_model_card_list_presets (const DdModelCard *card, char ***descriptions);
+/* Sets every parameter that card's preset name sets, leaving the others
+ * as they are: front ends apply a preset first and the user's own
+ * settings over it. The error names the preset and, for a bad preset, the
+ * parameter at fault. */
+gboolean dd_dream_params_apply_preset (DdDreamParams *p, const DdModelCard *card, const char *name,
+                                       GError **error);
+
 /* ---- Dreams ---------------------------------------------------------------- */
 
 typedef enum { DD_PIXEL_U8, DD_PIXEL_FLOAT } DdPixelType;
@@ -200,6 +221,15 @@ gboolean dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamPar
                        const DdImage *guide, DdImage *image, DdProgressFunc progress,
                        gpointer progress_data, GCancellable *cancellable, DdDreamInfo *info,
                        GError **error);
+/* The same, with the strength of the dream at each pixel taken from mask
+ * (NULL = full strength everywhere): an image of image's size whose grey
+ * value (the mean of its colour channels; alpha is ignored) scales each
+ * pixel's step, 0 = untouched, 1 (255) = full. Pixels where mask is 0 keep
+ * their bytes. */
+gboolean dd_dream_run_masked (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+                              const DdImage *guide, const DdImage *mask, DdImage *image,
+                              DdProgressFunc progress, gpointer progress_data,
+                              GCancellable *cancellable, DdDreamInfo *info, GError **error);
 
 /* Checks, before any pixel is read, that a dream of a width x height image
  * with channels as in DdImage can run: the parameters and layers, the

@@ -1439,6 +1439,146 @@ test_help (void)
 
 /* ---- Set-up ------------------------------------------------------------------------------ */
 
+/* ---- Artists' controls ---------------------------------------------------------------- */
+
+/* --mask: bytes under the map's black half are the input's; the white
+ * half is dreamed. */
+static void
+test_mask (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree guint8 *map = g_malloc ((gsize) SMALL_WIDTH * SMALL_HEIGHT);
+  for (int y = 0; y < SMALL_HEIGHT; y++)
+    for (int x = 0; x < SMALL_WIDTH; x++)
+      map[(gsize) y * SMALL_WIDTH + x] = x < SMALL_WIDTH / 2 ? 0 : 255;
+  g_autofree char *mask = tmp_path ("mask.png");
+  save_png (mask, "Y' u8", map, SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *output = tmp_path ("masked.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "2", "--iterations", "2", "--mask", mask, small_rgb, output,
+           NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  g_autoptr (GeglBuffer) in = tu_load_image (small_rgb);
+  g_autoptr (GeglBuffer) out = tu_load_image (output);
+  g_autofree guint8 *a = image_pixels (in, "R'G'B' u8"), *b = image_pixels (out, "R'G'B' u8");
+  double changed = 0;
+  for (int y = 0; y < SMALL_HEIGHT; y++) {
+    const gsize row = (gsize) y * SMALL_WIDTH * 3, half = SMALL_WIDTH / 2 * 3;
+    g_assert_cmpmem (a + row, half, b + row, half);
+    for (gsize i = half; i < 2 * half; i++)
+      changed += abs (a[row + i] - b[row + i]);
+  }
+  changed /= (double) SMALL_HEIGHT * SMALL_WIDTH / 2 * 3;
+  g_test_message ("mean change under white: %.2f grey levels", changed);
+  g_assert_cmpfloat (changed, >, 1);
+}
+
+/* A map of another size, or no map at all, is refused in one line. */
+static void
+test_mask_refused (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *small_map = make_sky_png ("small-map.png", "Y' u8", 64, 48);
+  g_autofree char *output = tmp_path ("refused.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--iterations", "1", "--mask", small_map, small_rgb, output, NULL);
+  assert_failed (&run, 1, "mask", output);
+  run_cli (&run, "--iterations", "1", "--mask", "no-such-map.png", small_rgb, output, NULL);
+  assert_failed (&run, 1, "mask", output);
+}
+
+/* --colours source: the output's a and b (CIE Lab) are the input's within
+ * 8-bit rounding, where a plain dream moves them. */
+static void
+test_keep_colours (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *plain = tmp_path ("plain-colours.png"), *kept = tmp_path ("kept.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "2", "--iterations", "3", "--seed", "4", small_rgb, plain,
+           NULL);
+  assert_dreamed (&run, plain, SMALL_WIDTH, SMALL_HEIGHT);
+  run_cli (&run, "-q", "--octaves", "2", "--iterations", "3", "--seed", "4", "--colours", "source",
+           small_rgb, kept, NULL);
+  assert_dreamed (&run, kept, SMALL_WIDTH, SMALL_HEIGHT);
+  const char *const files[] = { small_rgb, plain, kept };
+  float *lab[3];
+  for (int f = 0; f < 3; f++) {
+    g_autoptr (GeglBuffer) buffer = tu_load_image (files[f]);
+    lab[f] = (float *) image_pixels (buffer, "CIE Lab float");
+  }
+  double off[2] = { 0, 0 }, dl = 0;
+  const gsize n = (gsize) SMALL_WIDTH * SMALL_HEIGHT;
+  for (gsize i = 0; i < n; i++) {
+    for (int f = 1; f < 3; f++)
+      off[f - 1] +=
+          hypot (lab[f][3 * i + 1] - lab[0][3 * i + 1], lab[f][3 * i + 2] - lab[0][3 * i + 2]);
+    dl += fabs (lab[2][3 * i] - lab[0][3 * i]);
+  }
+  for (int f = 0; f < 3; f++)
+    g_free (lab[f]);
+  g_test_message ("mean a,b distance from the input: plain %.3f, --colours source %.3f; "
+                  "mean |dL| %.3f",
+                  off[0] / n, off[1] / n, dl / n);
+  g_assert_cmpfloat (off[0] / n, >, 1);
+  g_assert_cmpfloat (off[1] / n, <, 0.3);
+  g_assert_cmpfloat (dl / n, >, 1);
+}
+
+/* --preset: the preset's parameters with the user's options over them,
+ * byte for byte the same as giving them all; a --layer replaces the
+ * preset's. */
+static void
+test_preset (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  const char *names[] = { "preset.png", "explicit.png", "override.png", "default.png" };
+  char *out[4];
+  for (int i = 0; i < 4; i++)
+    out[i] = tmp_path (names[i]);
+  run_cli (&run, "-q", "--preset", "strokes", "--octaves", "1", "--iterations", "2", "--seed", "5",
+           small_rgb, out[0], NULL);
+  assert_dreamed (&run, out[0], SMALL_WIDTH, SMALL_HEIGHT);
+  run_cli (&run, "-q", "--layer", "inception_3b/5x5_reduce", "--octaves", "1", "--iterations", "2",
+           "--seed", "5", small_rgb, out[1], NULL);
+  run_cli (&run, "-q", "--octaves", "1", "--preset", "strokes", "--layer", "inception_4c/output",
+           "--iterations", "2", "--seed", "5", small_rgb, out[2], NULL);
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "2", "--seed", "5", small_rgb, out[3],
+           NULL);
+  char *sums[4];
+  for (int i = 0; i < 4; i++)
+    sums[i] = file_sha256 (out[i]);
+  g_assert_cmpstr (sums[0], ==, sums[1]);
+  g_assert_cmpstr (sums[2], ==, sums[3]);
+  g_assert_cmpstr (sums[0], !=, sums[3]);
+  for (int i = 0; i < 4; i++) {
+    g_free (sums[i]);
+    g_free (out[i]);
+  }
+}
+
+/* --list-presets names them; an unknown one is refused in one line that
+ * lists those there are. */
+static void
+test_preset_listed_and_refused (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--list-presets", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "classic"));
+  g_assert_nonnull (strstr (run.out, "texture"));
+  g_autofree char *output = tmp_path ("no-preset.png");
+  run_cli (&run, "--preset", "nope", small_rgb, output, NULL);
+  assert_failed (&run, 2, "(it has classic", output);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1509,6 +1649,11 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info/wait-policy", test_wait_policy);
   g_test_add_func ("/cli/info/help", test_help);
   g_test_add_func ("/cli/info/list-layers-for-image", test_list_layers_for_image);
+  g_test_add_func ("/cli/controls/mask", test_mask);
+  g_test_add_func ("/cli/controls/mask-refused", test_mask_refused);
+  g_test_add_func ("/cli/controls/keep-colours", test_keep_colours);
+  g_test_add_func ("/cli/controls/preset", test_preset);
+  g_test_add_func ("/cli/controls/preset-listed-and-refused", test_preset_listed_and_refused);
   int status = g_test_run ();
 
   tu_remove_tree (tmp_dir);

@@ -30,7 +30,11 @@
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 static DdDreamParams params;
-static gboolean list_layers, quiet, show_version;
+static gboolean list_layers, list_presets, quiet, show_version;
+static char *preset;
+/* The table's options as given, name and value in turn, for replaying
+ * them over a preset. */
+static GPtrArray *given;
 
 static gboolean
 set_option (const char *option_name, const char *value, gpointer data, GError **error)
@@ -44,6 +48,10 @@ set_option (const char *option_name, const char *value, gpointer data, GError **
     if (strcmp (specs[i].cli_name, name) == 0 || (name[1] == 0 && specs[i].cli_short == name[0]))
       spec = &specs[i];
   g_return_val_if_fail (spec, FALSE);
+  if (given) {
+    g_ptr_array_add (given, g_strdup (option_name));
+    g_ptr_array_add (given, g_strdup (value));
+  }
 
   /* --layer repeats: each one adds a layer. */
   if (spec->offset == G_STRUCT_OFFSET (DdDreamParams, layers) && params.layers && *params.layers) {
@@ -91,6 +99,10 @@ make_entries (void)
   const GOptionEntry own[] = {
     { "list-layers", 0, 0, G_OPTION_ARG_NONE, &list_layers,
       "Print the dreamable tensors with their shapes, then exit", NULL },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+      "Start from the model card's named set of parameters; other options go over it", "NAME" },
+    { "list-presets", 0, 0, G_OPTION_ARG_NONE, &list_presets,
+      "Print the model's presets, then exit", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version, then exit", NULL },
   };
@@ -314,6 +326,23 @@ load_guide (const char *path, Picture *out, GError **error)
   return load && read_picture (load, path, out, error);
 }
 
+/* A strength map is the input's size: a map of another size is refused
+ * from its header, before it is decoded. */
+static gboolean
+load_mask (const char *path, int width, int height, Picture *out, GError **error)
+{
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  GeglRectangle extent;
+  GeglNode *load = open_picture (graph, path, &extent, error);
+  if (load && (extent.width != width || extent.height != height)) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                 "'%s' is %dx%d but the image is %dx%d; give a map of the image's size", path,
+                 extent.width, extent.height, width, height);
+    return FALSE;
+  }
+  return load && read_picture (load, path, out, error);
+}
+
 /* The GEGL operation that writes files named like path, or NULL. GEGL's
  * own gegl:save falls back to PNG for names it does not know. */
 static const char *
@@ -466,7 +495,7 @@ dream (char **args, int n_args)
                 "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n",
                 card->file);
 
-  Picture input = { 0 }, guide = { 0 };
+  Picture input = { 0 }, guide = { 0 }, mask = { 0 };
   if (list_layers) {
     /* Only the image's size matters: read from its header. */
     GeglRectangle extent = { 0, 0, 224, 224 };
@@ -489,19 +518,74 @@ dream (char **args, int n_args)
     picture_clear (&input);
     return fail ("guide", error);
   }
+  if (params.mask && *params.mask &&
+      !load_mask (params.mask, input.image.width, input.image.height, &mask, &error)) {
+    picture_clear (&input);
+    picture_clear (&guide);
+    return fail ("mask", error);
+  }
   DdDreamInfo info;
-  gboolean ok =
-      dd_dream_run (model, card, &params, guide.image.pixels ? &guide.image : NULL, &input.image,
-                    quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info, &error) &&
-      save_picture (&input, args[1], &error);
+  gboolean ok = dd_dream_run_masked (model, card, &params, guide.image.pixels ? &guide.image : NULL,
+                                     mask.image.pixels ? &mask.image : NULL, &input.image,
+                                     quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info,
+                                     &error) &&
+                save_picture (&input, args[1], &error);
   picture_clear (&input);
   picture_clear (&guide);
+  picture_clear (&mask);
   if (!ok)
     return fail (NULL, error);
   if (!quiet)
     g_printerr ("deepdream: wrote %s (seed %d, %d octave%s, %d tile%s of %dx%d)\n", args[1],
                 info.seed, info.octaves_run, info.octaves_run == 1 ? "" : "s", info.tiles,
                 info.tiles == 1 ? "" : "s", info.tile_width, info.tile_height);
+  return 0;
+}
+
+/* The card of the model the options name. */
+static DdModelCard *
+options_card (GError **error)
+{
+  return dd_model_card_find (params.model && *params.model ? params.model : "googlenet", error);
+}
+
+/* params = the preset, then the options as given over it (a --layer
+ * replaces the preset's layers rather than adding to them). */
+static gboolean
+apply_preset (GError **error)
+{
+  g_autoptr (DdModelCard) card = options_card (error);
+  if (!card)
+    return FALSE;
+  g_autoptr (GPtrArray) options = g_steal_pointer (&given);
+  dd_dream_params_clear (&params);
+  dd_dream_params_init (&params);
+  if (!dd_dream_params_apply_preset (&params, card, preset, error))
+    return FALSE;
+  gboolean layers_given = FALSE;
+  for (guint i = 0; i + 1 < options->len; i += 2) {
+    const char *name = options->pdata[i], *value = options->pdata[i + 1];
+    if (!layers_given && (strcmp (name, "--layer") == 0 || strcmp (name, "-l") == 0)) {
+      layers_given = TRUE;
+      g_clear_pointer (&params.layers, g_free);
+    }
+    if (!set_option (name, value, NULL, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static int
+print_presets (void)
+{
+  GError *error = NULL;
+  g_autoptr (DdModelCard) card = options_card (&error);
+  if (!card)
+    return fail (NULL, error);
+  g_auto (GStrv) descriptions = NULL;
+  g_auto (GStrv) names = dd_model_card_list_presets (card, &descriptions);
+  for (int i = 0; names[i]; i++)
+    printf ("%-12s %s\n", names[i], descriptions[i]);
   return 0;
 }
 
@@ -676,6 +760,7 @@ main (int argc, char **argv)
   g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
                                          "inception_4c/output unless told otherwise).");
   g_option_context_add_main_entries (context, entries, NULL);
+  given = g_ptr_array_new_with_free_func (g_free);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
     return EXIT_USAGE;
@@ -688,6 +773,13 @@ main (int argc, char **argv)
       argc--;
       break;
     }
+  if (list_presets)
+    return print_presets ();
+  if (preset && !apply_preset (&error)) {
+    g_printerr ("deepdream: %s\n", error->message);
+    return EXIT_USAGE;
+  }
+  g_clear_pointer (&given, g_ptr_array_unref);
   if (show_version) {
     g_autofree char *kernels = dd_blas_describe ();
     printf ("deepdream %s\n%s\n", DD_VERSION, kernels);
@@ -712,6 +804,7 @@ main (int argc, char **argv)
   start_gegl ();
   int status = dream (argv + 1, argc - 1);
   dd_dream_params_clear (&params);
+  g_free (preset);
   gegl_exit ();
   return status;
 }

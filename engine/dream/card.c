@@ -35,6 +35,7 @@ dd_model_card_free (DdModelCard *card)
   g_free (card->license);
   g_free (card->url);
   g_strfreev (card->digests);
+  g_free (card->card_path);
   g_free (card);
 }
 
@@ -239,6 +240,7 @@ dd_model_card_load (const char *card_path, GError **error)
     g_error_free (local);
     return NULL;
   }
+  card->card_path = g_strdup (card_path);
   return g_steal_pointer (&card);
 }
 

@@ -17,6 +17,7 @@
  * at full size, the detail of the previous octave, and one plan. Smaller
  * octaves reuse the full-size buffers. Nothing is allocated per step.
  */
+#include "dd-controls.h"
 #include "dd-model.h"
 #include "deepdream.h"
 
@@ -55,6 +56,10 @@ typedef struct {
   /* Buffers. */
   float *x, *g, *detail, *scores, *lap_scratch, *blur_line;
   gsize pixels_max;
+  /* The strength map at full size and at the octave being dreamed (the
+   * same buffer at full size), or NULL. */
+  const DdImage *mask_image;
+  float *mask_full, *mask;
   /* The plan of the octave being dreamed and its tiling. */
   DdPlan *plan;
   Size window, tile;
@@ -119,6 +124,9 @@ store_result (const Dream *d, const float *x)
     char *row = (char *) im->pixels + (gsize) py * im->stride;
     for (int px = 0; px < im->width; px++)
       for (int c = 0; c < d->channels; c++) {
+        /* Where the map says 0 the source keeps its very bytes. */
+        if (d->mask_full && d->mask_full[(gsize) py * im->width + px] == 0)
+          continue;
         float v = CLAMP (x[c * plane + (gsize) py * im->width + px], 0.0f, 255.0f);
         gsize at = (gsize) px * im->channels + c;
         if (im->type == DD_PIXEL_U8)
@@ -137,6 +145,16 @@ plane_of (Size s)
   return (gsize) s.width * s.height;
 }
 
+/* A seamless dream's octaves wrap around at the edges like its tiles. */
+static void
+zoom (const Dream *d, const float *src, Size from, float *dst, Size to, int channels)
+{
+  if (d->p->seamless)
+    dd_resize_bilinear_wrap (src, from.width, from.height, dst, to.width, to.height, channels);
+  else
+    dd_resize_bilinear (src, from.width, from.height, dst, to.width, to.height, channels);
+}
+
 /* Octave i of the source (0 = full size): bilinear zooms chained as in the
  * notebook. Levels alternate between a and b; returns the one holding i. */
 static float *
@@ -146,14 +164,26 @@ make_base (const Dream *d, int i, float *a, float *b)
   float *cur = a;
   for (int level = 1; level <= i; level++) {
     float *next = cur == a ? b : a;
-    dd_resize_bilinear (cur, d->sizes[level - 1].width, d->sizes[level - 1].height, next,
-                        d->sizes[level].width, d->sizes[level].height, d->channels);
+    zoom (d, cur, d->sizes[level - 1], next, d->sizes[level], d->channels);
     cur = next;
   }
   return cur;
 }
 
-/* x = base of octave i + the previous octave's detail zoomed to this size. */
+/* v (planar, channels x plane) times the octave's strength map. */
+static void
+scale_by_mask (const Dream *d, float *v, gsize plane)
+{
+  for (int c = 0; c < d->channels; c++) {
+    float *vc = v + c * plane;
+#pragma omp parallel for simd schedule(static)
+    for (gsize k = 0; k < plane; k++)
+      vc[k] *= d->mask[k];
+  }
+}
+
+/* x = base of octave i + the previous octave's detail zoomed to this size
+ * (weakened by the strength map, which is all the detail may grow). */
 static void
 begin_octave (Dream *d, int i)
 {
@@ -163,9 +193,9 @@ begin_octave (Dream *d, int i)
     memcpy (d->x, base, n * sizeof (float));
   if (i == d->first_octave)
     return;
-  const Size prev = d->sizes[i + 1];
-  dd_resize_bilinear (d->detail, prev.width, prev.height, d->g, d->sizes[i].width,
-                      d->sizes[i].height, d->channels);
+  zoom (d, d->detail, d->sizes[i + 1], d->g, d->sizes[i], d->channels);
+  if (d->mask)
+    scale_by_mask (d, d->g, plane_of (d->sizes[i]));
 #pragma omp parallel for simd schedule(static)
   for (gsize k = 0; k < n; k++)
     d->x[k] += d->g[k];
@@ -236,6 +266,62 @@ split_axis (int length, int window_max, int margin, int stride, int *count, int 
   *window = MIN (w, length);
 }
 
+/* The largest square window in [lo, hi] whose plan fits budget (lo when
+ * none does). */
+static int
+largest_square (const Dream *d, int lo, int hi, gsize budget)
+{
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (plan_bytes (d, (Size){ mid, mid }) <= budget)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+/* What a seamless dream's window holds besides its tile: a margin on each
+ * side, and room to start on a multiple of stride. */
+static int
+wrap_pad (const Dream *d)
+{
+  return 2 * d->margin + d->stride - 1;
+}
+
+/* Splits length into the fewest equal tiles whose windows, each its tile
+ * and wrap_pad, are at most window_max (and at least min_edge, which the
+ * network needs). */
+static void
+split_wrapped (int length, int window_max, int pad, int stride, int min_edge, int *count, int *tile,
+               int *window)
+{
+  int core = MAX (window_max - pad, stride);
+  *count = (length + core - 1) / core;
+  *tile = (length + *count - 1) / *count;
+  *window = MAX (*tile + pad, min_edge);
+}
+
+/* A seamless dream's windows reach past the image's edges into its other
+ * side, so that the network sees no edge anywhere; even a single tile is
+ * padded so. */
+static void
+choose_wrapped_tiling (Dream *d, Size s, gsize budget, int min_edge)
+{
+  const int pad = wrap_pad (d);
+  const Size padded = { s.width + pad, s.height + pad };
+  int edge_max = MAX (padded.width, padded.height);
+  if (d->p->tile > 0)
+    edge_max = MIN (edge_max, d->p->tile + pad);
+  else if (plan_bytes (d, padded) > budget)
+    edge_max = largest_square (d, min_edge, edge_max, budget);
+  edge_max = MAX (edge_max, min_edge);
+  split_wrapped (s.width, edge_max, pad, d->stride, min_edge, &d->tiles_x, &d->tile.width,
+                 &d->window.width);
+  split_wrapped (s.height, edge_max, pad, d->stride, min_edge, &d->tiles_y, &d->tile.height,
+                 &d->window.height);
+}
+
 /* Chooses the window of the octave of size s: the whole octave when it fits
  * the budget, else the largest square window that does (check_memory made
  * sure that a min_edge square one does). */
@@ -250,20 +336,15 @@ choose_tiling (Dream *d, Size s, gsize budget, int min_edge)
     d->window = (Size){ edge, edge };
     return;
   }
+  if (d->p->seamless) {
+    choose_wrapped_tiling (d, s, budget, min_edge);
+    return;
+  }
   int edge_max = MAX (s.width, s.height);
   if (d->p->tile > 0)
     edge_max = MIN (edge_max, d->p->tile + 2 * d->margin + 2 * d->stride);
-  else if (plan_bytes (d, s) > budget) {
-    int lo = min_edge, hi = edge_max;
-    while (lo < hi) {
-      int mid = (lo + hi + 1) / 2;
-      if (plan_bytes (d, (Size){ mid, mid }) <= budget)
-        lo = mid;
-      else
-        hi = mid - 1;
-    }
-    edge_max = lo;
-  }
+  else if (plan_bytes (d, s) > budget)
+    edge_max = largest_square (d, min_edge, edge_max, budget);
   edge_max = MAX (edge_max, min_edge);
   split_axis (s.width, edge_max, d->margin, d->stride, &d->tiles_x, &d->tile.width,
               &d->window.width);
@@ -362,7 +443,6 @@ fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
   const gsize plane = plane_of (s), wplane = plane_of (d->window);
   const float unit = d->card->range / 255.0f;
   const int width = d->window.width, first = wrap (wx - ox, s.width);
-  const int split = wrap_split (first, width, s.width);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int k = 0; k < 3; k++)
     for (int y = 0; y < d->window.height; y++) {
@@ -370,10 +450,14 @@ fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
           d->x + rgb_of (d, k) * plane + (gsize) wrap (wy + y - oy, s.height) * s.width;
       float *dst = in + k * wplane + (gsize) y * width;
       const float scale = unit / d->card->std[k], shift = d->card->mean[k] / d->card->std[k];
-      for (int x = 0; x < split; x++)
-        dst[x] = src[first + x] * scale - shift;
-      for (int x = split; x < width; x++)
-        dst[x] = src[x - split] * scale - shift;
+      /* Runs up to the row's end, then on from its start: seamless
+       * windows may be wider than the image. */
+      for (int x = 0, col = first; x < width; col = 0) {
+        const int run = MIN (width - x, s.width - col);
+        for (int i = 0; i < run; i++)
+          dst[x + i] = src[col + i] * scale - shift;
+        x += run;
+      }
     }
 }
 
@@ -425,6 +509,13 @@ aligned_start (int want, int stride, int last)
   return CLAMP (start, 0, MAX (last, 0));
 }
 
+/* The multiple of stride at or before v, which may be negative. */
+static int
+floor_to (int v, int stride)
+{
+  return v >= 0 ? v / stride * stride : -((-v + stride - 1) / stride * stride);
+}
+
 /* The gradient of the objective for the whole octave, tile by tile. */
 static gboolean
 compute_gradient (Dream *d, Size s, int ox, int oy, GError **error)
@@ -437,6 +528,10 @@ compute_gradient (Dream *d, Size s, int ox, int oy, GError **error)
       int cy0 = ty * d->tile.height, cy1 = MIN (cy0 + d->tile.height, s.height);
       int wx = aligned_start (cx0 - d->margin, d->stride, s.width - d->window.width);
       int wy = aligned_start (cy0 - d->margin, d->stride, s.height - d->window.height);
+      if (d->p->seamless) {
+        wx = floor_to (cx0 - d->margin, d->stride);
+        wy = floor_to (cy0 - d->margin, d->stride);
+      }
       fill_window (d, s, wx, wy, ox, oy);
       dd_plan_forward (d->plan);
       set_objective (d);
@@ -479,6 +574,23 @@ check_gradient (const Dream *d, double sum, GError **error)
 static void lap_normalize (Dream *d, Size s);
 static void gaussian_blur (Dream *d, Size s, float sigma);
 
+/* The step scaled by the strength map at each pixel. The rate stays the
+ * one normalised over the whole image, so that full strength is the same
+ * step as without a map. */
+static void
+masked_step (Dream *d, Size s, float rate)
+{
+  const gsize plane = plane_of (s);
+  const float *m = d->mask;
+  for (int c = 0; c < d->channels; c++) {
+    float *x = d->x + c * plane;
+    const float *g = d->g + c * plane;
+#pragma omp parallel for simd schedule(static)
+    for (gsize k = 0; k < plane; k++)
+      x[k] = CLAMP (x[k] + rate * m[k] * g[k], 0.0f, 255.0f);
+  }
+}
+
 static gboolean
 step (Dream *d, Size s, GError **error)
 {
@@ -501,9 +613,13 @@ step (Dream *d, Size s, GError **error)
   if (d->class_mode)
     step_size *= 0.25 + 0.75 * remaining (d);
   const float rate = (float) (step_size / (sum / n + 1e-8));
+  if (d->mask) {
+    masked_step (d, s, rate);
+  } else {
 #pragma omp parallel for simd schedule(static)
-  for (gsize k = 0; k < n; k++)
-    d->x[k] = CLAMP (d->x[k] + rate * d->g[k], 0.0f, 255.0f);
+    for (gsize k = 0; k < n; k++)
+      d->x[k] = CLAMP (d->x[k] + rate * d->g[k], 0.0f, 255.0f);
+  }
   if (d->class_mode)
     gaussian_blur (d, s, 0.3f + 2.2f * remaining (d));
   return TRUE;
@@ -513,21 +629,32 @@ step (Dream *d, Size s, GError **error)
 
 static const float K5[5] = { 1 / 16.f, 4 / 16.f, 6 / 16.f, 4 / 16.f, 1 / 16.f };
 
-/* lo = 5x5 binomial blur of img, taken every other pixel (zero outside). */
+/* Index v of a line of n pixels: -1 outside it, unless the line wraps
+ * around (seamless dreams). */
+static int
+tap_at (int v, int n, gboolean wraps)
+{
+  if (wraps)
+    return wrap (v, n);
+  return v >= 0 && v < n ? v : -1;
+}
+
+/* lo = 5x5 binomial blur of img, taken every other pixel (zero outside,
+ * or wrapped around). */
 static void
-lap_down (const float *img, int w, int h, float *lo, int lw, int lh)
+lap_down (const float *img, int w, int h, float *lo, int lw, int lh, gboolean wraps)
 {
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < lh; y++)
     for (int x = 0; x < lw; x++) {
       float sum = 0;
       for (int i = 0; i < 5; i++) {
-        int sy = 2 * y + i - 2;
-        if (sy < 0 || sy >= h)
+        int sy = tap_at (2 * y + i - 2, h, wraps);
+        if (sy < 0)
           continue;
         for (int k = 0; k < 5; k++) {
-          int sx = 2 * x + k - 2;
-          if (sx >= 0 && sx < w)
+          int sx = tap_at (2 * x + k - 2, w, wraps);
+          if (sx >= 0)
             sum += K5[i] * K5[k] * img[(gsize) sy * w + sx];
         }
       }
@@ -537,19 +664,19 @@ lap_down (const float *img, int w, int h, float *lo, int lw, int lh)
 
 /* img += sign * (lo upsampled by 2 with the same kernel, times 4). */
 static void
-lap_up_add (const float *lo, int lw, int lh, float *img, int w, int h, float sign)
+lap_up_add (const float *lo, int lw, int lh, float *img, int w, int h, float sign, gboolean wraps)
 {
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       float sum = 0;
       for (int i = (y + 2) % 2; i < 5; i += 2) {
-        int ly = (y + 2 - i) / 2;
-        if (ly < 0 || ly >= lh)
+        int ly = tap_at ((y + 2 - i) / 2, lh, wraps);
+        if (ly < 0)
           continue;
         for (int k = (x + 2) % 2; k < 5; k += 2) {
-          int lx = (x + 2 - k) / 2;
-          if (lx >= 0 && lx < lw)
+          int lx = tap_at ((x + 2 - k) / 2, lw, wraps);
+          if (lx >= 0)
             sum += 4 * K5[i] * K5[k] * lo[(gsize) ly * lw + lx];
         }
       }
@@ -586,13 +713,13 @@ lap_normalize (Dream *d, Size s)
       h[n] = (h[n - 1] + 1) / 2;
       level[n] = free_at;
       free_at += (gsize) w[n] * h[n];
-      lap_down (level[n - 1], w[n - 1], h[n - 1], level[n], w[n], h[n]);
-      lap_up_add (level[n], w[n], h[n], level[n - 1], w[n - 1], h[n - 1], -1.0f);
+      lap_down (level[n - 1], w[n - 1], h[n - 1], level[n], w[n], h[n], d->p->seamless);
+      lap_up_add (level[n], w[n], h[n], level[n - 1], w[n - 1], h[n - 1], -1.0f, d->p->seamless);
     }
     for (int i = 0; i < n; i++)
       normalize_rms (level[i], (gsize) w[i] * h[i]);
     for (int i = n - 1; i > 0; i--)
-      lap_up_add (level[i], w[i], h[i], level[i - 1], w[i - 1], h[i - 1], 1.0f);
+      lap_up_add (level[i], w[i], h[i], level[i - 1], w[i - 1], h[i - 1], 1.0f, d->p->seamless);
   }
 }
 
@@ -817,6 +944,13 @@ detail_floats (const Dream *d)
   return d->first_octave > 0 ? plane_of (d->sizes[1]) * d->channels : 0;
 }
 
+/* Floats of the strength map at full size and at the octave below. */
+static gsize
+mask_floats (const Dream *d)
+{
+  return plane_of (d->sizes[0]) + (d->first_octave > 0 ? plane_of (d->sizes[1]) : 0);
+}
+
 /* Bytes the dream keeps for the whole run besides its plans: the image and
  * its gradient at full size, the detail between octaves, the Laplacian
  * pyramid. */
@@ -826,6 +960,8 @@ working_bytes (const Dream *d)
   gsize n = 2 * full_floats (d) + detail_floats (d);
   if (d->p->laplacian > 0)
     n += lap_floats (d);
+  if (d->mask_image)
+    n += mask_floats (d);
   return n * sizeof (float);
 }
 
@@ -880,6 +1016,11 @@ allocate (Dream *d, GError **error)
   if (d->p->laplacian > 0 &&
       !(d->lap_scratch = try_floats (lap_floats (d), "Laplacian pyramid", error)))
     return FALSE;
+  if (d->mask_image) {
+    if (!(d->mask_full = try_floats (mask_floats (d), "strength map", error)) ||
+        !dd_mask_load (d->mask_image, d->sizes[0].width, d->sizes[0].height, d->mask_full, error))
+      return FALSE;
+  }
   if (d->class_mode) {
     gsize n = (gsize) omp_get_max_threads () * longest;
     if (!(d->blur_line = try_floats (n, "blur", error)))
@@ -908,6 +1049,7 @@ dream_clear (Dream *d)
   free (d->scores);
   free (d->lap_scratch);
   free (d->blur_line);
+  free (d->mask_full);
   if (d->plan)
     dd_plan_free (d->plan);
   if (d->rand)
@@ -933,6 +1075,17 @@ report_progress (Dream *d, int octave, int iteration)
                  d->p->iterations, d->progress_data);
 }
 
+/* The strength map at octave i's size, after the full-size one. */
+static void
+octave_mask (Dream *d, int i)
+{
+  d->mask = d->mask_full;
+  if (i == 0)
+    return;
+  d->mask = d->mask_full + plane_of (d->sizes[0]);
+  zoom (d, d->mask_full, d->sizes[0], d->mask, d->sizes[i], 1);
+}
+
 /* Dreams one octave in x. */
 static gboolean
 run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
@@ -947,6 +1100,8 @@ run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
     d->info.tile_height = d->window.height;
   }
   d->info.plan_bytes = MAX (d->info.plan_bytes, dd_plan_get_memory (d->plan));
+  if (d->mask_full)
+    octave_mask (d, i);
   begin_octave (d, i);
   for (int it = 0; it < d->p->iterations; it++) {
     if (!step (d, s, error))
@@ -1005,10 +1160,21 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
               const DdImage *guide, DdImage *image, DdProgressFunc progress, gpointer progress_data,
               GCancellable *cancellable, DdDreamInfo *info, GError **error)
 {
+  return dd_dream_run_masked (model, card, params, guide, NULL, image, progress, progress_data,
+                              cancellable, info, error);
+}
+
+gboolean
+dd_dream_run_masked (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+                     const DdImage *guide, const DdImage *mask, DdImage *image,
+                     DdProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
+                     DdDreamInfo *info, GError **error)
+{
   Dream d = { .model = model,
               .card = card,
               .p = params,
               .image = image,
+              .mask_image = mask,
               .progress = progress,
               .progress_data = progress_data,
               .cancellable = cancellable };
@@ -1022,6 +1188,7 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
   d.rand = g_rand_new_with_seed ((guint32) d.info.seed);
   d.noise_seed = g_rand_int (d.rand);
   if (!check_image (image, "image", error) || (guide && !check_image (guide, "guide", error)) ||
+      (mask && !check_image (mask, "mask", error)) ||
       !prepare (&d, (Size){ image->width, image->height }, &min_edge, error) ||
       !check_memory (&d, min_edge, &need, &budget, error) ||
       (guide && !compute_guide (&d, guide, error)) || !allocate (&d, error) ||
@@ -1033,6 +1200,10 @@ dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *para
   for (int i = d.first_octave; i >= 0; i--)
     if (!run_octave (&d, i, budget, min_edge, error))
       goto out;
+  if (params->colours == DD_COLOURS_SOURCE && d.channels == 3) {
+    load_source (&d, d.g);
+    dd_keep_source_colours (d.x, d.g, image->width, image->height);
+  }
   store_result (&d, d.x);
   d.info.work_bytes = working_bytes (&d) + d.info.plan_bytes;
   if (info)

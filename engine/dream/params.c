@@ -19,6 +19,8 @@
 #define FIELD(f) offsetof (DdDreamParams, f)
 
 static const char *const start_choices[] = { "image", "noise", NULL };
+static const char *const colours_choices[] = { "dream", "source", NULL };
+static const char *const no_yes[] = { "no", "yes", NULL };
 
 /* In the GIMP procedure's argument order (after run-mode, image, drawable). */
 static const DdParamSpec specs[] = {
@@ -61,6 +63,16 @@ static const DdParamSpec specs[] = {
     DD_PARAM_CLI | DD_PARAM_PDB },
   { "threads", "threads", 0, DD_PARAM_INT, 0, 0, 256, NULL, NULL,
     "T_hreads:", "Threads to use; 0 = every core", "N", FIELD (threads), DD_PARAM_CLI },
+  { "colours", "colours", 0, DD_PARAM_CHOICE, 0, 0, 0, "dream", colours_choices, "C_olours:",
+    "Colours of the result: the dream's, or the source's with only the dream's lightness",
+    "dream|source", FIELD (colours), DD_PARAM_CLI },
+  { "seamless", "seamless", 0, DD_PARAM_CHOICE, 0, 0, 0, "no", no_yes, "Seamless _wrap:",
+    "Dream the image as if it wrapped around at its edges, so that the result tiles", "no|yes",
+    FIELD (seamless), DD_PARAM_CLI },
+  { "mask", "mask", 0, DD_PARAM_STRING, 0, 0, 0, "", NULL, "Strength _map:",
+    "Grey image of the input's size: its value scales the dream at each pixel (black = "
+    "untouched, white = full)",
+    "IMAGE", FIELD (mask), DD_PARAM_CLI },
 };
 
 const DdParamSpec *
