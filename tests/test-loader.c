@@ -648,6 +648,55 @@ test_plan_out_of_memory (void)
 }
 #endif
 
+#ifdef HAVE_ADDRESS_LIMIT
+/* A 3x3 conv of 1024 channels each way keeps 302 MB of Winograd weights
+ * (8 times its 38 MB of weights): with 128 MB of address space left, the
+ * plan is refused with a message instead of the process ending in a run. */
+static void
+test_winograd_out_of_memory (void)
+{
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_test_trap_assert_stdout ("*not enough memory for the Winograd weights of node 'big'*");
+    return;
+  }
+  enum { CHANNELS = 1024 };
+  static const int64_t x_dims[] = { 1, 3, -1, -1 };
+  static const int64_t widen_dims[] = { CHANNELS, 3, 1, 1 };
+  static const int64_t w_dims[] = { CHANNELS, CHANNELS, 3, 3 };
+  g_autofree float *widen = g_new0 (float, (gsize) CHANNELS * 3);
+  g_autofree float *w = g_new0 (float, (gsize) CHANNELS *CHANNELS * 9);
+  g_autoptr (TuModel) tm = tu_model_new (11);
+  tu_model_set_input (tm, "x", 4, x_dims);
+  tu_model_add_initializer (tm, "widen_w", 4, widen_dims, widen);
+  tu_model_add_initializer (tm, "w", 4, w_dims, w);
+  tu_model_add_node (tm, "Conv", "widen", "x,widen_w", "wide", "kernel_shape=[1,1]");
+  tu_model_add_node (tm, "Conv", "big", "wide,w", "y", "kernel_shape=[3,3] pads=[1,1,1,1]");
+  tu_model_add_output (tm, "y");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DdModel) model = NULL;
+  {
+    g_autoptr (GBytes) bytes = tu_model_pack (tm);
+    model = load_bytes (bytes, &error);
+  }
+  g_assert_no_error (error);
+  g_clear_pointer (&tm, tu_model_free);
+  g_clear_pointer (&w, g_free);
+  g_autofree char *statm = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));
+  const rlim_t now = (rlim_t) g_ascii_strtoull (statm, NULL, 10) * (rlim_t) sysconf (_SC_PAGESIZE);
+  const struct rlimit limit = { now + ((rlim_t) 128 << 20), now + ((rlim_t) 128 << 20) };
+  g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+  const char *targets[] = { "y" };
+  g_autoptr (DdPlan) plan = dd_plan_new (model, 8, 8, targets, 1, 0, &error);
+  g_assert_null (plan);
+  g_assert_error (error, DD_ERROR, DD_ERROR_MEMORY);
+  if (error)
+    g_print ("%s\n", error->message);
+}
+#endif
+
 /* Values that would make every pixel NaN: non-finite weights and
  * attributes, a negative BatchNormalization variance; refused at load,
  * naming the weight or node. */
@@ -726,6 +775,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/unknown-target", test_unknown_target);
 #ifdef HAVE_ADDRESS_LIMIT
   g_test_add_func ("/loader/plan-out-of-memory", test_plan_out_of_memory);
+  g_test_add_func ("/loader/winograd-out-of-memory", test_winograd_out_of_memory);
 #endif
   return g_test_run ();
 }

@@ -178,7 +178,8 @@ typedef struct {
  * degrees when flip is TRUE: 36 * planes floats. */
 void dd_winograd_transform (int64_t planes, const float *weights, gboolean flip,
                             float *transformed);
-/* Both transforms, forward then flipped, in one new block (g_free). */
+/* Both transforms, forward then flipped, in one new block (free), or NULL
+ * when there is not enough memory for it. */
 float *dd_winograd_weights (int64_t planes, const float *weights);
 /* Work floats for dd_winograd_run with `budget` floats for each thread's
  * block of tiles (at least 16 tiles are taken), and transformed: whether
@@ -200,6 +201,11 @@ gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShap
  * -2 ms a step). Winograd's input transform could too, but measured no
  * faster than the ReLU's pass. */
 gboolean dd_conv_fuses_relu_backward (const DdAttrs *a, const DdShape *x, const DdShape *y);
+/* Makes a Conv's kept Winograd weights, when it uses them for x -> y, at
+ * planning, where running out of memory is an error and not, as in a
+ * forward or backward run, the end of the process. */
+gboolean dd_conv_prepare (const DdAttrs *a, const DdShape *x, const DdShape *y,
+                          const float *weights, const char *name, GError **error);
 
 /* Whether input i of a Concat lies in its output as one run of floats (all
  * axes before the concatenation axis of length 1), and where: offset. */

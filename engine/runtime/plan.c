@@ -590,8 +590,16 @@ plan_new_from (DdModel *model, int width, int height, const char *const *targets
   share_concat_storage (p);
   if (!check_targets_distinct (p, error) || !lay_out (p, donor, error))
     return NULL;
-  if (!p->measure_only)
+  if (!p->measure_only) {
     bind_values (p);
+    for (int k = 0; k < p->n; k++) {
+      const DdNode *node = step_node (p, k);
+      if (node->klass == &dd_op_conv &&
+          !dd_conv_prepare (&node->a, &p->shapes[node->in[0]], &p->shapes[node->out],
+                            model->values[node->in[1]].floats, node->name, error))
+        return NULL;
+    }
+  }
   return g_steal_pointer (&p);
 }
 

@@ -12,6 +12,7 @@
  * enough channels take the Winograd path (winograd.c), 4x fewer flops.
  */
 #include "dd-ops.h"
+#include "dd-runtime.h"
 
 #include <cblas.h>
 #include <omp.h>
@@ -153,17 +154,50 @@ winograd_problem (const DdAttrs *a, const ConvGeom *g, gboolean backward)
                        .backward = backward };
 }
 
-/* The conv's Winograd weights transformed, made by whichever run comes
- * first (once per model, whatever the plans or threads), or NULL if they
- * are not kept. */
+/* The conv's Winograd weights transformed, made by the first plan that
+ * needs them (once per model, whatever the plans or threads), or NULL when
+ * they are not kept or there was not enough memory for them. */
 static const float *
 winograd_weights (const DdAttrs *a, const ConvGeom *g, const float *weights)
 {
+  static GMutex lock;
   if (!a->winograd_weights)
     return NULL;
-  if (g_once_init_enter (a->winograd_weights))
-    g_once_init_leave (a->winograd_weights, dd_winograd_weights (g->o * g->c, weights));
-  return *a->winograd_weights;
+  float *u = g_atomic_pointer_get (a->winograd_weights);
+  if (u)
+    return u;
+  g_mutex_lock (&lock);
+  if (!(u = *a->winograd_weights)) {
+    u = dd_winograd_weights (g->o * g->c, weights);
+    g_atomic_pointer_set (a->winograd_weights, u);
+  }
+  g_mutex_unlock (&lock);
+  return u;
+}
+
+gboolean
+dd_conv_prepare (const DdAttrs *a, const DdShape *x, const DdShape *y, const float *weights,
+                 const char *name, GError **error)
+{
+  if (!a->winograd_weights || !dd_conv_uses_winograd (a, x, y))
+    return TRUE;
+  ConvGeom g = conv_geom (a, x, y);
+  if (winograd_weights (a, &g, weights))
+    return TRUE;
+  return dd_fail (error, DD_ERROR_MEMORY,
+                  "not enough memory for the Winograd weights of node '%s' (%.0f MB)", name,
+                  2.0 * 36 * g.o * g.c * sizeof (float) / 1e6);
+}
+
+/* The kept weights, which planning made (dd_conv_prepare): a run's work
+ * buffer has no room to transform them. */
+static const float *
+prepared_weights (const DdAttrs *a, const ConvGeom *g, const float *weights)
+{
+  const float *u = winograd_weights (a, g, weights);
+  if (a->winograd_weights && !u)
+    g_error ("Conv run before dd_conv_prepare made its Winograd weights");
+  return u;
 }
 
 static gboolean
@@ -445,7 +479,7 @@ conv_forward (const DdOpCtx *c)
     }
     if (dd_conv_uses_winograd (c->a, c->xs[0], c->ys)) {
       DdWinograd p = winograd_problem (c->a, &g, FALSE);
-      p.transformed = winograd_weights (c->a, &g, c->x[1]);
+      p.transformed = prepared_weights (c->a, &g, c->x[1]);
       p.bias = c->n_in > 2 ? c->x[2] : NULL;
       p.relu_mask = c->relu_mask ? c->relu_mask + n * g.o * out_plane : NULL;
       dd_winograd_run (&p, c->x[1], c->x[0] + n * g.c * in_plane, c->y + n * g.o * out_plane, FALSE,
@@ -526,7 +560,7 @@ conv_backward (const DdOpCtx *c)
     }
     if (dd_conv_uses_winograd (c->a, c->xs[0], c->ys)) {
       DdWinograd p = winograd_problem (c->a, &g, TRUE);
-      p.transformed = winograd_weights (c->a, &g, c->x[1]);
+      p.transformed = prepared_weights (c->a, &g, c->x[1]);
       dd_winograd_run (&p, c->x[1], gy, gx, c->gx_add[0], c->work, winograd_budget ());
       continue;
     }

@@ -449,7 +449,7 @@ dd_winograd_weights (int64_t planes, const float *weights)
 {
   float *u = dd_alloc_huge (2 * TILES * planes * sizeof (float));
   if (!u)
-    g_error ("out of memory for %" G_GINT64_FORMAT " Winograd weight planes", planes);
+    return NULL;
   dd_winograd_transform (planes, weights, FALSE, u);
   dd_winograd_transform (planes, weights, TRUE, u + TILES * planes);
   return u;
