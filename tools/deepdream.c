@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "animate.h"
 #include "deepdream.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
@@ -358,6 +359,7 @@ main (int argc, char **argv)
   g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
                                          "inception_4c/output unless told otherwise).");
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_group (context, animate_option_group ());
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
     return EXIT_USAGE;
@@ -380,7 +382,8 @@ main (int argc, char **argv)
     openblas_set_num_threads (params.threads);
   }
   gegl_init (NULL, NULL);
-  int status = dream (argv + 1, argc - 1);
+  int status = animate_requested () ? animate_run (&params, argv[1], argv[2], quiet)
+                                     : dream (argv + 1, argc - 1);
   dd_dream_params_clear (&params);
   gegl_exit ();
   return status;
