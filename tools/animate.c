@@ -37,8 +37,8 @@ static int zoom_frames;
 static double zoom_factor = 1.05, zoom_angle;
 static int loop_frames;
 
-GOptionGroup *
-animate_option_group (void)
+const GOptionEntry *
+animate_option_entries (void)
 {
   static const GOptionEntry entries[] = {
     { "video", 0, 0, G_OPTION_ARG_NONE, &video,
@@ -58,10 +58,7 @@ animate_option_group (void)
       "Zoom: blend the last N frames into the first, so the animation loops (0)", "N" },
     { NULL },
   };
-  GOptionGroup *group = g_option_group_new (
-      "animation", "Animation options:", "Show the animation options", NULL, NULL);
-  g_option_group_add_entries (group, entries);
-  return group;
+  return entries;
 }
 
 gboolean

@@ -9,8 +9,9 @@
 
 #include "deepdream.h"
 
-/* The options of the animation modes, for the command's option context. */
-GOptionGroup *animate_option_group (void);
+/* The options of the animation modes, NULL-terminated, for the command's
+ * main option group. */
+const GOptionEntry *animate_option_entries (void);
 
 /* TRUE when the options asked for an animation (--video or --zoom-frames). */
 gboolean animate_requested (void);

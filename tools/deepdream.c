@@ -359,7 +359,7 @@ main (int argc, char **argv)
   g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
                                          "inception_4c/output unless told otherwise).");
   g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_add_group (context, animate_option_group ());
+  g_option_context_add_main_entries (context, animate_option_entries (), NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
     return EXIT_USAGE;
@@ -383,7 +383,7 @@ main (int argc, char **argv)
   }
   gegl_init (NULL, NULL);
   int status = animate_requested () ? animate_run (&params, argv[1], argv[2], quiet)
-                                     : dream (argv + 1, argc - 1);
+                                    : dream (argv + 1, argc - 1);
   dd_dream_params_clear (&params);
   gegl_exit ();
   return status;
