@@ -13,7 +13,12 @@
 #include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -319,6 +324,43 @@ test_reproducible (void)
     g_assert_nonnull (strstr (run.err, "seed 5"));
   }
   g_assert_true (files_equal (first, second));
+}
+
+/* The same dream (no jitter, one seed) from model files of the same
+ * weights: written byte for byte alike. */
+static void
+assert_same_dream (const char *model_a, const char *layer_a, const char *model_b,
+                   const char *layer_b)
+{
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *dir = g_path_get_dirname (shared_images);
+  const char *models[] = { model_a, model_b }, *layers[] = { layer_a, layer_b };
+  char *outputs[2] = { tmp_path ("same-dream-a.png"), tmp_path ("same-dream-b.png") };
+  for (int k = 0; k < 2; k++) {
+    g_autofree char *model = g_build_filename (dir, "models", models[k], NULL);
+    run_cli (&run, "--model", model, "--layer", layers[k], "--jitter", "0", "--seed", "5",
+             "--octaves", "2", "--iterations", "2", small_rgb, outputs[k], NULL);
+    assert_dreamed (&run, outputs[k], SMALL_WIDTH, SMALL_HEIGHT);
+  }
+  g_assert_true (files_equal (outputs[0], outputs[1]));
+  for (int k = 0; k < 2; k++)
+    g_free (outputs[k]);
+}
+
+/* GoogLeNet's .caffemodel, which no card describes, dreams with the
+ * preprocessing its data layer states: as the ONNX file under its card. */
+static void
+test_caffemodel (void)
+{
+  if (!need_data ())
+    return;
+  assert_same_dream ("bvlc_googlenet/bvlc_googlenet.caffemodel", "inception_4c/output",
+                     "bvlc_googlenet/bvlc_googlenet.onnx", "inception_4c/output");
+  /* The stem as V1 and V2, each ending in conv2/3x3_reduce's ReLU. */
+  assert_same_dream ("caffe_small/stem_v1.caffemodel", "conv2/relu_3x3_reduce",
+                     "caffe_small/stem_v2.caffemodel", "conv2/relu_3x3_reduce");
+  assert_same_dream ("caffe_small/stem_v1.caffemodel", "conv2/relu_3x3_reduce",
+                     "caffe_small/stem.onnx", "conv2/3x3_reduce");
 }
 
 static void
@@ -724,6 +766,16 @@ test_channel_past (void)
                          "channel: 512 is past the 512 channels of inception_4c/output");
 }
 
+/* A layer weight that overflows, and one of 0 (nothing to amplify). */
+static void
+test_layer_weights (void)
+{
+  if (!need_data ())
+    return;
+  assert_option_fails ("--layer", "inception_4c/output:1e34", "is out of range (-1000..1000)");
+  assert_option_fails ("--layer", "inception_4c/output:0", "the dream's gradient is zero");
+}
+
 static void
 test_weight_layer (void)
 {
@@ -751,6 +803,451 @@ test_guide_corrupt (void)
   g_autofree char *guide = tmp_path ("guide.png");
   g_assert_true (g_file_set_contents (guide, "not an image at all", -1, NULL));
   assert_option_fails ("--guide", guide, "guide: cannot read");
+}
+
+/* ---- Names ------------------------------------------------------------------------------- */
+
+/* "--" ends the options: an INPUT whose name starts with '-'. */
+static void
+test_double_dash (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *dash = tmp_path ("-x.png");
+  g_autofree char *output = tmp_path ("dash-out.png");
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (small_rgb, &data, &size, NULL));
+  g_assert_true (g_file_set_contents (dash, data, (gssize) size, NULL));
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", "--", "-x.png", "dash-out.png", NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  g_remove (dash);
+  g_remove (output);
+}
+
+/* Non-ASCII input, guide, output and model paths, a card found by a
+ * non-ASCII name in a non-ASCII folder, and a non-ASCII layer name, under
+ * a UTF-8 locale and under the C locale. */
+static void
+test_non_ascii_names (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *folder = tmp_path ("modèles josé");
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *input = g_build_filename (folder, "été.png", NULL);
+  g_autofree char *output = g_build_filename (folder, "rêve.png", NULL);
+  g_autofree char *onnx = g_build_filename (folder, "réseau.onnx", NULL);
+  g_autofree char *shared = g_path_get_dirname (shared_images);
+  g_autofree char *googlenet =
+      g_build_filename (shared, "models", "bvlc_googlenet", "bvlc_googlenet.onnx", NULL);
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (small_rgb, &data, &size, NULL));
+  g_assert_true (g_file_set_contents (input, data, (gssize) size, NULL));
+  g_assert_cmpint (symlink (googlenet, onnx), ==, 0);
+  g_autofree char *card_path = g_build_filename (folder, "rêve.card", NULL);
+  g_autofree char *card_text =
+      g_strdup_printf ("[Model]\nName=rêve\nFile=réseau.onnx\nDefaultLayer=inception_4c/output\n"
+                       "ChannelOrder=BGR\nMean=104;117;123\n");
+  g_assert_true (g_file_set_contents (card_path, card_text, -1, NULL));
+  g_autofree char *old_path = g_strdup (g_getenv ("DEEPDREAM_MODEL_PATH"));
+  g_autofree char *model_path = g_strconcat (folder, ":", old_path, NULL);
+  g_setenv ("DEEPDREAM_MODEL_PATH", model_path, TRUE);
+
+  const char *const locales[] = { "C.UTF-8", "C" };
+  for (gsize i = 0; i < G_N_ELEMENTS (locales); i++) {
+    g_setenv ("LC_ALL", locales[i], TRUE);
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", "--guide", input, "--model", onnx,
+             input, output, NULL);
+    assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+    g_remove (output);
+    run_cli (&run, "--model", "rêve", "--list-layers", NULL);
+    g_assert_cmpint (run.status, ==, 0);
+    g_assert_true (g_regex_match_simple ("^inception_4c/output\\s", run.out, G_REGEX_MULTILINE, 0));
+    run_cli (&run, "--layer", "日本語", input, output, NULL);
+    assert_failed (&run, 1, "the model has no tensor", output);
+    if (i == 0 && !strstr (run.err, "日本語"))
+      g_test_fail_printf ("the message does not name the layer: %s", run.err);
+  }
+  g_unsetenv ("LC_ALL");
+  g_setenv ("DEEPDREAM_MODEL_PATH", old_path, TRUE);
+  tu_remove_tree (folder);
+}
+
+/* ---- Damaged and special input files --------------------------------------------------- */
+
+/* data[0..size) written to the temporary folder as name. */
+static char *
+write_bytes (const char *name, const void *data, gsize size)
+{
+  char *path = tmp_path (name);
+  g_assert_true (g_file_set_contents (path, data, (gssize) size, NULL));
+  return path;
+}
+
+/* The first size bytes of file, as name. */
+static char *
+write_head (const char *name, const char *file, gsize size)
+{
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (file, &data, &length, NULL));
+  return write_bytes (name, data, MIN (size, length));
+}
+
+/* Where a JPEG's entropy-coded data starts: after its SOS segment. */
+static gsize
+jpeg_scan_start (const char *file)
+{
+  g_autofree guint8 *data = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (file, (char **) &data, &length, NULL));
+  for (gsize at = 2; at + 4 <= length;) {
+    gsize segment = 2 + ((gsize) data[at + 2] << 8 | data[at + 3]);
+    if (data[at + 1] == 0xda)
+      return at + segment;
+    at += segment;
+  }
+  g_assert_not_reached ();
+}
+
+/* Half of a file in each format: refused with one line naming the file,
+ * whatever the decoder would have made of the rest. */
+static void
+test_truncated_images (void)
+{
+  if (!need_data ())
+    return;
+  const char *const savers[][2] = {
+    { "png", "gegl:png-save" },  { "jpg", "gegl:jpg-save" }, { "webp", "gegl:webp-save" },
+    { "tif", "gegl:tiff-save" }, { "exr", "gegl:exr-save" },
+  };
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *output = tmp_path ("fail.png");
+  for (gsize i = 0; i < G_N_ELEMENTS (savers); i++) {
+    g_autofree char *whole_name = g_strconcat ("whole.", savers[i][0], NULL);
+    g_autofree char *half_name = g_strconcat ("half.", savers[i][0], NULL);
+    g_autofree char *whole = tmp_path (whole_name);
+    g_assert_true (
+        tu_save_image (whole, savers[i][1], "R'G'B'A u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+    GStatBuf st;
+    g_assert_cmpint (g_stat (whole, &st), ==, 0);
+    g_autofree char *half = write_head (half_name, whole, (gsize) st.st_size / 2);
+    /* --list-layers reads only the header, which a cut PNG, JPEG or WebP
+     * shows to be short, and GEGL's TIFFs keep theirs at the end; an EXR's
+     * whole header gives the right layers for its size. */
+    gboolean header_at_start = strcmp (savers[i][0], "exr") == 0;
+    for (int list = 0; list < (header_at_start ? 1 : 2); list++) {
+      g_auto (CliRun) run = { 0 };
+      if (list)
+        run_cli (&run, "--list-layers", half, NULL);
+      else
+        run_cli (&run, "--octaves", "1", "--iterations", "1", half, output, NULL);
+      assert_failed (&run, 1, half_name, output);
+    }
+  }
+}
+
+/* Empty and header-only JPEGs (libjpeg, under GEGL, ends the process on
+ * the one and waits forever on the other) and a PNG whose header's
+ * checksum is wrong (libpng prints its own lines). */
+static void
+test_damaged_headers (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *output = tmp_path ("fail.png");
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *jpeg = tmp_path ("whole.jpg");
+  g_assert_true (
+      tu_save_image (jpeg, "gegl:jpg-save", "R'G'B'A u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+  g_autofree char *empty = write_bytes ("empty.jpg", "", 0);
+  g_autofree char *header_only = write_head ("header-only.jpg", jpeg, jpeg_scan_start (jpeg));
+  g_autofree char *png_data = NULL;
+  gsize png_size = 0;
+  g_assert_true (g_file_get_contents (small_rgb, &png_data, &png_size, NULL));
+  png_data[16] ^= 0x40; /* the width in IHDR, its CRC now wrong */
+  g_autofree char *bad_png = write_bytes ("bad-header.png", png_data, png_size);
+  const char *const files[][2] = {
+    { empty, "empty.jpg': the file is empty" },
+    { header_only, "header-only.jpg': the JPEG file is damaged or truncated" },
+    { bad_png, "bad-header.png': the file is damaged or truncated (libpng error: IHDR: CRC" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "--octaves", "1", "--iterations", "1", files[i][0], output, NULL);
+    assert_failed (&run, 1, files[i][1], output);
+    run_cli (&run, "--guide", files[i][0], "--octaves", "1", "--iterations", "1", small_rgb, output,
+             NULL);
+    assert_failed (&run, 1, files[i][1], output);
+  }
+}
+
+/* A FIFO, a device or a folder wherever the command takes a path: refused
+ * as what it is, at once (opening a FIFO would wait for a writer). */
+static void
+test_special_files (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *fifo = tmp_path ("fifo.png");
+  g_autofree char *fifo_onnx = tmp_path ("fifo.onnx");
+  g_autofree char *folder = tmp_path ("folder.png");
+  g_autofree char *output = tmp_path ("fail.png");
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_assert_cmpint (mkfifo (fifo_onnx, 0644), ==, 0);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  const char *const inputs[][2] = {
+    { fifo, "it is a FIFO" },
+    { "/dev/zero", "it is a device" },
+    { folder, "it is a folder" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, inputs[i][0], output, NULL);
+    assert_failed (&run, 1, inputs[i][1], output);
+    run_cli (&run, "--guide", inputs[i][0], small_rgb, output, NULL);
+    assert_failed (&run, 1, inputs[i][1], output);
+    run_cli (&run, "--list-layers", inputs[i][0], NULL);
+    assert_failed (&run, 1, inputs[i][1], output);
+  }
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--model", fifo_onnx, small_rgb, output, NULL);
+  assert_failed (&run, 1, "it is a FIFO", output);
+  run_cli (&run, small_rgb, fifo, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "it is a FIFO"));
+
+  /* A FIFO named like a card on the model path: the search passes it by. */
+  g_autofree char *cards = tmp_path ("fifo-cards");
+  g_assert_cmpint (g_mkdir (cards, 0755), ==, 0);
+  g_autofree char *fifo_card = g_build_filename (cards, "trap.card", NULL);
+  g_assert_cmpint (mkfifo (fifo_card, 0644), ==, 0);
+  g_autofree char *old_path = g_strdup (g_getenv ("DEEPDREAM_MODEL_PATH"));
+  g_autofree char *model_path = g_strconcat (cards, ":", old_path, NULL);
+  g_setenv ("DEEPDREAM_MODEL_PATH", model_path, TRUE);
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", small_rgb, output, NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  run_cli (&run, "--model", "trap", small_rgb, output, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "trap.card': it is a FIFO"));
+  g_setenv ("DEEPDREAM_MODEL_PATH", old_path, TRUE);
+  g_remove (output);
+}
+
+/* A 20000x20000 PNG as the guide and for --list-layers: the guide refused
+ * and the layers listed from the header, never the 400 megapixels
+ * decoded. */
+static void
+test_huge_guide (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *huge = make_huge_png ("huge-guide.png", 20000, 20000);
+  g_autofree char *output = tmp_path ("fail.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--guide", huge, small_rgb, output, NULL);
+  assert_failed (&run, 1, "huge-guide.png' is 20000x20000; a guide may have at most", output);
+  g_test_message ("the guide's refusal peaked at %ld MB", run.max_rss_kb >> 10);
+  g_assert_cmpint (run.max_rss_kb, <, 600 * 1024);
+  run_cli (&run, "--list-layers", huge, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "tensors for a 20000x20000 input"));
+  g_test_message ("--list-layers peaked at %ld MB", run.max_rss_kb >> 10);
+  g_assert_cmpint (run.max_rss_kb, <, 600 * 1024);
+  g_remove (huge);
+}
+
+/* ---- Output written safely ---------------------------------------------------------- */
+
+/* A tmpfs of size_kb mounted on a new folder, or NULL after skipping the
+ * case: mounting needs root (CI runs as root), and only a real file system
+ * running out of space shows what a full disk does to a write. */
+static char *
+mount_small_fs (const char *name, int size_kb)
+{
+  char *folder = tmp_path (name);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *options = g_strdup_printf ("size=%dk,mode=0755", size_kb);
+  if (mount ("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options) != 0) {
+    g_test_skip_printf ("cannot mount a small file system to fill (%s); this case needs root",
+                        g_strerror (errno));
+    g_rmdir (folder);
+    g_free (folder);
+    return NULL;
+  }
+  return folder;
+}
+
+static void
+unmount_small_fs (char *folder)
+{
+  g_assert_cmpint (umount2 (folder, MNT_DETACH), ==, 0);
+  g_rmdir (folder);
+  g_free (folder);
+}
+
+/* Fills the file system of folder until about free_kb remain. */
+static void
+fill_fs (const char *folder, int free_kb)
+{
+  struct statvfs fs;
+  g_assert_cmpint (statvfs (folder, &fs), ==, 0);
+  gsize avail = (gsize) fs.f_bavail * fs.f_frsize, keep = (gsize) free_kb << 10;
+  g_assert_cmpuint (avail, >, keep);
+  g_autofree char *filler = g_build_filename (folder, "filler", NULL);
+  g_autofree char *zeros = g_malloc0 (avail - keep);
+  g_assert_true (g_file_set_contents (filler, zeros, (gssize) (avail - keep), NULL));
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The names in folder, sorted and joined by spaces. */
+static char *
+folder_names (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *name; dir && (name = g_dir_read_name (dir));)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* On a full disk, writing a new file or the input over itself fails with
+ * the cause, leaves the input as it was and no file behind, in every
+ * format; with room again, the input is replaced by its dream. */
+static void
+test_full_disk (void)
+{
+  if (!need_data ())
+    return;
+  char *disk = mount_small_fs ("full-disk", 2048);
+  if (!disk)
+    return;
+  const char *const formats[][2] = {
+    { "png", "gegl:png-save" },
+    { "tif", "gegl:tiff-save" },
+    { "exr", "gegl:exr-save" },
+    { "ppm", "gegl:ppm-save" },
+  };
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  for (gsize i = 0; i < G_N_ELEMENTS (formats); i++) {
+    g_autofree char *name = g_strconcat ("photo.", formats[i][0], NULL);
+    g_autofree char *other = g_strconcat ("dream.", formats[i][0], NULL);
+    g_autofree char *input = g_build_filename (disk, name, NULL);
+    g_autofree char *output = g_build_filename (disk, other, NULL);
+    g_autofree char *filler = g_build_filename (disk, "filler", NULL);
+    g_assert_true (
+        tu_save_image (input, formats[i][1], "R'G'B' u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+    g_autofree char *sum = file_sha256 (input);
+    g_autofree char *expected_names = g_strconcat ("filler ", name, NULL);
+    fill_fs (disk, 8);
+
+    const char *const targets[] = { input, output };
+    for (gsize k = 0; k < G_N_ELEMENTS (targets); k++) {
+      g_auto (CliRun) run = { 0 };
+      run_cli (&run, "--octaves", "1", "--iterations", "1", input, targets[k], NULL);
+      g_assert_cmpint (run.status, ==, 1);
+      g_assert_true (g_str_has_prefix (run.err, "deepdream: cannot write '"));
+      g_assert_nonnull (strstr (run.err, targets[k]));
+      g_assert_nonnull (strstr (run.err, g_strerror (ENOSPC)));
+      g_autofree char *sum_after = file_sha256 (input);
+      g_assert_cmpstr (sum_after, ==, sum);
+      g_autofree char *names = folder_names (disk);
+      g_assert_cmpstr (names, ==, expected_names);
+    }
+
+    g_remove (filler);
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", input, input, NULL);
+    assert_dreamed (&run, input, SMALL_WIDTH, SMALL_HEIGHT);
+    g_autofree char *sum_dreamed = file_sha256 (input);
+    g_assert_cmpstr (sum_dreamed, !=, sum);
+    g_remove (input);
+  }
+  unmount_small_fs (disk);
+}
+
+/* Whether process pid has the output it encodes or the file output open,
+ * or output exists: it is writing. */
+static gboolean
+is_writing (GPid pid, const char *output)
+{
+  if (g_file_test (output, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autofree char *fd_folder = g_strdup_printf ("/proc/%d/fd", pid);
+  g_autoptr (GDir) dir = g_dir_open (fd_folder, 0, NULL);
+  for (const char *name; dir && (name = g_dir_read_name (dir));) {
+    g_autofree char *link = g_build_filename (fd_folder, name, NULL);
+    g_autofree char *target = g_file_read_link (link, NULL);
+    if (target && (g_str_has_prefix (target, "/memfd:") || g_str_has_prefix (target, tmp_dir)))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* kill -9 while the output is encoded or written, at a few moments:
+ * afterwards the output is either absent or the whole file (when the run
+ * was done before the kill), and no temporary file is left. */
+static void
+test_kill_during_write (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *input = make_sky_png ("big.png", "R'G'B' u8", 1600, 1200);
+  g_autofree char *reference = tmp_path ("big-reference.png");
+  g_autofree char *output = tmp_path ("big-killed.png");
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", "--seed", "9", input, reference,
+           NULL);
+  assert_dreamed (&run, reference, 1600, 1200);
+  g_autofree char *names_before = folder_names (tmp_dir);
+  int killed_writing = 0;
+  for (int delay_ms = 0; delay_ms <= 200; delay_ms += 100) {
+    const char *argv[] = { cli_path, "-q",  "--octaves", "1", "--iterations", "1", "--seed",
+                           "9",      input, output,      NULL };
+    GPid pid = 0;
+    g_autoptr (GError) error = NULL;
+    g_spawn_async (tmp_dir, (char **) argv, NULL,
+                   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                       G_SPAWN_STDERR_TO_DEV_NULL,
+                   NULL, NULL, &pid, &error);
+    g_assert_no_error (error);
+    int status = 0;
+    while (waitpid (pid, &status, WNOHANG) == 0) {
+      if (is_writing (pid, output)) {
+        g_usleep (delay_ms * 1000);
+        kill (pid, SIGKILL);
+        waitpid (pid, &status, 0);
+        break;
+      }
+      g_usleep (500);
+    }
+    gboolean killed = WIFSIGNALED (status);
+    killed_writing += killed;
+    g_test_message ("kill %d ms into the write: %s, the output %s", delay_ms,
+                    killed ? "killed" : "already done",
+                    g_file_test (output, G_FILE_TEST_EXISTS) ? "exists" : "is absent");
+    if (g_file_test (output, G_FILE_TEST_EXISTS))
+      g_assert_true (files_equal (output, reference));
+    if (killed)
+      g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+    g_remove (output);
+    g_autofree char *names = folder_names (tmp_dir);
+    g_assert_cmpstr (names, ==, names_before);
+  }
+  g_assert_cmpint (killed_writing, >, 0);
+  g_remove (input);
+  g_remove (reference);
 }
 
 /* ---- Information ------------------------------------------------------------------------- */
@@ -881,6 +1378,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dream/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/dream/reproducible", test_reproducible);
   g_test_add_func ("/cli/dream/seeds-differ", test_seeds_differ);
+  g_test_add_func ("/cli/dream/caffemodel", test_caffemodel);
   g_test_add_func ("/cli/dream/guide", test_guide);
   g_test_add_func ("/cli/dream/class", test_class);
   g_test_add_func ("/cli/dream/laplacian", test_laplacian);
@@ -902,8 +1400,17 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/non-finite-pixels", test_non_finite_pixels);
   g_test_add_func ("/cli/hostile/channel-past", test_channel_past);
   g_test_add_func ("/cli/hostile/weight-layer", test_weight_layer);
+  g_test_add_func ("/cli/hostile/layer-weights", test_layer_weights);
   g_test_add_func ("/cli/hostile/guide-grey-other-size", test_guide_grey_other_size);
   g_test_add_func ("/cli/hostile/guide-corrupt", test_guide_corrupt);
+  g_test_add_func ("/cli/usage/double-dash", test_double_dash);
+  g_test_add_func ("/cli/usage/non-ascii-names", test_non_ascii_names);
+  g_test_add_func ("/cli/hostile/truncated-images", test_truncated_images);
+  g_test_add_func ("/cli/hostile/damaged-headers", test_damaged_headers);
+  g_test_add_func ("/cli/hostile/special-files", test_special_files);
+  g_test_add_func ("/cli/hostile/huge-guide", test_huge_guide);
+  g_test_add_func ("/cli/safe-output/full-disk", test_full_disk);
+  g_test_add_func ("/cli/safe-output/kill-during-write", test_kill_during_write);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);
   g_test_add_func ("/cli/info/version", test_version);
   g_test_add_func ("/cli/info/wait-policy", test_wait_policy);

@@ -1044,6 +1044,210 @@ test_card (void)
   }
 }
 
+/* A card in folder from its [Model] lines (each "Key=Value"). */
+static char *
+write_card (const char *folder, const char *name, const char *const *lines)
+{
+  g_autofree char *file_name = g_strconcat (name, ".card", NULL);
+  char *path = g_build_filename (folder, file_name, NULL);
+  g_autofree char *body = g_strjoinv ("\n", (char **) lines);
+  g_autofree char *text = g_strconcat ("[Model]\n", body, "\n", NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+/* Card values that would dream black or NaN pictures, or that a careless
+ * edit makes: refused when read, naming the card and the key, also when
+ * the card is looked up by name. */
+static void
+test_card_bad_values (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("test-card-XXXXXX", &error);
+  g_assert_no_error (error);
+  const char *const bad[][2] = {
+    { "Mean=104,117,123", "Mean=104,117,123: needs three numbers separated by ';'" },
+    { "Mean=1e308;0;0", "Mean=1e308;0;0: each must be in -255..255" },
+    { "Mean=nan;0;0", "Mean=nan;0;0: each must be in" },
+    { "Std=-1;1;1", "Std=-1;1;1: each must be in" },
+    { "Std=0;1;1", "Std=0;1;1: each must be in" },
+    { "Std=nan;1;1", "Std=nan;1;1: each must be in" },
+    { "Std=1;1", "Std=1;1: needs three numbers" },
+    { "Range=0", "Range=0: must be above 0" },
+    { "Range=nan", "Range=nan: not a finite number" },
+    { "Range=1e30", "Range=1e30: must be above 0 and at most 65535" },
+    { "Range=abc", "Range=abc: not a finite number" },
+    { "ClassifierSize=-3", "ClassifierSize=-3: must be a whole number" },
+    { "Sha256=xyz", "Sha256=xyz: needs 64 hexadecimal digits" },
+  };
+  g_autofree char *old_path = g_strdup (g_getenv ("DEEPDREAM_MODEL_PATH"));
+  g_setenv ("DEEPDREAM_MODEL_PATH", folder, TRUE);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+    const char *lines[] = { "Name=badcard", "File=bad.onnx", "DefaultLayer=y", bad[i][0], NULL };
+    g_autofree char *path = write_card (folder, "badcard", lines);
+    g_autoptr (DdModelCard) c = dd_model_card_load (path, &error);
+    g_assert_null (c);
+    g_assert_error (error, DD_ERROR, DD_ERROR_INVALID);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, path));
+    g_assert_nonnull (strstr (error->message, bad[i][1]));
+    g_clear_error (&error);
+    g_autoptr (DdModelCard) by_name = dd_model_card_find ("badcard", &error);
+    g_assert_null (by_name);
+    g_assert_nonnull (error);
+    g_assert_nonnull (strstr (error->message, bad[i][1]));
+    g_clear_error (&error);
+    g_remove (path);
+  }
+  g_setenv ("DEEPDREAM_MODEL_PATH", old_path, TRUE);
+  g_rmdir (folder);
+}
+
+/* A tiny model, a Relu or a Sigmoid, saved as path. */
+static void
+save_tiny_model (const char *path, const char *op)
+{
+  g_autoptr (TuModel) tiny = tu_model_new (11);
+  const int64_t dims[] = { 1, 3, -1, -1 };
+  tu_model_set_input (tiny, "x", 4, dims);
+  tu_model_add_node (tiny, op, "act", "x", "y", NULL);
+  tu_model_add_output (tiny, "y");
+  g_autoptr (GBytes) bytes = tu_model_pack (tiny);
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+  g_assert_true (g_file_set_contents (path, data, (gssize) size, NULL));
+}
+
+/* The card's Sha256 is checked whenever the model loads, from a cache
+ * while the file's size and time are unchanged. */
+static void
+test_card_checksum (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = g_dir_make_tmp ("test-card-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *onnx = g_build_filename (folder, "tiny.onnx", NULL);
+  save_tiny_model (onnx, "Relu");
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (onnx, &data, &size, NULL));
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data, size);
+  g_autofree char *sha_line = g_strconcat ("Sha256=", sum, NULL);
+  const char *lines[] = { "Name=tiny", "File=tiny.onnx", "DefaultLayer=y", sha_line, NULL };
+  g_autofree char *card_path = write_card (folder, "tiny", lines);
+  g_autofree char *old_path = g_strdup (g_getenv ("DEEPDREAM_MODEL_PATH"));
+  g_setenv ("DEEPDREAM_MODEL_PATH", folder, TRUE);
+
+  g_autoptr (DdModel) good = dd_model_open ("tiny", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (good);
+
+  /* The cache holds the sum: a sum put there for the same size and time
+   * is believed (which shows that the file is not hashed again). */
+  g_autofree char *cache =
+      g_build_filename (g_get_user_cache_dir (), "gimp-deepdream", "checksums", NULL);
+  g_autofree char *cached = NULL;
+  g_assert_true (g_file_get_contents (cache, &cached, NULL, NULL));
+  g_assert_nonnull (strstr (cached, sum));
+  g_autofree char *forged = g_strdup (cached);
+  memset (strstr (forged, sum), '0', 64);
+  g_assert_true (g_file_set_contents (cache, forged, -1, NULL));
+  g_autoptr (DdModel) believed = dd_model_open ("tiny", NULL, &error);
+  g_assert_null (believed);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "is not the one its card describes"));
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (cache, cached, -1, NULL));
+
+  /* Another model under the card's file name. */
+  save_tiny_model (onnx, "Sigmoid");
+  g_autoptr (DdModel) replaced = dd_model_open ("tiny", NULL, &error);
+  g_assert_null (replaced);
+  g_assert_error (error, DD_ERROR, DD_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "model 'tiny': the file"));
+  g_assert_nonnull (strstr (error->message, "install it again with models/fetch tiny"));
+  g_clear_error (&error);
+
+  g_setenv ("DEEPDREAM_MODEL_PATH", old_path, TRUE);
+  g_remove (onnx);
+  g_remove (card_path);
+  g_rmdir (folder);
+}
+
+/* ---- 12. Results that would be silently wrong ---------------------------------------- */
+
+/* x -> Conv 1x1 (every weight w, bias b) -> Relu -> y, with a card. */
+static DdModel *
+make_scaling_model (float w, float b, DdModelCard **card_out)
+{
+  static const int64_t input_dims[] = { 1, 3, -1, -1 };
+  static const int64_t weight_dims[] = { 3, 3, 1, 1 };
+  static const int64_t bias_dims[] = { 3 };
+  const float weights[9] = { w, w, w, w, w, w, w, w, w }, bias[3] = { b, b, b };
+  g_autoptr (TuModel) m = tu_model_new (11);
+  tu_model_set_input (m, "x", 4, input_dims);
+  tu_model_add_initializer (m, "w", 4, weight_dims, weights);
+  tu_model_add_initializer (m, "b", 1, bias_dims, bias);
+  tu_model_add_node (m, "Conv", "scale", "x,w,b", "z", "kernel_shape=[1,1]");
+  tu_model_add_node (m, "Relu", "relu", "z", "y", NULL);
+  tu_model_add_output (m, "y");
+  g_autoptr (GBytes) bytes = tu_model_pack (m);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  g_autoptr (GError) error = NULL;
+  DdModel *model_out = dd_model_new_from_data (data, size, &error);
+  g_assert_no_error (error);
+  DdModelCard *c = g_new0 (DdModelCard, 1);
+  c->name = g_strdup ("scaling");
+  c->file = g_strdup ("scaling.onnx");
+  c->default_layer = g_strdup ("y");
+  c->range = 255;
+  c->std[0] = c->std[1] = c->std[2] = 1;
+  c->layers = g_new0 (char *, 1);
+  c->descriptions = g_new0 (char *, 1);
+  *card_out = c;
+  return model_out;
+}
+
+/* A layer that gives nothing (every activation 0: a dead channel) and one
+ * whose gradient overflows: the run stops with the reason, the image as it
+ * was, rather than return it unchanged or black. */
+static void
+test_silently_wrong (void)
+{
+  const struct {
+    float w, b;
+    const char *needle;
+  } cases[] = {
+    { 1, -1000, "the dream's gradient is zero at step 1: y gives nothing" },
+    { 1e30f, 0, "the dream's gradient is not finite at step 1" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (DdModelCard) c = NULL;
+    g_autoptr (DdModel) m = make_scaling_model (cases[i].w, cases[i].b, &c);
+    g_autoptr (DdImage) im = image_alloc (32, 24, 3, DD_PIXEL_U8);
+    for (int y = 0; y < im->height; y++)
+      for (int x = 0; x < im->width; x++)
+        for (int k = 0; k < 3; k++)
+          image_set (im, x, y, k, (float) ((x * 7 + y * 3 + k * 50) % 256));
+    g_autoptr (DdImage) before = image_copy (im);
+    DdDreamParams p;
+    dd_dream_params_init (&p);
+    p.octaves = 1;
+    p.iterations = 2;
+    g_autoptr (GError) error = NULL;
+    DdDreamInfo info;
+    g_assert_false (dd_dream_run (m, c, &p, NULL, im, NULL, NULL, NULL, &info, &error));
+    dd_dream_params_clear (&p);
+    g_assert_error (error, DD_ERROR, DD_ERROR_INVALID);
+    g_test_message ("refused: %s", error ? error->message : "");
+    if (error && !strstr (error->message, cases[i].needle))
+      g_test_fail_printf ("the message '%s' does not say '%s'", error->message, cases[i].needle);
+    g_assert_true (same_bytes (im, before));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1062,6 +1266,9 @@ main (int argc, char **argv)
   g_test_add_func ("/dream/variants", test_variants);
   g_test_add_func ("/dream/class", test_class);
   g_test_add_func ("/dream/card", test_card);
+  g_test_add_func ("/dream/card/bad-values", test_card_bad_values);
+  g_test_add_func ("/dream/silently-wrong", test_silently_wrong);
+  g_test_add_func ("/dream/card/checksum", test_card_checksum);
   int status = g_test_run ();
   g_clear_pointer (&model, dd_model_unref);
   g_clear_pointer (&card, dd_model_card_free);

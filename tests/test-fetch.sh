@@ -115,7 +115,8 @@ case_does_not_load() {
 
 case_no_url() {
   fresh_home
-  expect_failure "googlenet --from" "$fetch" googlenet && nothing_installed
+  write_card "$tmp/nourl.card" nourl nourl.onnx x
+  expect_failure "nourl --from" "$fetch" "$tmp/nourl.card" && nothing_installed
 }
 
 case_unknown_name() {
@@ -200,7 +201,75 @@ case_download_tarball() {
     echo "$out"
     return 1
   }
-  grep -q "no sha256" <<<"$out" && cmp "$squeezenet" "$models/zoo.onnx"
+  grep -q "no checksum" <<<"$out" && cmp "$squeezenet" "$models/zoo.onnx"
+}
+
+# The googlenet card's .caffemodel is the public file (its sha1); the shared
+# one is not, and is refused.
+case_caffemodel_checksum() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  expect_failure "sha1 mismatch" "$fetch" googlenet --from "$googlenet_dir/bvlc_googlenet.caffemodel" &&
+    nothing_installed
+}
+
+# A card naming two files of the same weights, the second a .caffemodel
+# with two addresses (the first gone), its size and sha1.
+stem_card() {
+  local stem=$shared/models/caffe_small/stem_v1.caffemodel size=$1
+  write_card "$tmp/stem.card" stem "stem.onnx;stem_v1.caffemodel" conv2/3x3_reduce \
+    "[stem_v1.caffemodel]" "Url=file://$tmp/gone.caffemodel;file://$stem" \
+    "Sha1=$(sha1sum <"$stem" | cut -d' ' -f1)" "Size=$size"
+}
+
+case_download_caffemodel() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  local stem=$shared/models/caffe_small/stem_v1.caffemodel out
+  stem_card "$(wc -c <"$stem")"
+  out=$("$fetch" "$tmp/stem.card" 2>&1) || {
+    echo "$out"
+    return 1
+  }
+  grep -q "could not download file://$tmp/gone.caffemodel" <<<"$out" &&
+    cmp "$stem" "$models/stem_v1.caffemodel" &&
+    (cd "$tmp" && "$DEEPDREAM" --quiet --model stem --list-layers | grep -q '^conv2/3x3_reduce ')
+}
+
+case_download_wrong_size() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  stem_card 1000
+  expect_failure "size mismatch" "$fetch" "$tmp/stem.card" && nothing_installed
+}
+
+# On a full disk the install fails with the cause and leaves the model
+# folder as it was: the old model whole, no temporary file.
+case_full_disk() {
+  need_shared || { echo "skip: no test data in $shared"; return 0; }
+  fresh_home
+  mkdir -p "$XDG_DATA_HOME"
+  mount -t tmpfs -o size=2m tmpfs "$XDG_DATA_HOME" 2>/dev/null || {
+    echo "skip: cannot mount a small file system to fill; this case needs root"
+    return 0
+  }
+  mkdir -p "$models"
+  printf 'the old model' >"$models/squeezenet_v1.1.onnx"
+  write_card "$tmp/full.card" full squeezenet_v1.1.onnx fire9/concat
+  local ok=0 left old
+  expect_failure "No space left on device" "$fetch" --from "$squeezenet" "$tmp/full.card" && ok=1
+  left=$(ls -A "$models" | tr '\n' ' ')
+  old=$(cat "$models/squeezenet_v1.1.onnx")
+  umount "$XDG_DATA_HOME"
+  [ "$left" = "squeezenet_v1.1.onnx " ] || {
+    echo "left in the model folder: $left"
+    ok=0
+  }
+  [ "$old" = "the old model" ] || {
+    echo "the old model was changed"
+    ok=0
+  }
+  [ "$ok" = 1 ]
 }
 
 run_case "refuses a file whose sha256 differs from the card's" case_sha_mismatch
@@ -213,5 +282,9 @@ run_case "installs googlenet from a folder, once" case_from_folder
 run_case "installs into ~/.local/share without XDG_DATA_HOME" case_from_file_default_home
 run_case "downloads a file:// Url and checks its sha256" case_download_file_url
 run_case "downloads a .tar.gz and takes the model inside" case_download_tarball
+run_case "refuses a .caffemodel whose sha1 differs from the card's" case_caffemodel_checksum
+run_case "downloads a card's .caffemodel, trying its addresses in order" case_download_caffemodel
+run_case "refuses a download of the wrong size" case_download_wrong_size
+run_case "fails whole on a full disk, the old model kept" case_full_disk
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -841,6 +841,27 @@ test_batch_script (void)
   case_end (&c);
 }
 
+/* A missing output folder is found before any picture is dreamed, and a
+ * batch that wrote nothing fails. */
+static void
+test_batch_missing_folder (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *batch = g_strdup_printf (
+      "(load \"%s\") (deepdream-batch \"%s\" \"%s/missing\" \"\" \"inception_3b/output\" 1 1"
+      " 1.5 1 LAYER-MODE-NORMAL 100)",
+      g_getenv ("DD_BATCH_SCRIPT"), c.image, c.dir);
+  const char *commands[] = { batch, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  g_assert_nonnull (strstr (c.output, "execution error"));
+  g_assert_nonnull (strstr (c.output, "missing does not exist"));
+  g_assert_null (strstr (c.output, "image(s) written"));
+  case_end (&c);
+}
+
 /* ---- The dialog, on a virtual display ---------------------------------------------- */
 
 /* The plug-in's dialog in the real gimp-2.10 on an Xvfb display of its
@@ -1116,6 +1137,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/hostile/huge-image", test_hostile_huge_image);
   g_test_add_func ("/gimp/settings/last-values", test_last_values);
   g_test_add_func ("/gimp/batch/folder", test_batch_script);
+  g_test_add_func ("/gimp/batch/missing-folder", test_batch_missing_folder);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();

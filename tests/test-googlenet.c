@@ -71,32 +71,42 @@ by_prob_desc (gconstpointer a, gconstpointer b, gpointer probs)
   return pa < pb ? 1 : pa > pb ? -1 : 0;
 }
 
+/* Top-5 of the model on flowers.jpg at target: probabilities, or logits
+ * (a training snapshot's classifier, its softmax in the loss) turned into
+ * them here. */
 static void
-test_top5 (void)
+check_top5 (DdModel *model, const char *target, gboolean logits)
 {
-  g_autoptr (DdModel) model = load_googlenet ();
   g_autofree float *image = load_flowers ();
   g_autoptr (GError) error = NULL;
   if (!model || !image)
     return;
 
-  const char *targets[] = { "prob" };
+  const char *targets[] = { target };
   g_autoptr (DdPlan) plan =
       dd_plan_new (model, SIZE, SIZE, targets, 1, DD_PLAN_FORWARD_ONLY, &error);
   g_assert_no_error (error);
   memcpy (dd_plan_get_input (plan), image, sizeof (float) * SIZE * SIZE * 3);
   dd_plan_forward (plan);
   DdTensorInfo info;
-  const float *prob = dd_plan_get_target (plan, 0, &info);
+  const float *out = dd_plan_get_target (plan, 0, &info);
   g_assert_cmpint (info.rank, ==, 2);
   g_assert_cmpint (info.dims[1], ==, 1000);
+  float prob[1000];
+  double total = 0, top = out[0];
+  for (int i = 0; i < 1000; i++)
+    top = MAX (top, out[i]);
+  for (int i = 0; i < 1000; i++)
+    total += prob[i] = logits ? (float) exp (out[i] - top) : out[i];
+  for (int i = 0; logits && i < 1000; i++)
+    prob[i] /= (float) total;
 
   int order[1000];
   for (int i = 0; i < 1000; i++)
     order[i] = i;
-  g_qsort_with_data (order, 1000, sizeof order[0], by_prob_desc, (gpointer) prob);
+  g_qsort_with_data (order, 1000, sizeof order[0], by_prob_desc, prob);
   for (int i = 0; i < 5; i++)
-    g_test_message ("top %d: class %d, %.1f%%", i + 1, order[i], 100 * prob[order[i]]);
+    g_test_message ("top %d: class %d, %.2f%%", i + 1, order[i], 100 * prob[order[i]]);
 
   const int expected[] = { 986, 989, 325, 309 };
   for (int i = 0; i < 4; i++) {
@@ -107,6 +117,27 @@ test_top5 (void)
       g_test_fail_printf ("class %d ranks %d; the top 4 should be 986, 989, 325, 309", order[i],
                           i + 1);
   }
+}
+
+static void
+test_top5 (void)
+{
+  g_autoptr (DdModel) model = load_googlenet ();
+  check_top5 (model, "prob", FALSE);
+}
+
+/* The same weights as Caffe's solver saved them: no prob layer (the
+ * softmax is in the loss), and the classifier's logits the same. */
+static void
+test_top5_caffemodel (void)
+{
+  g_autofree char *path = tu_shared_path ("models/bvlc_googlenet/bvlc_googlenet.caffemodel");
+  g_autoptr (GError) error = NULL;
+  if (!path)
+    return;
+  g_autoptr (DdModel) model = dd_model_new_from_file (path, &error);
+  g_assert_no_error (error);
+  check_top5 (model, "loss3/classifier", TRUE);
 }
 
 /* 1/2 sum(a^2) at the plan's target, in double. */
@@ -352,6 +383,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   gegl_init (&argc, &argv);
   g_test_add_func ("/googlenet/top5-flowers", test_top5);
+  g_test_add_func ("/googlenet/top5-flowers-caffemodel", test_top5_caffemodel);
   g_test_add_func ("/googlenet/gradient-finite-differences", test_gradient_finite_differences);
   g_test_add_func ("/googlenet/winograd-fidelity", test_winograd_fidelity);
   g_test_add_func ("/googlenet/profile", test_profile);

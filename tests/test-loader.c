@@ -648,6 +648,49 @@ test_plan_out_of_memory (void)
 }
 #endif
 
+/* Values that would make every pixel NaN: non-finite weights and
+ * attributes, a negative BatchNormalization variance; refused at load,
+ * naming the weight or node. */
+static void
+test_non_finite_values (void)
+{
+  static const int64_t input_dims[] = { 1, 2, -1, -1 };
+  static const int64_t weight_dims[] = { 2, 2, 1, 1 };
+  static const int64_t channel_dims[] = { 2 };
+  const float ones[] = { 1, 1 }, zeros[] = { 0, 0 };
+  const float spoiled[][4] = { { 1, NAN, 0, 1 }, { 1, 0, INFINITY, 1 }, { -INFINITY, 0, 0, 1 } };
+  for (gsize i = 0; i < G_N_ELEMENTS (spoiled); i++) {
+    g_autoptr (TuModel) m = tu_model_new (11);
+    tu_model_set_input (m, "x", 4, input_dims);
+    tu_model_add_initializer (m, "mix_w", 4, weight_dims, spoiled[i]);
+    tu_model_add_node (m, "Conv", "mix", "x,mix_w", "y", "kernel_shape=[1,1]");
+    tu_model_add_output (m, "y");
+    g_autoptr (GBytes) bytes = tu_model_pack (m);
+    expect_rejected (bytes, AT_LOAD, CODE (DD_ERROR_INVALID), "weight 'mix_w' holds", NULL);
+  }
+
+  g_autoptr (TuModel) lrn = tu_model_new (11);
+  tu_model_set_input (lrn, "x", 4, input_dims);
+  tu_model_add_node (lrn, "LRN", "norm1", "x", "y", "size=3 alpha=1e39 beta=0.75 bias=1.0");
+  tu_model_add_output (lrn, "y");
+  g_autoptr (GBytes) lrn_bytes = tu_model_pack (lrn);
+  expect_rejected (lrn_bytes, AT_LOAD, CODE (DD_ERROR_INVALID),
+                   "node 'norm1' (LRN): attribute alpha", NULL);
+
+  const float variance[] = { 1, -2 };
+  g_autoptr (TuModel) bn = tu_model_new (11);
+  tu_model_set_input (bn, "x", 4, input_dims);
+  tu_model_add_initializer (bn, "s", 1, channel_dims, ones);
+  tu_model_add_initializer (bn, "b", 1, channel_dims, zeros);
+  tu_model_add_initializer (bn, "mean", 1, channel_dims, zeros);
+  tu_model_add_initializer (bn, "var", 1, channel_dims, variance);
+  tu_model_add_node (bn, "BatchNormalization", "bn1", "x,s,b,mean,var", "y", NULL);
+  tu_model_add_output (bn, "y");
+  g_autoptr (GBytes) bn_bytes = tu_model_pack (bn);
+  expect_rejected (bn_bytes, AT_LOAD, CODE (DD_ERROR_INVALID),
+                   "node 'bn1' (BatchNormalization): the variance of channel 1 is -2", NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -676,6 +719,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/hostile/zero-and-negative-dims", test_zero_and_negative_dims);
   g_test_add_func ("/loader/hostile/enormous-attribute", test_enormous_attribute);
   g_test_add_func ("/loader/hostile/deep-graph", test_deep_graph);
+  g_test_add_func ("/loader/hostile/non-finite-values", test_non_finite_values);
   g_test_add_func ("/loader/conv-relu", test_conv_relu);
   g_test_add_func ("/loader/concat-held-input", test_concat_held_input);
   g_test_add_func ("/loader/list-tensors", test_list_tensors);

@@ -20,7 +20,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "dd-flow.h"
+#include "dream/dd-flow.h"
 #include "deepdream-video.h"
 #include "testutil.h"
 

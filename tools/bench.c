@@ -1,5 +1,5 @@
 /* bench.c: times one DeepDream step (forward + input-gradient backward) and
- * compares its arithmetic rate with a plain OpenBLAS sgemm on this machine.
+ * compares its arithmetic rate with a plain OpenBLAS sgemm on the same CPU.
  *
  * Copyright (C) 2026 the gimp-deepdream authors
  * SPDX-License-Identifier: GPL-3.0-or-later

@@ -10,15 +10,20 @@
  * stderr), 2 bad usage.
  */
 #include <cblas.h>
+#include <errno.h>
 #include <gegl.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "animate.h"
 #include "deepdream.h"
+#include "image-check.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
@@ -69,8 +74,15 @@ make_entries (void)
   for (int i = 0; i < n; i++) {
     if (!(specs[i].use & DD_PARAM_CLI))
       continue;
-    GOptionEntry e = { specs[i].cli_name,     specs[i].cli_short,    0,
-                       G_OPTION_ARG_CALLBACK, (gpointer) set_option, specs[i].help,
+    /* Text options (file names, layer names) are taken as the bytes the
+     * user typed, as file names are: converting them from the locale's
+     * encoding fails on UTF-8 names under a C or Latin-1 locale. */
+    GOptionEntry e = { specs[i].cli_name,
+                       specs[i].cli_short,
+                       specs[i].type == DD_PARAM_STRING ? G_OPTION_FLAG_FILENAME : 0,
+                       G_OPTION_ARG_CALLBACK,
+                       (gpointer) set_option,
+                       specs[i].help,
                        specs[i].arg };
     g_array_append_val (entries, e);
   }
@@ -104,17 +116,117 @@ set_not_an_image (GError **error, const char *path)
                "cannot read '%s': not an image GEGL can load", path);
 }
 
+/* Warnings GEGL logged so far, and the last one: its loaders and savers
+ * report damaged files and failed writes only so. */
+static guint gegl_warnings;
+static char last_warning[200];
+
+/* While GEGL decodes a file, what the libraries under it print (libpng's
+ * and libjpeg's own lines) goes to a buffer instead of the terminal: any
+ * text there, or a warning logged, means the file is damaged, and the user
+ * gets one line of ours that names it. */
+static struct {
+  const char *path; /* the file being decoded, or NULL */
+  int saved_stderr, capture;
+  guint warnings;
+} hush = { NULL, -1, -1, 0 };
+
+static void
+hush_begin (const char *path)
+{
+  fflush (stderr);
+  hush.path = path;
+  hush.warnings = gegl_warnings;
+  hush.capture = memfd_create ("deepdream-decoder-messages", MFD_CLOEXEC);
+  hush.saved_stderr = hush.capture >= 0 ? dup (2) : -1;
+  if (hush.saved_stderr >= 0)
+    dup2 (hush.capture, 2);
+}
+
+/* The first line the libraries printed since hush_begin, or "". */
+static void
+hush_read (char *text, gsize size)
+{
+  text[0] = 0;
+  if (hush.capture < 0)
+    return;
+  fflush (stderr);
+  ssize_t n = pread (hush.capture, text, size - 1, 0);
+  text[MAX (n, 0)] = 0;
+  text[strcspn (text, "\r\n")] = 0;
+  /* GEGL's PNG loader prefixes libpng's own line with a copy of it. */
+  const char *libpng = g_strrstr (text, "libpng error: ");
+  if (libpng)
+    memmove (text, libpng, strlen (libpng) + 1);
+}
+
+static void
+hush_restore (void)
+{
+  if (hush.saved_stderr >= 0) {
+    fflush (stderr);
+    dup2 (hush.saved_stderr, 2);
+    close (hush.saved_stderr);
+  }
+  if (hush.capture >= 0)
+    close (hush.capture);
+  hush.saved_stderr = hush.capture = -1;
+  hush.path = NULL;
+}
+
+static void
+set_damaged (GError **error, const char *path, const char *why)
+{
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+               "cannot read '%s': the file is damaged or truncated (%s)", path,
+               *why ? why : "its decoder failed");
+}
+
+/* Ends the quiet time; FALSE with an error naming the file when the
+ * decoder said anything. */
+static gboolean
+hush_end (GError **error)
+{
+  char text[200];
+  hush_read (text, sizeof text);
+  const char *path = hush.path;
+  gboolean warned = gegl_warnings != hush.warnings;
+  hush_restore ();
+  if (!*text && !warned)
+    return TRUE;
+  set_damaged (error, path, *text ? text : last_warning);
+  return FALSE;
+}
+
+/* libjpeg, under GEGL, calls exit() on some damaged files: the one line
+ * the user sees is still ours. */
+static void
+exit_while_decoding (void)
+{
+  if (!hush.path)
+    return;
+  char text[200];
+  hush_read (text, sizeof text);
+  g_autofree char *path = g_strdup (hush.path);
+  hush_restore ();
+  g_autoptr (GError) error = NULL;
+  set_damaged (&error, path, text);
+  g_printerr ("deepdream: %s\n", error->message);
+  _exit (EXIT_ERROR);
+}
+
 /* Adds the loader of path to graph and reads the image's size from its
  * header; nothing is decoded yet. */
 static GeglNode *
 open_picture (GeglNode *graph, const char *path, GeglRectangle *extent, GError **error)
 {
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "cannot read '%s': no such file", path);
+  if (!image_check_file (path, error))
     return NULL;
-  }
+  hush_begin (path);
   GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
   *extent = gegl_node_get_bounding_box (load);
+  if (!hush_end (error))
+    return NULL;
   if (extent->width < 1 || extent->height < 1) {
     set_not_an_image (error, path);
     return NULL;
@@ -131,7 +243,21 @@ read_picture (GeglNode *load, const char *path, Picture *out, GError **error)
   GeglNode *sink_node = gegl_node_new_child (gegl_node_get_parent (load), "operation",
                                              "gegl:buffer-sink", "buffer", &buffer, NULL);
   gegl_node_link (load, sink_node);
+  GeglRectangle extent = gegl_node_get_bounding_box (load);
+  hush_begin (path);
   gegl_node_process (sink_node);
+  if (!hush_end (error)) {
+    g_clear_object (&buffer);
+    return FALSE;
+  }
+  /* A loader that gives up part way may hand back fewer rows than its
+   * header promised. */
+  if (buffer && (gegl_buffer_get_width (buffer) != extent.width ||
+                 gegl_buffer_get_height (buffer) != extent.height)) {
+    g_clear_object (&buffer);
+    set_damaged (error, path, "fewer pixels than its header says");
+    return FALSE;
+  }
   if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1) {
     g_clear_object (&buffer);
     set_not_an_image (error, path);
@@ -162,12 +288,23 @@ read_picture (GeglNode *load, const char *path, Picture *out, GError **error)
   return TRUE;
 }
 
+/* The dream scales a guide down to a few hundred pixels, but decoding it
+ * takes GEGL's copy, ours and a float one (about 24 bytes a pixel): a 24
+ * megapixel photo takes 600 MB. Larger guides are refused from the header. */
+#define GUIDE_MAX_PIXELS (24 << 20)
+
 static gboolean
-load_picture (const char *path, Picture *out, GError **error)
+load_guide (const char *path, Picture *out, GError **error)
 {
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglRectangle extent;
   GeglNode *load = open_picture (graph, path, &extent, error);
+  if (load && (gint64) extent.width * extent.height > GUIDE_MAX_PIXELS) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                 "'%s' is %dx%d; a guide may have at most %d megapixels (scale it down)", path,
+                 extent.width, extent.height, GUIDE_MAX_PIXELS >> 20);
+    return FALSE;
+  }
   return load && read_picture (load, path, out, error);
 }
 
@@ -188,27 +325,28 @@ saver_for (const char *path)
   return NULL;
 }
 
-/* Fails early, before a long dream, when OUTPUT surely cannot be written. */
+/* Fails early, before a long dream, when OUTPUT surely cannot be written:
+ * opening the temporary file it will be written through checks the folder
+ * and the kind of file it replaces. */
 static gboolean
 check_writable (const char *path, GError **error)
 {
-  g_autofree char *folder = g_path_get_dirname (path);
   const char *why = NULL;
   if (!saver_for (path))
     why = "unknown image format (use .png, .jpg, .tif, .webp or .exr)";
-  else if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    why = "it is a folder";
-  else if (g_access (folder, W_OK) != 0)
-    why = "its folder is missing or read-only";
-  else if (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0)
+  else if (g_file_test (path, G_FILE_TEST_IS_REGULAR) && g_access (path, W_OK) != 0)
     why = "the file is read-only";
-  if (why)
+  if (why) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES, "cannot write '%s': %s", path, why);
-  return !why;
+    return FALSE;
+  }
+  g_autoptr (DdSafeFile) file = dd_safe_file_new (path, error);
+  return file != NULL;
 }
 
+/* Encodes the picture into memory_fd with GEGL. */
 static gboolean
-save_picture (const Picture *p, const char *path, GError **error)
+encode_picture (const Picture *p, const char *saver, int memory_fd)
 {
   const DdImage *im = &p->image;
   GeglRectangle extent = { 0, 0, im->width, im->height };
@@ -217,19 +355,44 @@ save_picture (const Picture *p, const char *path, GError **error)
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglNode *source =
       gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  const char *saver = saver_for (path);
-  GeglNode *save = gegl_node_new_child (graph, "operation", saver, "path", path, NULL);
+  g_autofree char *memory_path = g_strdup_printf ("/proc/self/fd/%d", memory_fd);
+  GeglNode *save = gegl_node_new_child (graph, "operation", saver, "path", memory_path, NULL);
   /* PNG keeps 8-bit sources 8-bit rather than GEGL's default of 16. */
   if (strcmp (saver, "gegl:png-save") == 0)
     gegl_node_set (save, "bitdepth", im->type == DD_PIXEL_U8 ? 8 : 16, NULL);
   gegl_node_link (source, save);
+  guint warnings = gegl_warnings;
   gegl_node_process (save);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                 "cannot write '%s' (unknown extension or unwritable folder)", path);
+  return gegl_warnings == warnings;
+}
+
+/* GEGL's savers check few of their writes and never their close, so a full
+ * disk would leave a truncated file: the file is encoded into memory first,
+ * then written out through DdSafeFile, which checks every byte and replaces
+ * the destination only when the whole file is on the disk. */
+static gboolean
+save_picture (const Picture *p, const char *path, GError **error)
+{
+  g_autoptr (DdSafeFile) file = dd_safe_file_new (path, error);
+  if (!file)
+    return FALSE;
+  int memory_fd = memfd_create ("deepdream-output", MFD_CLOEXEC);
+  if (memory_fd < 0) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot write '%s': %s",
+                 path, g_strerror (errno));
     return FALSE;
   }
-  return TRUE;
+  gboolean encoded = encode_picture (p, saver_for (path), memory_fd);
+  g_autoptr (GMappedFile) bytes = g_mapped_file_new_from_fd (memory_fd, FALSE, NULL);
+  close (memory_fd);
+  if (!encoded || !bytes || g_mapped_file_get_length (bytes) == 0) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                 "cannot write '%s': GEGL could not encode the image", path);
+    return FALSE;
+  }
+  return dd_safe_file_write (file, g_mapped_file_get_contents (bytes),
+                             g_mapped_file_get_length (bytes), error) &&
+         dd_safe_file_commit (file, error);
 }
 
 /* ---- Commands ------------------------------------------------------------------------ */
@@ -287,22 +450,24 @@ dream (char **args, int n_args)
   g_autoptr (DdModel) model = dd_model_open (params.model, &card, &error);
   if (!model)
     return fail (NULL, error);
-  if (card->assumed && !quiet)
+  if (card->assumed && card->stated && !quiet)
+    g_printerr ("deepdream: note: no card for %s; using the preprocessing the file states "
+                "(%s, 0..%g, mean %g/%g/%g, std %g)\n",
+                card->file, card->bgr ? "BGR" : "RGB", card->range, card->mean[0], card->mean[1],
+                card->mean[2], card->std[0]);
+  else if (card->assumed && !quiet)
     g_printerr ("deepdream: warning: no card for %s; assuming ImageNet RGB preprocessing "
                 "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n",
                 card->file);
 
   Picture input = { 0 }, guide = { 0 };
   if (list_layers) {
-    int w = 224, h = 224;
-    if (n_args >= 1) {
-      if (!load_picture (args[0], &input, &error))
-        return fail (NULL, error);
-      w = input.image.width;
-      h = input.image.height;
-      picture_clear (&input);
-    }
-    return print_layers (model, card, w, h, &error) ? 0 : fail (NULL, error);
+    /* Only the image's size matters: read from its header. */
+    GeglRectangle extent = { 0, 0, 224, 224 };
+    g_autoptr (GeglNode) sizing = gegl_node_new ();
+    if (n_args >= 1 && !open_picture (sizing, args[0], &extent, &error))
+      return fail (NULL, error);
+    return print_layers (model, card, extent.width, extent.height, &error) ? 0 : fail (NULL, error);
   }
   /* A dream that cannot fit the memory budget is refused from the file's
    * header, before a huge image is decoded. Grey images need the least. */
@@ -314,7 +479,7 @@ dream (char **args, int n_args)
       !read_picture (load, args[0], &input, &error))
     return fail (NULL, error);
   g_clear_object (&graph); /* its loader holds a decoded copy of the image */
-  if (params.guide && *params.guide && !load_picture (params.guide, &guide, &error)) {
+  if (params.guide && *params.guide && !load_guide (params.guide, &guide, &error)) {
     picture_clear (&input);
     return fail ("guide", error);
   }
@@ -340,6 +505,16 @@ dream (char **args, int n_args)
 static GLogWriterOutput
 write_log (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
+  if (level & G_LOG_LEVEL_WARNING) {
+    gegl_warnings++;
+    /* The first warning while decoding says most; later ones follow from it. */
+    for (gsize i = 0; i < n_fields && gegl_warnings == hush.warnings + 1; i++)
+      if (strcmp (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
+        g_strlcpy (last_warning, fields[i].value, sizeof last_warning);
+  }
+  /* Nothing from the decoders' quiet time reaches the terminal. */
+  if (hush.path)
+    return G_LOG_WRITER_HANDLED;
   if (!(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) && !g_getenv ("G_MESSAGES_DEBUG"))
     return G_LOG_WRITER_HANDLED;
   return g_log_writer_default (level, fields, n_fields, data);
@@ -353,7 +528,9 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) context = g_option_context_new ("INPUT OUTPUT");
   g_autofree GOptionEntry *entries = make_entries ();
 
+  setlocale (LC_ALL, "");
   g_set_prgname ("deepdream");
+  atexit (exit_while_decoding);
   g_log_set_writer_func (write_log, NULL, NULL);
   dd_dream_params_init (&params);
   g_option_context_set_summary (context, "Dreams INPUT into OUTPUT with DeepDream (GoogLeNet's "
@@ -364,6 +541,14 @@ main (int argc, char **argv)
     g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
     return EXIT_USAGE;
   }
+  /* GOption keeps "--" when an argument after it looks like an option:
+   * it only ends the options, as everywhere else. */
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "--") == 0) {
+      memmove (argv + i, argv + i + 1, (argc - i) * sizeof *argv);
+      argc--;
+      break;
+    }
   if (show_version) {
     g_autofree char *kernels = dd_blas_describe ();
     printf ("deepdream %s\n%s\n", DD_VERSION, kernels);

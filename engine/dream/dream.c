@@ -1,0 +1,1063 @@
+/* dream.c: the DeepDream loop: octaves, jittered steps, tiles.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The algorithm of Google's 2015 notebook: an octave pyramid by bilinear
+ * zoom, detail carried from octave to octave, and at each step a random
+ * roll, the gradient of the objective, a step normalised by the mean
+ * absolute gradient, the roll undone and the pixels clipped.
+ *
+ * Big octaves are cut into tiles that share one plan. A tile is a window of
+ * the rolled image; only its core, away from the window's edges by a margin,
+ * keeps its gradient. The roll moves the tile grid every step, and the step
+ * is normalised once over the whole image, so tiles leave no seams.
+ *
+ * Memory: the image being dreamed x and its gradient g, both planar floats
+ * at full size, the detail of the previous octave, and one plan. Smaller
+ * octaves reuse the full-size buffers. Nothing is allocated per step.
+ */
+#include "dd-model.h"
+#include "deepdream.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MEMORY_MB 900
+#define MAX_LAYERS 8
+#define GUIDE_EDGE 224
+#define MAX_LAYER_WEIGHT 1000.0
+#define GUIDE_BLOCK 1024 /* positions scored against the guide at once */
+
+typedef struct {
+  int width, height;
+} Size;
+
+typedef struct {
+  /* What to dream. */
+  DdModel *model;
+  const DdModelCard *card;
+  const DdDreamParams *p;
+  const DdImage *image;
+  int n_targets;
+  char *targets[MAX_LAYERS];
+  float weights[MAX_LAYERS];
+  gboolean class_mode;
+  int channels; /* of x: 3, or 1 for grey images */
+  GRand *rand;
+  guint32 noise_seed;
+  /* Octaves, 0 = full size. */
+  int n_octaves, first_octave;
+  Size sizes[16];
+  /* Buffers. */
+  float *x, *g, *detail, *scores, *lap_scratch, *blur_line;
+  gsize pixels_max;
+  /* The plan of the octave being dreamed and its tiling. */
+  DdPlan *plan;
+  Size window, tile;
+  int tiles_x, tiles_y, margin;
+  int stride; /* pixel spacing of the targets: windows start on multiples */
+  /* Guide features per target: channels x positions. */
+  float *guide[MAX_LAYERS];
+  int guide_n[MAX_LAYERS];
+  /* Progress. */
+  DdProgressFunc progress;
+  gpointer progress_data;
+  GCancellable *cancellable;
+  int steps_done, steps_total;
+  DdDreamInfo info;
+} Dream;
+
+/* ---- Pixels in and out ---------------------------------------------------------- */
+
+/* Colour channel c (0..2, RGB) of the source at (px, py), 0..255. Grey
+ * sources have one colour channel. Noise starts are a hash of the place. */
+static float
+source_value (const Dream *d, int c, int px, int py)
+{
+  if (d->p->start == DD_START_NOISE) {
+    guint32 h = d->noise_seed ^ (guint32) px * 73856093u ^ (guint32) py * 19349663u ^
+                (guint32) c * 83492791u;
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    h ^= h >> 15;
+    return 96.0f + 64.0f * (float) (h & 0xffff) / 65535.0f;
+  }
+  const DdImage *im = d->image;
+  const char *row = (const char *) im->pixels + (gsize) py * im->stride;
+  gsize at = (gsize) px * im->channels + c;
+  if (im->type == DD_PIXEL_U8)
+    return ((const guint8 *) row)[at];
+  /* Float images may hold NaN, infinities or HDR values: the dream works
+   * on 0..255 and would spread a single NaN over the whole image. */
+  float v = ((const float *) row)[at] * 255.0f;
+  return isnan (v) ? 0.0f : CLAMP (v, 0.0f, 255.0f);
+}
+
+static void
+load_source (const Dream *d, float *x)
+{
+  const int w = d->image->width, h = d->image->height;
+  const gsize plane = (gsize) w * h;
+#pragma omp parallel for schedule(static)
+  for (int py = 0; py < h; py++)
+    for (int c = 0; c < d->channels; c++)
+      for (int px = 0; px < w; px++)
+        x[c * plane + (gsize) py * w + px] = source_value (d, c, px, py);
+}
+
+static void
+store_result (const Dream *d, const float *x)
+{
+  const DdImage *im = d->image;
+  const gsize plane = (gsize) im->width * im->height;
+#pragma omp parallel for schedule(static)
+  for (int py = 0; py < im->height; py++) {
+    char *row = (char *) im->pixels + (gsize) py * im->stride;
+    for (int px = 0; px < im->width; px++)
+      for (int c = 0; c < d->channels; c++) {
+        float v = CLAMP (x[c * plane + (gsize) py * im->width + px], 0.0f, 255.0f);
+        gsize at = (gsize) px * im->channels + c;
+        if (im->type == DD_PIXEL_U8)
+          ((guint8 *) row)[at] = (guint8) lrintf (v);
+        else
+          ((float *) row)[at] = v / 255.0f;
+      }
+  }
+}
+
+/* ---- Octaves ---------------------------------------------------------------------- */
+
+static gsize
+plane_of (Size s)
+{
+  return (gsize) s.width * s.height;
+}
+
+/* Octave i of the source (0 = full size): bilinear zooms chained as in the
+ * notebook. Levels alternate between a and b; returns the one holding i. */
+static float *
+make_base (const Dream *d, int i, float *a, float *b)
+{
+  load_source (d, a);
+  float *cur = a;
+  for (int level = 1; level <= i; level++) {
+    float *next = cur == a ? b : a;
+    dd_resize_bilinear (cur, d->sizes[level - 1].width, d->sizes[level - 1].height, next,
+                        d->sizes[level].width, d->sizes[level].height, d->channels);
+    cur = next;
+  }
+  return cur;
+}
+
+/* x = base of octave i + the previous octave's detail zoomed to this size. */
+static void
+begin_octave (Dream *d, int i)
+{
+  const gsize n = plane_of (d->sizes[i]) * d->channels;
+  float *base = make_base (d, i, d->x, d->g);
+  if (base != d->x)
+    memcpy (d->x, base, n * sizeof (float));
+  if (i == d->first_octave)
+    return;
+  const Size prev = d->sizes[i + 1];
+  dd_resize_bilinear (d->detail, prev.width, prev.height, d->g, d->sizes[i].width,
+                      d->sizes[i].height, d->channels);
+#pragma omp parallel for simd schedule(static)
+  for (gsize k = 0; k < n; k++)
+    d->x[k] += d->g[k];
+}
+
+/* detail = x - base of octave i, for the next octave. */
+static void
+end_octave (Dream *d, int i)
+{
+  const gsize n = plane_of (d->sizes[i]) * d->channels;
+  const float *base = make_base (d, i, d->g, d->detail);
+#pragma omp parallel for simd schedule(static)
+  for (gsize k = 0; k < n; k++)
+    d->detail[k] = d->x[k] - base[k];
+}
+
+/* ---- Plans and tiles -------------------------------------------------------------- */
+
+static DdPlan *
+make_plan (const Dream *d, Size s, DdPlanFlags flags, GError **error)
+{
+  return dd_plan_new (d->model, s.width, s.height, (const char *const *) d->targets, d->n_targets,
+                      flags, error);
+}
+
+static gsize
+plan_bytes (const Dream *d, Size s)
+{
+  g_autoptr (DdPlan) plan = make_plan (d, s, DD_PLAN_MEASURE_ONLY, NULL);
+  return plan ? dd_plan_get_memory (plan) : G_MAXSIZE;
+}
+
+static int
+min_size (const Dream *d)
+{
+  if (d->class_mode)
+    return d->card->classifier_size > 0 ? d->card->classifier_size : 224;
+  int lo = 1, hi = 2048;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    g_autoptr (DdPlan) plan = make_plan (d, (Size){ mid, mid }, DD_PLAN_MEASURE_ONLY, NULL);
+    if (plan)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+/* Splits length into the fewest tiles whose windows are at most
+ * window_max, all of equal size. A window holds its tile, a margin on each
+ * side, and room to start on a multiple of stride; its length is chosen so
+ * that the last window, flush with the end, starts on one too. Aligned
+ * windows sample the layer at the same places as the untiled image. */
+static void
+split_axis (int length, int window_max, int margin, int stride, int *count, int *tile, int *window)
+{
+  if (length <= window_max) {
+    *count = 1;
+    *tile = *window = length;
+    return;
+  }
+  int core = MAX (window_max - 2 * margin - 2 * stride, stride);
+  *count = (length + core - 1) / core;
+  *tile = (length + *count - 1) / *count;
+  int w = *tile + 2 * margin + stride;
+  w += ((length - w) % stride + stride) % stride;
+  *window = MIN (w, length);
+}
+
+/* Chooses the window of the octave of size s: the whole octave when it fits
+ * the budget, else the largest square window that does (check_memory made
+ * sure that a min_edge square one does). */
+static void
+choose_tiling (Dream *d, Size s, gsize budget, int min_edge)
+{
+  if (d->class_mode) {
+    int edge = min_edge;
+    d->margin = 0;
+    split_axis (s.width, edge, 0, 1, &d->tiles_x, &d->tile.width, &d->window.width);
+    split_axis (s.height, edge, 0, 1, &d->tiles_y, &d->tile.height, &d->window.height);
+    d->window = (Size){ edge, edge };
+    return;
+  }
+  int edge_max = MAX (s.width, s.height);
+  if (d->p->tile > 0)
+    edge_max = MIN (edge_max, d->p->tile + 2 * d->margin + 2 * d->stride);
+  else if (plan_bytes (d, s) > budget) {
+    int lo = min_edge, hi = edge_max;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (plan_bytes (d, (Size){ mid, mid }) <= budget)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    edge_max = lo;
+  }
+  edge_max = MAX (edge_max, min_edge);
+  split_axis (s.width, edge_max, d->margin, d->stride, &d->tiles_x, &d->tile.width,
+              &d->window.width);
+  split_axis (s.height, edge_max, d->margin, d->stride, &d->tiles_y, &d->tile.height,
+              &d->window.height);
+}
+
+/* ---- Objectives ------------------------------------------------------------------- */
+
+/* For each position, the guide's feature vector that best matches it. */
+static void
+guide_gradient (Dream *d, int t, const float *a, int channels, int positions, float weight,
+                float *grad)
+{
+  const int n = d->guide_n[t];
+  const float *y = d->guide[t];
+  for (int p0 = 0; p0 < positions; p0 += GUIDE_BLOCK) {
+    int count = MIN (GUIDE_BLOCK, positions - p0);
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, count, n, channels, 1.0f, a + p0,
+                 positions, y, n, 0.0f, d->scores, n);
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < count; k++) {
+      const float *row = d->scores + (gsize) k * n;
+      int best = 0;
+      for (int j = 1; j < n; j++)
+        if (row[j] > row[best])
+          best = j;
+      for (int c = 0; c < channels; c++)
+        grad[(gsize) c * positions + p0 + k] = weight * y[(gsize) c * n + best];
+    }
+  }
+}
+
+/* Writes the gradient of the objective at every target. */
+static void
+set_objective (Dream *d)
+{
+  for (int t = 0; t < d->n_targets; t++) {
+    DdTensorInfo info;
+    const float *a = dd_plan_get_target (d->plan, t, &info);
+    float *grad = dd_plan_get_target_grad (d->plan, t);
+    const gsize n = dd_tensor_info_numel (&info);
+    const float w = d->weights[t];
+    if (d->class_mode) {
+      memset (grad, 0, n * sizeof *grad);
+      grad[d->p->class_index] = 1.0f;
+      continue;
+    }
+    const int channels = info.rank > 1 ? (int) info.dims[1] : 1;
+    const int positions = (int) (n / channels);
+    if (d->guide[t]) {
+      guide_gradient (d, t, a, channels, positions, w, grad);
+    } else if (d->p->channel >= 0) {
+      memset (grad, 0, n * sizeof *grad);
+      for (int k = 0; k < positions; k++)
+        grad[(gsize) d->p->channel * positions + k] = w * a[(gsize) d->p->channel * positions + k];
+    } else {
+      for (gsize k = 0; k < n; k++)
+        grad[k] = w * a[k];
+    }
+  }
+}
+
+/* ---- One step ---------------------------------------------------------------------- */
+
+/* The network channel k reads colour channel rgb_of(k) of x. */
+static int
+rgb_of (const Dream *d, int k)
+{
+  if (d->channels == 1)
+    return 0;
+  return d->card->bgr ? 2 - k : k;
+}
+
+static int
+wrap (int v, int n)
+{
+  v %= n;
+  return v < 0 ? v + n : v;
+}
+
+/* A run of n columns starting at column `first` of a row of width w,
+ * wrapping at most once (n <= w): the part before the wrap has `split`
+ * columns. */
+static int
+wrap_split (int first, int n, int w)
+{
+  return MIN (n, w - first);
+}
+
+/* Fills the plan input with the window at (wx, wy) of x rolled by (ox, oy). */
+static void
+fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
+{
+  float *in = dd_plan_get_input (d->plan);
+  const gsize plane = plane_of (s), wplane = plane_of (d->window);
+  const float unit = d->card->range / 255.0f;
+  const int width = d->window.width, first = wrap (wx - ox, s.width);
+  const int split = wrap_split (first, width, s.width);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int k = 0; k < 3; k++)
+    for (int y = 0; y < d->window.height; y++) {
+      const float *src =
+          d->x + rgb_of (d, k) * plane + (gsize) wrap (wy + y - oy, s.height) * s.width;
+      float *dst = in + k * wplane + (gsize) y * width;
+      const float scale = unit / d->card->std[k], shift = d->card->mean[k] / d->card->std[k];
+      for (int x = 0; x < split; x++)
+        dst[x] = src[first + x] * scale - shift;
+      for (int x = split; x < width; x++)
+        dst[x] = src[x - split] * scale - shift;
+    }
+}
+
+/* Writes the input gradient of the core [cx0, cx1) x [cy0, cy1) of the
+ * window at (wx, wy) into g, undoing the roll. */
+static void
+take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int cy1, int ox, int oy)
+{
+  const float *gin = dd_plan_get_input_grad (d->plan);
+  const gsize plane = plane_of (s), wplane = plane_of (d->window);
+  const float unit = d->card->range / 255.0f;
+  const int n = cx1 - cx0, first = wrap (cx0 - ox, s.width);
+  const int split = wrap_split (first, n, s.width);
+#pragma omp parallel for schedule(static)
+  for (int y = cy0; y < cy1; y++) {
+    const gsize row = (gsize) wrap (y - oy, s.height) * s.width;
+    for (int c = 0; c < d->channels; c++) {
+      memset (d->g + c * plane + row + first, 0, split * sizeof (float));
+      memset (d->g + c * plane + row, 0, (n - split) * sizeof (float));
+    }
+    /* A grey image gets the sum of the three channels' gradients. */
+    for (int k = 0; k < 3; k++) {
+      const float scale = unit / d->card->std[k];
+      const float *src = gin + k * wplane + (gsize) (y - wy) * d->window.width + (cx0 - wx);
+      float *dst = d->g + rgb_of (d, k) * plane + row;
+      for (int i = 0; i < split; i++)
+        dst[first + i] += src[i] * scale;
+      for (int i = split; i < n; i++)
+        dst[i - split] += src[i] * scale;
+    }
+  }
+}
+
+/* TRUE, with the error set, when the caller cancelled the dream. */
+static gboolean
+cancelled (Dream *d, GError **error)
+{
+  if (!d->cancellable || !g_cancellable_is_cancelled (d->cancellable))
+    return FALSE;
+  dd_fail (error, DD_ERROR_CANCELLED, "the dream was cancelled");
+  return TRUE;
+}
+
+/* The multiple of stride at or before want, within [0, last]. */
+static int
+aligned_start (int want, int stride, int last)
+{
+  int start = want <= 0 ? 0 : want / stride * stride;
+  return CLAMP (start, 0, MAX (last, 0));
+}
+
+/* The gradient of the objective for the whole octave, tile by tile. */
+static gboolean
+compute_gradient (Dream *d, Size s, int ox, int oy, GError **error)
+{
+  for (int ty = 0; ty < d->tiles_y; ty++)
+    for (int tx = 0; tx < d->tiles_x; tx++) {
+      if (cancelled (d, error))
+        return FALSE;
+      int cx0 = tx * d->tile.width, cx1 = MIN (cx0 + d->tile.width, s.width);
+      int cy0 = ty * d->tile.height, cy1 = MIN (cy0 + d->tile.height, s.height);
+      int wx = aligned_start (cx0 - d->margin, d->stride, s.width - d->window.width);
+      int wy = aligned_start (cy0 - d->margin, d->stride, s.height - d->window.height);
+      fill_window (d, s, wx, wy, ox, oy);
+      dd_plan_forward (d->plan);
+      set_objective (d);
+      dd_plan_backward (d->plan);
+      take_gradient (d, s, wx, wy, cx0, cx1, cy0, cy1, ox, oy);
+    }
+  return TRUE;
+}
+
+/* Annealing for class visualisation: 1 at the start of the run, 0 at the end. */
+static float
+remaining (const Dream *d)
+{
+  return d->steps_total > 1 ? 1.0f - (float) d->steps_done / (d->steps_total - 1) : 0.0f;
+}
+
+/* A gradient that overflowed would turn the picture black or NaN, and one
+ * that is zero would leave it as it was: both end the dream with the
+ * reason, rather than make a picture that looks like a result. sum is the
+ * gradient's L1 norm, which the step needs anyway. */
+static gboolean
+check_gradient (const Dream *d, double sum, GError **error)
+{
+  if (!isfinite (sum))
+    return dd_fail (error, DD_ERROR_INVALID,
+                    "the dream's gradient is not finite at step %d: values overflow in the "
+                    "network (its weights, or the layer weights, are too large)",
+                    d->steps_done + 1);
+  if (sum == 0) {
+    g_autofree char *channel =
+        d->p->channel >= 0 ? g_strdup_printf (" channel %d", d->p->channel) : g_strdup ("");
+    return dd_fail (error, DD_ERROR_INVALID,
+                    "the dream's gradient is zero at step %d: %s%s gives nothing to amplify in "
+                    "this image (a dead channel, or a layer weight of 0)",
+                    d->steps_done + 1, d->targets[0], channel);
+  }
+  return TRUE;
+}
+
+static void lap_normalize (Dream *d, Size s);
+static void gaussian_blur (Dream *d, Size s, float sigma);
+
+static gboolean
+step (Dream *d, Size s, GError **error)
+{
+  const int j = d->p->jitter;
+  const int ox = j ? g_rand_int_range (d->rand, -j, j + 1) : 0;
+  const int oy = j ? g_rand_int_range (d->rand, -j, j + 1) : 0;
+  const gsize n = plane_of (s) * d->channels;
+
+  if (!compute_gradient (d, s, ox, oy, error))
+    return FALSE;
+  if (d->p->laplacian > 0)
+    lap_normalize (d, s);
+  double sum = 0;
+#pragma omp parallel for simd reduction(+ : sum) schedule(static)
+  for (gsize k = 0; k < n; k++)
+    sum += fabsf (d->g[k]);
+  if (!check_gradient (d, sum, error))
+    return FALSE;
+  double step_size = d->p->step_size;
+  if (d->class_mode)
+    step_size *= 0.25 + 0.75 * remaining (d);
+  const float rate = (float) (step_size / (sum / n + 1e-8));
+#pragma omp parallel for simd schedule(static)
+  for (gsize k = 0; k < n; k++)
+    d->x[k] = CLAMP (d->x[k] + rate * d->g[k], 0.0f, 255.0f);
+  if (d->class_mode)
+    gaussian_blur (d, s, 0.3f + 2.2f * remaining (d));
+  return TRUE;
+}
+
+/* ---- Laplacian normalisation and blur ----------------------------------------------------- */
+
+static const float K5[5] = { 1 / 16.f, 4 / 16.f, 6 / 16.f, 4 / 16.f, 1 / 16.f };
+
+/* lo = 5x5 binomial blur of img, taken every other pixel (zero outside). */
+static void
+lap_down (const float *img, int w, int h, float *lo, int lw, int lh)
+{
+#pragma omp parallel for schedule(static)
+  for (int y = 0; y < lh; y++)
+    for (int x = 0; x < lw; x++) {
+      float sum = 0;
+      for (int i = 0; i < 5; i++) {
+        int sy = 2 * y + i - 2;
+        if (sy < 0 || sy >= h)
+          continue;
+        for (int k = 0; k < 5; k++) {
+          int sx = 2 * x + k - 2;
+          if (sx >= 0 && sx < w)
+            sum += K5[i] * K5[k] * img[(gsize) sy * w + sx];
+        }
+      }
+      lo[(gsize) y * lw + x] = sum;
+    }
+}
+
+/* img += sign * (lo upsampled by 2 with the same kernel, times 4). */
+static void
+lap_up_add (const float *lo, int lw, int lh, float *img, int w, int h, float sign)
+{
+#pragma omp parallel for schedule(static)
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      float sum = 0;
+      for (int i = (y + 2) % 2; i < 5; i += 2) {
+        int ly = (y + 2 - i) / 2;
+        if (ly < 0 || ly >= lh)
+          continue;
+        for (int k = (x + 2) % 2; k < 5; k += 2) {
+          int lx = (x + 2 - k) / 2;
+          if (lx >= 0 && lx < lw)
+            sum += 4 * K5[i] * K5[k] * lo[(gsize) ly * lw + lx];
+        }
+      }
+      img[(gsize) y * w + x] += sign * sum;
+    }
+}
+
+static void
+normalize_rms (float *v, gsize n)
+{
+  double sq = 0;
+  for (gsize k = 0; k < n; k++)
+    sq += (double) v[k] * v[k];
+  float inv = (float) (1.0 / MAX (sqrt (sq / MAX (n, 1)), 1e-10));
+  for (gsize k = 0; k < n; k++)
+    v[k] *= inv;
+}
+
+/* The 2016 TensorFlow notebook's Laplacian pyramid normalisation: each band
+ * of the gradient divided by its RMS, then merged back. Per channel, in
+ * place, with the low-pass levels in lap_scratch. */
+static void
+lap_normalize (Dream *d, Size s)
+{
+  const int bands = d->p->laplacian;
+  for (int c = 0; c < d->channels; c++) {
+    float *img = d->g + c * plane_of (s);
+    float *level[9] = { img };
+    int w[9] = { s.width }, h[9] = { s.height };
+    float *free_at = d->lap_scratch;
+    int n = 1;
+    for (; n < bands && w[n - 1] > 1 && h[n - 1] > 1; n++) {
+      w[n] = (w[n - 1] + 1) / 2;
+      h[n] = (h[n - 1] + 1) / 2;
+      level[n] = free_at;
+      free_at += (gsize) w[n] * h[n];
+      lap_down (level[n - 1], w[n - 1], h[n - 1], level[n], w[n], h[n]);
+      lap_up_add (level[n], w[n], h[n], level[n - 1], w[n - 1], h[n - 1], -1.0f);
+    }
+    for (int i = 0; i < n; i++)
+      normalize_rms (level[i], (gsize) w[i] * h[i]);
+    for (int i = n - 1; i > 0; i--)
+      lap_up_add (level[i], w[i], h[i], level[i - 1], w[i - 1], h[i - 1], 1.0f);
+  }
+}
+
+static void
+blur_line (const float *src, gsize stride, int n, const float *kernel, int radius, float *out)
+{
+  for (int i = 0; i < n; i++) {
+    float sum = 0, norm = 0;
+    for (int k = -radius; k <= radius; k++)
+      if (i + k >= 0 && i + k < n) {
+        sum += kernel[k + radius] * src[(gsize) (i + k) * stride];
+        norm += kernel[k + radius];
+      }
+    out[i] = sum / norm;
+  }
+}
+
+/* Separable Gaussian blur of x, the class visualisation's regulariser. */
+static void
+gaussian_blur (Dream *d, Size s, float sigma)
+{
+  const int radius = MIN ((int) ceilf (3 * sigma), 15);
+  float kernel[31];
+  for (int k = -radius; k <= radius; k++)
+    kernel[k + radius] = expf (-0.5f * k * k / (sigma * sigma));
+  const int longest = MAX (s.width, s.height);
+  for (int c = 0; c < d->channels; c++) {
+    float *img = d->x + c * plane_of (s);
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < s.height; y++) {
+      float *line = d->blur_line + (gsize) omp_get_thread_num () * longest;
+      blur_line (img + (gsize) y * s.width, 1, s.width, kernel, radius, line);
+      memcpy (img + (gsize) y * s.width, line, s.width * sizeof *line);
+    }
+#pragma omp parallel for schedule(static)
+    for (int x = 0; x < s.width; x++) {
+      float *line = d->blur_line + (gsize) omp_get_thread_num () * longest;
+      blur_line (img + x, s.width, s.height, kernel, radius, line);
+      for (int y = 0; y < s.height; y++)
+        img[(gsize) y * s.width + x] = line[y];
+    }
+  }
+}
+
+/* ---- Set-up ------------------------------------------------------------------------- */
+
+/* "name[:weight],..." (or the card's default) into resolved targets. */
+static gboolean
+parse_layers (Dream *d, GError **error)
+{
+  if (d->class_mode) {
+    if (!d->card->classifier)
+      return dd_fail (error, DD_ERROR_ARGUMENT, "class: model '%s' has no classifier on its card",
+                      d->card->name);
+    d->targets[0] = g_strdup (d->card->classifier);
+    d->weights[0] = 1;
+    d->n_targets = 1;
+    return TRUE;
+  }
+  const char *spec = d->p->layers && *d->p->layers ? d->p->layers : d->card->default_layer;
+  if (!spec)
+    return dd_fail (error, DD_ERROR_ARGUMENT,
+                    "layers: model '%s' has no card to name a default layer; give one "
+                    "(deepdream --list-layers shows them)",
+                    d->card->name);
+  g_auto (GStrv) parts = g_strsplit (spec, ",", -1);
+  for (int i = 0; parts[i]; i++) {
+    char *name = g_strstrip (parts[i]);
+    float weight = 1;
+    char *colon = strrchr (name, ':');
+    if (colon) {
+      char *end;
+      weight = (float) g_ascii_strtod (colon + 1, &end);
+      if (*end || colon[1] == 0 || !isfinite (weight))
+        return dd_fail (error, DD_ERROR_ARGUMENT, "layers: bad weight in '%s'", name);
+      /* The step is normalised, so a weight only matters relative to the
+       * others; beyond this the activations squared overflow floats. */
+      if (fabsf (weight) > MAX_LAYER_WEIGHT)
+        return dd_fail (error, DD_ERROR_ARGUMENT,
+                        "layers: the weight in '%s' is out of range (-%g..%g)", name,
+                        MAX_LAYER_WEIGHT, MAX_LAYER_WEIGHT);
+      *colon = 0;
+    }
+    if (!*name)
+      continue;
+    if (d->n_targets == MAX_LAYERS)
+      return dd_fail (error, DD_ERROR_ARGUMENT, "layers: at most %d layers", MAX_LAYERS);
+    d->targets[d->n_targets] = dd_model_card_resolve_layer (d->card, d->model, name);
+    d->weights[d->n_targets++] = weight;
+  }
+  if (d->n_targets == 0)
+    return dd_fail (error, DD_ERROR_ARGUMENT, "layers: no layer named in '%s'", spec);
+  return TRUE;
+}
+
+/* Checks the targets with a small plan, and the channel and class against
+ * their shapes. */
+static gboolean
+check_targets (Dream *d, int edge, GError **error)
+{
+  GError *local = NULL;
+  g_autoptr (DdPlan) plan = make_plan (d, (Size){ edge, edge }, DD_PLAN_MEASURE_ONLY, &local);
+  if (!plan) {
+    dd_fail (error, local->code == DD_ERROR_ARGUMENT ? DD_ERROR_ARGUMENT : local->code,
+             "layers: %s", local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  for (int t = 0; t < d->n_targets; t++) {
+    DdTensorInfo info;
+    dd_plan_get_target (plan, t, &info);
+    if (d->class_mode) {
+      gsize classes = dd_tensor_info_numel (&info);
+      if ((gsize) d->p->class_index >= classes)
+        return dd_fail (error, DD_ERROR_ARGUMENT, "class: %d is past the %zu classes of %s",
+                        d->p->class_index, classes, info.name);
+    } else if (info.rank != 4) {
+      return dd_fail (error, DD_ERROR_ARGUMENT,
+                      "layers: '%s' is not an image-shaped activation (rank %d)", info.name,
+                      info.rank);
+    } else if (d->p->channel >= info.dims[1]) {
+      return dd_fail (error, DD_ERROR_ARGUMENT, "channel: %d is past the %d channels of %s",
+                      d->p->channel, (int) info.dims[1], info.name);
+    }
+  }
+  return TRUE;
+}
+
+/* Sizes of every octave of an image of size s, and the first (smallest)
+ * one the network can take. */
+static gboolean
+plan_octaves (Dream *d, Size s, int min_edge, GError **error)
+{
+  if (s.width < min_edge || s.height < min_edge)
+    return dd_fail (error, DD_ERROR_ARGUMENT, "the image is %dx%d; %s needs at least %dx%d pixels",
+                    s.width, s.height, d->targets[0], min_edge, min_edge);
+  d->n_octaves = MIN (d->p->octaves, (int) G_N_ELEMENTS (d->sizes));
+  d->sizes[0] = s;
+  d->first_octave = 0;
+  for (int i = 1; i < d->n_octaves; i++) {
+    Size o = { (int) lround (d->sizes[i - 1].width / d->p->octave_scale),
+               (int) lround (d->sizes[i - 1].height / d->p->octave_scale) };
+    if (o.width < min_edge || o.height < min_edge)
+      break;
+    d->sizes[i] = o;
+    d->first_octave = i;
+  }
+  return TRUE;
+}
+
+static float *
+try_floats (gsize count, const char *what, GError **error)
+{
+  float *p = dd_alloc_huge (MAX (count, 1) * sizeof (float));
+  if (!p)
+    dd_fail (error, DD_ERROR_MEMORY, "not enough memory for the %s (%zu MB)", what,
+             count * sizeof (float) >> 20);
+  return p;
+}
+
+/* The guide's features at every target, computed once. */
+static gboolean
+compute_guide (Dream *d, const DdImage *guide, GError **error)
+{
+  double scale = MIN (1.0, (double) GUIDE_EDGE / MAX (guide->width, guide->height));
+  Size s = { MAX ((int) lround (guide->width * scale), 1),
+             MAX ((int) lround (guide->height * scale), 1) };
+  GError *local = NULL;
+  g_autoptr (DdPlan) plan = make_plan (d, s, DD_PLAN_FORWARD_ONLY, &local);
+  if (!plan) {
+    dd_fail (error, DD_ERROR_ARGUMENT, "guide: the %dx%d guide is too small for the layer: %s",
+             guide->width, guide->height, local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  /* The guide through the same preprocessing as the image. */
+  Dream g = *d;
+  g.image = guide;
+  g.channels = guide->channels >= 3 ? 3 : 1;
+  DdDreamParams plain = *d->p;
+  plain.start = DD_START_IMAGE;
+  g.p = &plain;
+  g_autofree float *full =
+      try_floats ((gsize) guide->width * guide->height * g.channels, "guide", error);
+  g_autofree float *small = try_floats (plane_of (s) * g.channels, "guide", error);
+  if (!full || !small)
+    return FALSE;
+  load_source (&g, full);
+  dd_resize_bilinear (full, guide->width, guide->height, small, s.width, s.height, g.channels);
+  g.x = small;
+  g.plan = plan;
+  g.window = s;
+  fill_window (&g, s, 0, 0, 0, 0);
+  dd_plan_forward (plan);
+  for (int t = 0; t < d->n_targets; t++) {
+    DdTensorInfo info;
+    const float *a = dd_plan_get_target (plan, t, &info);
+    d->guide_n[t] = (int) (info.dims[2] * info.dims[3]);
+    d->guide[t] = g_memdup2 (a, dd_tensor_info_numel (&info) * sizeof (float));
+  }
+  return TRUE;
+}
+
+/* Floats of the Laplacian pyramid's scratch. */
+static gsize
+lap_floats (const Dream *d)
+{
+  return plane_of (d->sizes[0]) / 3 + 4 * (gsize) MAX (d->sizes[0].width, d->sizes[0].height) + 64;
+}
+
+/* Floats of the image, and of its gradient, at full size. */
+static gsize
+full_floats (const Dream *d)
+{
+  return plane_of (d->sizes[0]) * d->channels;
+}
+
+/* Floats of the detail carried from octave to octave, 0 for one octave. */
+static gsize
+detail_floats (const Dream *d)
+{
+  return d->first_octave > 0 ? plane_of (d->sizes[1]) * d->channels : 0;
+}
+
+/* Bytes the dream keeps for the whole run besides its plans: the image and
+ * its gradient at full size, the detail between octaves, the Laplacian
+ * pyramid. */
+static gsize
+working_bytes (const Dream *d)
+{
+  gsize n = 2 * full_floats (d) + detail_floats (d);
+  if (d->p->laplacian > 0)
+    n += lap_floats (d);
+  return n * sizeof (float);
+}
+
+static gsize
+mb_up (gsize bytes)
+{
+  return bytes / (1 << 20) + (bytes % (1 << 20) != 0);
+}
+
+/* Refuses, before anything big is allocated, a dream that cannot fit the
+ * memory budget even with the smallest tiles (plan_octaves made sure the
+ * image holds a min_edge square); sets *need to the least it needs and
+ * *plan_budget to what the budget leaves for plans. */
+static gboolean
+check_memory (Dream *d, int min_edge, gsize *need, gsize *plan_budget, GError **error)
+{
+  gsize budget = (gsize) (d->p->memory_mb ? d->p->memory_mb : DEFAULT_MEMORY_MB) << 20;
+  gsize fixed = working_bytes (d);
+  gsize tile = plan_bytes (d, (Size){ min_edge, min_edge });
+  *need = tile > G_MAXSIZE - fixed ? G_MAXSIZE : fixed + tile;
+  if (*need > budget)
+    return dd_fail (error, DD_ERROR_MEMORY,
+                    "a %dx%d dream needs at least %zu MB (%zu MB for full-size working copies "
+                    "of the image, %zu MB for the smallest tile); the memory budget is %zu MB",
+                    d->sizes[0].width, d->sizes[0].height, mb_up (*need), mb_up (fixed),
+                    mb_up (tile), budget >> 20);
+  *plan_budget = budget - fixed;
+  return TRUE;
+}
+
+static gboolean
+allocate (Dream *d, GError **error)
+{
+  const int longest = MAX (d->sizes[0].width, d->sizes[0].height);
+  d->x = try_floats (full_floats (d), "image", error);
+  d->g = d->x ? try_floats (full_floats (d), "gradient", error) : NULL;
+  if (!d->g)
+    return FALSE;
+  if (d->first_octave > 0 && !(d->detail = try_floats (detail_floats (d), "octave detail", error)))
+    return FALSE;
+  if (d->p->laplacian > 0 &&
+      !(d->lap_scratch = try_floats (lap_floats (d), "Laplacian pyramid", error)))
+    return FALSE;
+  if (d->class_mode) {
+    gsize n = (gsize) omp_get_max_threads () * longest;
+    if (!(d->blur_line = try_floats (n, "blur", error)))
+      return FALSE;
+  }
+  if (d->guide[0]) {
+    if (!(d->scores = try_floats ((gsize) GUIDE_BLOCK * d->guide_n[0], "guide scores", error)))
+      return FALSE;
+    for (int t = 1; t < d->n_targets; t++)
+      d->guide_n[t] = MIN (d->guide_n[t], d->guide_n[0]);
+  }
+  return TRUE;
+}
+
+static void
+dream_clear (Dream *d)
+{
+  for (int t = 0; t < MAX_LAYERS; t++) {
+    g_free (d->targets[t]);
+    g_free (d->guide[t]);
+  }
+  /* try_floats's, from dd_alloc_huge */
+  free (d->x);
+  free (d->g);
+  free (d->detail);
+  free (d->scores);
+  free (d->lap_scratch);
+  free (d->blur_line);
+  if (d->plan)
+    dd_plan_free (d->plan);
+  if (d->rand)
+    g_rand_free (d->rand);
+}
+
+static gboolean
+check_image (const DdImage *im, const char *what, GError **error)
+{
+  if (!im->pixels || im->width < 1 || im->height < 1 || im->channels < 1 || im->channels > 4 ||
+      im->stride < (gsize) im->width * im->channels * (im->type == DD_PIXEL_U8 ? 1 : 4))
+    return dd_fail (error, DD_ERROR_ARGUMENT, "%s: not a valid image (%dx%d, %d channels)", what,
+                    im->width, im->height, im->channels);
+  return TRUE;
+}
+
+static void
+report_progress (Dream *d, int octave, int iteration)
+{
+  d->steps_done++;
+  if (d->progress)
+    d->progress ((double) d->steps_done / d->steps_total, octave, d->first_octave + 1, iteration,
+                 d->p->iterations, d->progress_data);
+}
+
+/* Dreams one octave in x. */
+static gboolean
+run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
+{
+  const Size s = d->sizes[i];
+  choose_tiling (d, s, budget, min_edge);
+  if (!dd_plan_reshape (d->plan, d->window.width, d->window.height, error))
+    return FALSE;
+  if (i == 0) {
+    d->info.tiles = d->tiles_x * d->tiles_y;
+    d->info.tile_width = d->window.width;
+    d->info.tile_height = d->window.height;
+  }
+  d->info.plan_bytes = MAX (d->info.plan_bytes, dd_plan_get_memory (d->plan));
+  begin_octave (d, i);
+  for (int it = 0; it < d->p->iterations; it++) {
+    if (!step (d, s, error))
+      return FALSE;
+    report_progress (d, d->first_octave - i + 1, it + 1);
+  }
+  if (i > 0)
+    end_octave (d, i);
+  return TRUE;
+}
+
+/* The plan, made for the full-size octave's window, the largest; each
+ * octave reshapes it in the same memory. */
+static gboolean
+plan_dream (Dream *d, gsize budget, int min_edge, GError **error)
+{
+  choose_tiling (d, d->sizes[0], budget, min_edge);
+  d->plan = make_plan (d, d->window, 0, error);
+  return d->plan != NULL;
+}
+
+/* The margin of tiles. The theoretical receptive field of deep layers is
+ * hundreds of pixels, but its weight falls off fast from the centre. With
+ * windows on the layer's grid, one tiled step of inception_4c/output
+ * matches the untiled step to 55.6 dB at a margin of 16 px, 61.9 dB at 32
+ * and 70.7 dB at 64 (tests/test-dream.c prints it): an eighth of the radius
+ * costs little time and leaves nothing visible once the roll moves the
+ * grid. */
+static int
+receptive_margin (Dream *d)
+{
+  d->stride = 1;
+  if (d->class_mode)
+    return 0;
+  int radius = dd_model_receptive_radius (d->model, (const char *const *) d->targets, d->n_targets,
+                                          &d->stride);
+  return CLAMP (radius / 8, 8, 32);
+}
+
+/* Everything that can be checked from the image's size alone. */
+static gboolean
+prepare (Dream *d, Size s, int *min_edge, GError **error)
+{
+  if (!dd_dream_params_validate (d->p, error) || !parse_layers (d, error))
+    return FALSE;
+  /* A layer no size reaches is refused by check_targets with its reason. */
+  *min_edge = min_size (d);
+  if (!check_targets (d, MAX (*min_edge, 64), error) || !plan_octaves (d, s, *min_edge, error))
+    return FALSE;
+  d->margin = receptive_margin (d);
+  return TRUE;
+}
+
+gboolean
+dd_dream_run (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+              const DdImage *guide, DdImage *image, DdProgressFunc progress, gpointer progress_data,
+              GCancellable *cancellable, DdDreamInfo *info, GError **error)
+{
+  Dream d = { .model = model,
+              .card = card,
+              .p = params,
+              .image = image,
+              .progress = progress,
+              .progress_data = progress_data,
+              .cancellable = cancellable };
+  int min_edge = 0;
+  gsize need = 0, budget = 0;
+  gboolean ok = FALSE;
+
+  d.class_mode = params->class_index >= 0;
+  d.channels = image->channels >= 3 ? 3 : 1;
+  d.info.seed = params->seed >= 0 ? params->seed : g_random_int_range (0, G_MAXINT32);
+  d.rand = g_rand_new_with_seed ((guint32) d.info.seed);
+  d.noise_seed = g_rand_int (d.rand);
+  if (!check_image (image, "image", error) || (guide && !check_image (guide, "guide", error)) ||
+      !prepare (&d, (Size){ image->width, image->height }, &min_edge, error) ||
+      !check_memory (&d, min_edge, &need, &budget, error) ||
+      (guide && !compute_guide (&d, guide, error)) || !allocate (&d, error) ||
+      !plan_dream (&d, budget, min_edge, error))
+    goto out;
+
+  d.steps_total = (d.first_octave + 1) * params->iterations;
+  d.info.octaves_run = d.first_octave + 1;
+  for (int i = d.first_octave; i >= 0; i--)
+    if (!run_octave (&d, i, budget, min_edge, error))
+      goto out;
+  store_result (&d, d.x);
+  d.info.work_bytes = working_bytes (&d) + d.info.plan_bytes;
+  if (info)
+    *info = d.info;
+  ok = TRUE;
+out:
+  dream_clear (&d);
+  return ok;
+}
+
+gboolean
+dd_dream_check (DdModel *model, const DdModelCard *card, const DdDreamParams *params, int width,
+                int height, int channels, gsize *need_bytes, GError **error)
+{
+  if (width < 1 || height < 1)
+    return dd_fail (error, DD_ERROR_ARGUMENT, "the image is empty (%dx%d)", width, height);
+  Dream d = { .model = model, .card = card, .p = params };
+  int min_edge = 0;
+  gsize need = 0, budget = 0;
+  d.class_mode = params->class_index >= 0;
+  d.channels = channels >= 3 ? 3 : 1;
+  gboolean ok = prepare (&d, (Size){ width, height }, &min_edge, error) &&
+                check_memory (&d, min_edge, &need, &budget, error);
+  if (need_bytes)
+    *need_bytes = need;
+  dream_clear (&d);
+  return ok;
+}
+
+int
+dd_dream_min_size (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+                   GError **error)
+{
+  Dream d = { .model = model, .card = card, .p = params };
+  d.class_mode = params->class_index >= 0;
+  int edge = parse_layers (&d, error) ? min_size (&d) : -1;
+  dream_clear (&d);
+  return edge;
+}

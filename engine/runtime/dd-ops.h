@@ -1,0 +1,256 @@
+/* dd-ops.h: the contract between the executor and the ops.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every op is a DdOpClass: it reads its attributes once at load time
+ * (setup), infers its output shape for a concrete input size (infer), and
+ * runs forward and backward-to-inputs on buffers the executor owns. Ops never
+ * allocate: anything they need between forward and backward lives in
+ * "saved", anything they need only while running lives in "work".
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+#define DD_MAX_RANK 6
+#define DD_MAX_INPUTS 16
+
+typedef struct {
+  int rank;
+  int64_t d[DD_MAX_RANK];
+} DdShape;
+
+int64_t dd_shape_numel (const DdShape *s);
+gboolean dd_shape_equal (const DdShape *a, const DdShape *b);
+/* "[1,512,14,18]" into buf. */
+const char *dd_shape_format (const DdShape *s, char *buf, gsize size);
+
+/* Attributes of every op, parsed and checked by the op's setup. */
+typedef struct {
+  /* Conv, MaxPool, AveragePool: spatial (H, W) only. */
+  int64_t kernel[2], stride[2], dilation[2];
+  int64_t pads[4]; /* top, left, bottom, right */
+  int64_t group;
+  gboolean ceil_mode, count_include_pad;
+  /* LRN (size, alpha, beta, bias), LeakyRelu (alpha), Gemm (alpha, beta) */
+  int64_t size;
+  float alpha, beta, bias;
+  float min, max;            /* Clip */
+  float epsilon;             /* BatchNormalization */
+  int64_t axis;              /* Concat, Flatten, Softmax */
+  gboolean legacy_softmax;   /* opset < 13: coerce to 2-D at axis */
+  gboolean trans_a, trans_b; /* Gemm */
+  /* Pad: pad_nd[i] pads axis i at its start, pad_nd[DD_MAX_RANK + i] at
+   * its end, for the first `size` axes (size must equal the input rank). */
+  int64_t pad_nd[2 * DD_MAX_RANK];
+  float pad_value;
+  DdShape reshape; /* Reshape as written: 0 copies, -1 infers */
+  /* Conv on the Winograd path with constant weights: a cell of its own
+   * (owned by the model) for those weights transformed, which the first
+   * run fills (NULL until then); NULL for other convs. A cell rather than
+   * the pointer so that a run can fill it through const attributes, and
+   * only convs that run pay for it: GoogLeNet's 3x3 convs beyond
+   * inception_4c, never run when dreaming it, would take 63 MB. */
+  float **winograd_weights;
+} DdAttrs;
+
+/* What an op's setup sees of a node while the model loads, whatever its
+ * file format (graph.c). */
+typedef struct _DdNodeDesc DdNodeDesc;
+
+gboolean dd_node_attr_int (const DdNodeDesc *n, const char *name, int64_t def, int64_t *out,
+                           GError **error);
+gboolean dd_node_attr_float (const DdNodeDesc *n, const char *name, float def, float *out,
+                             GError **error);
+/* Reads up to max ints; *count gets how many there were (0 when absent). */
+gboolean dd_node_attr_ints (const DdNodeDesc *n, const char *name, int64_t *out, int max,
+                            int *count, GError **error);
+/* TRUE when the attribute is present as a string; *out is borrowed. */
+gboolean dd_node_attr_string (const DdNodeDesc *n, const char *name, const char **out);
+int dd_node_n_inputs (const DdNodeDesc *n); /* including empty optional slots */
+gboolean dd_node_has_input (const DdNodeDesc *n, int i);
+int dd_node_opset (const DdNodeDesc *n);
+const char *dd_node_name (const DdNodeDesc *n);
+/* Constant input i (an initializer or a Constant node's value), or FALSE. */
+gboolean dd_node_const_floats (const DdNodeDesc *n, int i, const float **data, int64_t *count);
+gboolean dd_node_const_ints (const DdNodeDesc *n, int i, const int64_t **data, int64_t *count);
+gboolean dd_node_const_shape (const DdNodeDesc *n, int i, DdShape *shape);
+/* Declares that only the first n inputs carry data; the rest were parameters
+ * that setup folded into the attributes (Clip's min/max, Pad's pads...). */
+void dd_node_set_data_inputs (DdNodeDesc *n, int count);
+/* Declares that input i must be a constant (Conv weights...). */
+void dd_node_require_const (DdNodeDesc *n, int i);
+
+/* One call of an op. Input i is x[i] with shape xs[i]; constants are
+ * ordinary inputs. Backward reads gy and writes gx[i] for each i with a
+ * non-NULL gx[i]: overwriting it, or adding to it when gx_add[i] is TRUE.
+ * Two slots can share one gx buffer (Mul(x, x)): write slots in order. */
+typedef struct {
+  const DdAttrs *a;
+  int n_in;
+  const float *x[DD_MAX_INPUTS];
+  const DdShape *xs[DD_MAX_INPUTS];
+  float *y;
+  const DdShape *ys;
+  float *saved; /* saved_floats() floats, kept from forward to backward */
+  float *work;  /* work_floats() floats, scratch for this call only */
+  /* A ReLU follows in place and the executor skips it. Forward: an op that
+   * can (Conv) applies it to y itself and writes the ReLU's mask here (one
+   * byte per element, see dd_bias_relu). Backward, when the executor skips
+   * the ReLU's backward too (dd_conv_fuses_relu_backward): gy is the
+   * ReLU's output gradient, to be multiplied by this mask. */
+  guint8 *relu_mask;
+  const float *gy;
+  float *gx[DD_MAX_INPUTS];
+  gboolean gx_add[DD_MAX_INPUTS];
+} DdOpCtx;
+
+typedef struct {
+  const char *onnx_name;
+  int min_inputs, max_inputs;
+  gboolean (*setup) (DdAttrs *a, DdNodeDesc *n, GError **error);
+  gboolean (*infer) (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GError **error);
+  /* NULL means 0. Both in floats. */
+  gsize (*saved_floats) (const DdAttrs *a, const DdShape *in, const DdShape *out);
+  gsize (*work_floats) (const DdAttrs *a, const DdShape *in, const DdShape *out);
+  void (*forward) (const DdOpCtx *c);
+  void (*backward) (const DdOpCtx *c);
+  guint backward_reads_inputs; /* bit i: backward reads x[i] */
+  gboolean backward_reads_output;
+  gboolean view; /* y is x[0] reinterpreted: no forward, gx[0] is gy */
+  /* forward works with y == x[0], and backward with gx[0] == gy (it reads
+   * only y and gy): the executor may then give y the storage of x[0]. */
+  gboolean inplace;
+} DdOpClass;
+
+const DdOpClass *dd_op_lookup (const char *onnx_name);
+
+/* The op families, one file each in engine/ops/. */
+extern const DdOpClass dd_op_conv;
+extern const DdOpClass dd_op_relu, dd_op_leaky_relu, dd_op_clip, dd_op_sigmoid;
+extern const DdOpClass dd_op_max_pool, dd_op_average_pool, dd_op_global_average_pool;
+extern const DdOpClass dd_op_lrn;
+extern const DdOpClass dd_op_add, dd_op_mul, dd_op_batch_norm;
+extern const DdOpClass dd_op_gemm, dd_op_matmul;
+extern const DdOpClass dd_op_concat, dd_op_flatten, dd_op_reshape, dd_op_identity, dd_op_dropout,
+    dd_op_pad;
+extern const DdOpClass dd_op_softmax;
+
+/* Hot loops are compiled for AVX-512, AVX2 and the baseline, chosen at
+ * load time for the CPU at hand (GCC and clang function multi-versioning).
+ * Not in sanitizer builds: their ifunc resolvers would run before the
+ * sanitizer runtime is up. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DD_NO_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) &&                  \
+    !defined(DD_NO_CLONES)
+#define DD_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define DD_VECTOR_CLONES
+#endif
+
+/* Winograd F(4x4, 3x3) convolution (ops/winograd.c), Conv's path for 3x3
+ * stride-1 kernels: out[o][y][x] = sum over i, ky, kx of
+ * kernel(o, i)[ky][kx] * in[i][y + dy + ky][x + dx + kx], zero outside in. */
+typedef struct {
+  int64_t k, n;   /* channels read and written */
+  int64_t h, w;   /* plane read */
+  int64_t oh, ow; /* plane written */
+  int64_t dy, dx;
+  /* FALSE: kernel(o, i) = weights[o][i]. TRUE, for Conv's backward:
+   * kernel(o, i) = weights[i][o] rotated by 180 degrees. */
+  gboolean backward;
+  /* The weights as dd_winograd_weights made them (both directions), or
+   * NULL: then each run transforms them into its work buffer. */
+  const float *transformed;
+  /* Forward only, either may be NULL: a bias per output channel, and the
+   * mask of a ReLU applied after it (laid out as out). */
+  const float *bias;
+  guint8 *relu_mask;
+} DdWinograd;
+
+/* The transform of weights [planes 3x3 kernels], each rotated by 180
+ * degrees when flip is TRUE: 36 * planes floats. */
+void dd_winograd_transform (int64_t planes, const float *weights, gboolean flip,
+                            float *transformed);
+/* Both transforms, forward then flipped, in one new block (g_free). */
+float *dd_winograd_weights (int64_t planes, const float *weights);
+/* Work floats for dd_winograd_run with `budget` floats for each thread's
+ * block of tiles (at least 16 tiles are taken), and transformed: whether
+ * p->transformed will be set. */
+gsize dd_winograd_work_floats (const DdWinograd *p, gboolean transformed, gsize budget);
+/* Writes out, or adds to it when add is TRUE. weights: [3x3 kernels]. */
+void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
+                      gboolean add, float *work, gsize budget);
+
+/* Test and benchmark hooks for Conv, set before planning: the budget in
+ * floats of an im2col band or a Winograd block (0: the defaults) and
+ * whether 3x3 stride-1 convs may take the Winograd path. */
+void dd_conv_configure (gsize budget, gboolean winograd);
+/* Whether a Conv with these attributes and input takes the Winograd path. */
+gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y);
+/* Whether its backward applies a following ReLU's mask to gy on the way in
+ * (DdOpCtx.relu_mask) rather than in a pass of its own: the im2col path,
+ * which masks each block of gy into a cache-sized buffer for sgemm (conv1:
+ * -2 ms a step). Winograd's input transform could too, but measured no
+ * faster than the ReLU's pass. */
+gboolean dd_conv_fuses_relu_backward (const DdAttrs *a, const DdShape *x, const DdShape *y);
+
+/* Whether input i of a Concat lies in its output as one run of floats (all
+ * axes before the concatenation axis of length 1), and where: offset. */
+gboolean dd_concat_slab (const DdAttrs *a, int n_in, const DdShape *in, const DdShape *out, int i,
+                         int64_t *offset);
+
+/* Shared helpers for the ops. */
+/* How many threads' buffer sets an op reserves in its work buffer: a
+ * constant of the process (the processor count), so a plan's buffers fit
+ * every later run whatever the thread count is then. */
+int dd_thread_slots (void);
+#define DD_HUGE_PAGE ((gsize) 2 << 20) /* x86-64's transparent huge page */
+/* bytes on a 2 MB boundary, advised to be backed by transparent huge pages
+ * (THP in "madvise" mode, Debian's default, gives them only when asked):
+ * for the big buffers every step streams through: the plan's, the
+ * Winograd weights, a dream's image-sized planes. Freed with free ();
+ * NULL when out of memory. */
+void *dd_alloc_huge (gsize bytes);
+/* The size, at most `block`, of blocks that share n items out evenly in a
+ * multiple of `multiple` blocks: small images then still keep every
+ * thread busy to the end. */
+int64_t dd_balanced_block (int64_t n, int64_t block, int64_t multiple);
+/* The distance in floats to put between rows of len floats that a loop
+ * walks side by side: len rounded up to an odd number of 64-byte lines.
+ * Rows a multiple of 4 KB apart share one cache set (8 ways), so a loop
+ * over 16 of them misses on every access; an odd number of lines sends
+ * each of 64 rows in turn to a set of its own. */
+int64_t dd_cache_stride (int64_t len);
+/* y[i] = x[i] + bias over n elements, then, when relu_mask is not NULL,
+ * max(y[i], 0) recording y[i] > 0 there; x may be y. Relu's forward, and a
+ * Conv's finish on a block of output while it is still in cache. */
+void dd_bias_relu (const float *x, float *y, gint64 n, float bias, guint8 *relu_mask);
+/* The same with stores that bypass the cache where the CPU has them
+ * (AVX-512): for outputs far bigger than the cache, whose lines would
+ * otherwise be read from memory only to be overwritten. */
+void dd_bias_relu_stream (const float *x, float *y, gint64 n, float bias, guint8 *relu_mask);
+/* gx[i] = gy[i] * mask[i] (or += when add), a ReLU's backward over n
+ * elements. */
+void dd_relu_gradient (const guint8 *mask, const float *gy, float *gx, gboolean add, gint64 n);
+GQuark dd_error_quark (void);
+/* Sets a DD_ERROR with code and a printf-style message; returns FALSE. */
+gboolean dd_fail (GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+/* dd_fail with DD_ERROR_UNSUPPORTED, for ops' setup and infer. */
+gboolean dd_op_fail (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+/* The largest kernel, stride, dilation or pad any op accepts: far beyond
+ * real networks, small enough that no size arithmetic overflows. */
+#define DD_MAX_WINDOW (1 << 20)
+
+/* Output length of a pooling or convolution window along one axis;
+ * -1 when the window does not fit. */
+int64_t dd_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin,
+                       int64_t pad_end, gboolean ceil_mode);
+/* Parses kernel_shape/strides/dilations/pads/auto_pad for 2-D windows. */
+gboolean dd_window_setup (DdAttrs *a, DdNodeDesc *n, gboolean need_kernel, GError **error);

@@ -1,0 +1,161 @@
+/* procedure.c: what plug-in-deepdream is in both GIMPs.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * GIMP 2.10 and GIMP 3 register procedures through different APIs, but a
+ * script must find the same arguments under the same names in both, and a
+ * run must give the same layer: the order, names, descriptions and checks
+ * live here, once, made from the engine's parameter table.
+ */
+#include "procedure.h"
+
+#include <string.h>
+
+const ProcedureArg *
+procedure_args (int *n_args, int *n_through_opacity)
+{
+  static GArray *args;
+  static int through_opacity;
+  if (g_once_init_enter (&args)) {
+    int n;
+    const DdParamSpec *specs = dd_dream_param_specs (&n);
+    GArray *list = g_array_new (FALSE, FALSE, sizeof (ProcedureArg));
+    for (int i = 0; i < n; i++) {
+      if (strcmp (specs[i].name, "guide") == 0) {
+        const ProcedureArg own[] = { { ARG_GUIDE, "guide", NULL },
+                                     { ARG_LAYER_MODE, "layer-mode", NULL },
+                                     { ARG_OPACITY, "opacity", NULL } };
+        g_array_append_vals (list, own, G_N_ELEMENTS (own));
+        through_opacity = list->len;
+      } else if (specs[i].use & DD_PARAM_PDB) {
+        ProcedureArg a = { ARG_DREAM, specs[i].name, &specs[i] };
+        g_array_append_val (list, a);
+      }
+    }
+    g_once_init_leave (&args, list);
+  }
+  *n_args = args->len;
+  if (n_through_opacity)
+    *n_through_opacity = through_opacity;
+  return (const ProcedureArg *) args->data;
+}
+
+static gchar *
+dream_arg_description (const DdParamSpec *spec)
+{
+  switch (spec->type) {
+  case DD_PARAM_INT:
+  case DD_PARAM_DOUBLE:
+    return g_strdup_printf ("%s (%g to %g)", spec->help, spec->min, spec->max);
+  case DD_PARAM_STRING:
+    if (spec->def_string && *spec->def_string)
+      return g_strdup_printf ("%s (\"\" = %s)", spec->help, spec->def_string);
+    return g_strdup (spec->help);
+  case DD_PARAM_CHOICE: {
+    GString *text = g_string_new (spec->help);
+    for (int i = 0; spec->choices[i]; i++)
+      g_string_append_printf (text, "%s%d = %s", i ? ", " : " (", i, spec->choices[i]);
+    g_string_append_c (text, ')');
+    return g_string_free (text, FALSE);
+  }
+  }
+  return NULL;
+}
+
+gchar *
+procedure_arg_description (const ProcedureArg *arg, const char *none_text)
+{
+  switch (arg->kind) {
+  case ARG_GUIDE:
+    return g_strdup_printf ("Guide: amplify what looks like this drawable (%s)", none_text);
+  case ARG_LAYER_MODE:
+    return g_strdup ("Blend mode of the new layer (GimpLayerMode)");
+  case ARG_OPACITY:
+    return g_strdup ("Opacity of the new layer (0 to 100)");
+  case ARG_DREAM:
+    break;
+  }
+  return dream_arg_description (arg->spec);
+}
+
+gboolean
+procedure_layer_mode_ok (GimpLayerMode mode)
+{
+  switch (mode) {
+  case GIMP_LAYER_MODE_BEHIND_LEGACY:
+  case GIMP_LAYER_MODE_COLOR_ERASE_LEGACY:
+  case GIMP_LAYER_MODE_BEHIND:
+  case GIMP_LAYER_MODE_COLOR_ERASE:
+    return FALSE; /* painting modes */
+  default:
+    return mode >= GIMP_LAYER_MODE_NORMAL_LEGACY && mode < GIMP_LAYER_MODE_ERASE;
+  }
+}
+
+gboolean
+procedure_check_layer_values (GimpLayerMode mode, double opacity, GError **error)
+{
+  if (!procedure_layer_mode_ok (mode)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "layer-mode: %d is not a mode for a layer (painting modes such as behind or "
+                 "color erase, and group modes, are not)",
+                 mode);
+    return FALSE;
+  }
+  if (!(opacity >= 0 && opacity <= 100)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "opacity: %g is out of range (0 to 100)",
+                 opacity);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Below this share of the run done, the time left would be a guess from
+ * the model's loading and the first, smallest octave. */
+#define TIME_LEFT_MIN_FRACTION 0.05
+
+void
+procedure_show_progress (double fraction, int octave, int n_octaves, int iteration,
+                         int n_iterations, gpointer data)
+{
+  double elapsed_s = (g_get_monotonic_time () - *(const gint64 *) data) / 1e6;
+  if (fraction >= TIME_LEFT_MIN_FRACTION && fraction < 1) {
+    double left_s = elapsed_s * (1 - fraction) / fraction;
+    gimp_progress_set_text_printf ("DeepDream: octave %d of %d, iteration %d of %d, about %.0f %s "
+                                   "left",
+                                   octave, n_octaves, iteration, n_iterations,
+                                   left_s < 90 ? MAX (left_s, 1) : left_s / 60,
+                                   left_s < 90 ? "s" : "min");
+  } else {
+    gimp_progress_set_text_printf ("DeepDream: octave %d of %d, iteration %d of %d", octave,
+                                   n_octaves, iteration, n_iterations);
+  }
+  gimp_progress_update (fraction);
+}
+
+/* The model when it is not the default one, then each layer without its
+ * weight and without the "/output" every GoogLeNet block ends in. */
+gchar *
+procedure_layer_name (const DdModelCard *card, const DdDreamParams *params)
+{
+  GString *name = g_string_new ("DeepDream");
+  if (g_strcmp0 (card->name, dd_dream_param_find ("model")->def_string) != 0)
+    g_string_append_printf (name, " %s", card->name);
+  if (params->class_index >= 0) {
+    g_string_append_printf (name, " class %d", params->class_index);
+    return g_string_free (name, FALSE);
+  }
+  const char *layers = params->layers && *params->layers ? params->layers : card->default_layer;
+  g_auto (GStrv) parts = g_strsplit (layers, ",", -1);
+  for (int i = 0; parts[i]; i++) {
+    char *layer = g_strstrip (parts[i]);
+    char *colon = strrchr (layer, ':');
+    if (colon)
+      *colon = 0;
+    if (g_str_has_suffix (layer, "/output"))
+      layer[strlen (layer) - strlen ("/output")] = 0;
+    g_string_append_printf (name, "%s%s", i ? "+" : " ", layer);
+  }
+  return g_string_free (name, FALSE);
+}

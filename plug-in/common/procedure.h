@@ -1,0 +1,74 @@
+/* procedure.h: what plug-in-deepdream is in both GIMPs: its texts, its
+ * arguments in order, the checks of GIMP's own values, the new layer's name.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+/* For GimpLayerMode only, which both GIMPs' libgimp define alike. */
+#include <libgimp/gimp.h>
+
+#include "deepdream.h"
+
+#define PLUG_IN_PROC "plug-in-deepdream"
+#define PLUG_IN_BINARY "plug-in-deepdream"
+#define PLUG_IN_ROLE "gimp-deepdream"
+
+#define PROCEDURE_MENU_LABEL "_DeepDream…"
+#define PROCEDURE_MENU_PATH "<Image>/Filters/Artistic"
+#define PROCEDURE_BLURB "Dream with a neural network: amplify the patterns it sees in the layer"
+#define PROCEDURE_HELP                                                                             \
+  "Runs DeepDream on the selected part of the layer (the whole layer without a "                   \
+  "selection) with a convolutional network such as GoogLeNet, and puts the result on a "           \
+  "new layer above it, masked by the selection, with the chosen mode and opacity. The "            \
+  "layer itself is not changed. Deeper network layers give objects (eyes, dogs, "                  \
+  "pagodas), shallower ones strokes and textures. The dialog's time estimate says which "          \
+  "BLAS kernels run the products (deepdream --version too)."
+#define PROCEDURE_AUTHORS "the gimp-deepdream authors"
+#define PROCEDURE_COPYRIGHT "Copyright (C) 2026 the gimp-deepdream authors"
+#define PROCEDURE_DATE "2026"
+
+/* The engine looks at guides 224 pixels across: a bigger one is read
+ * scaled down to this edge, whatever its size in GIMP. */
+#define GUIDE_READ_EDGE 1024
+
+/* The arguments after run-mode, image and drawable(s): the table's
+ * DD_PARAM_PDB rows in table order, except that the table's guide row (a
+ * file, for the command line) stands for a drawable here, followed by the
+ * new layer's mode and opacity. Rows added to the table later therefore
+ * land after opacity, and scripts written for older versions keep working.
+ * Both GIMPs name their arguments after these. */
+typedef enum { ARG_DREAM, ARG_GUIDE, ARG_LAYER_MODE, ARG_OPACITY } ArgKind;
+
+typedef struct {
+  ArgKind kind;
+  const char *name;
+  const DdParamSpec *spec; /* ARG_DREAM only */
+} ProcedureArg;
+
+/* n_through_opacity: how many come up to and including opacity (2.10's
+ * positional calls must give at least those). */
+const ProcedureArg *procedure_args (int *n_args, int *n_through_opacity);
+/* The table's help plus what a script writer needs: the range, what ""
+ * means, what the numbers of a choice stand for. none_text says how a
+ * call asks for no guide ("-1 = none"). */
+gchar *procedure_arg_description (const ProcedureArg *arg, const char *none_text);
+
+/* The new layer's settings that are not the engine's. */
+#define PROCEDURE_DEFAULT_LAYER_MODE GIMP_LAYER_MODE_NORMAL
+#define PROCEDURE_DEFAULT_OPACITY 100.0
+
+/* Modes a plain layer can have (not paint-only or group-only ones). */
+gboolean procedure_layer_mode_ok (GimpLayerMode mode);
+/* Checks the new layer's mode and opacity; the message names the argument. */
+gboolean procedure_check_layer_values (GimpLayerMode mode, double opacity, GError **error);
+
+/* The engine's progress callback for a run in GIMP (either): the octave,
+ * the iteration and the time left in the progress bar's text. data points
+ * to the run's start, g_get_monotonic_time()'s. */
+void procedure_show_progress (double fraction, int octave, int n_octaves, int iteration,
+                              int n_iterations, gpointer data);
+
+/* "DeepDream inception_4c", "DeepDream squeezenet fire5+fire7". */
+gchar *procedure_layer_name (const DdModelCard *card, const DdDreamParams *params);

@@ -1,0 +1,169 @@
+/* arguments.c: the procedure's arguments, made from the engine's parameter table.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * After run-mode, image and drawable come the arguments of procedure_args(),
+ * the same in both GIMPs.
+ */
+#include "arguments.h"
+
+#include <math.h>
+#include <string.h>
+
+#define N_FIXED 3 /* run-mode, image, drawable */
+
+static GimpPDBArgType
+arg_type (const ProcedureArg *arg)
+{
+  switch (arg->kind) {
+  case ARG_GUIDE:
+    return GIMP_PDB_DRAWABLE;
+  case ARG_LAYER_MODE:
+    return GIMP_PDB_INT32;
+  case ARG_OPACITY:
+    return GIMP_PDB_FLOAT;
+  case ARG_DREAM:
+    break;
+  }
+  switch (arg->spec->type) {
+  case DD_PARAM_DOUBLE:
+    return GIMP_PDB_FLOAT;
+  case DD_PARAM_STRING:
+    return GIMP_PDB_STRING;
+  case DD_PARAM_INT:
+  case DD_PARAM_CHOICE:
+    break;
+  }
+  return GIMP_PDB_INT32;
+}
+
+GimpParamDef *
+arguments_make_defs (gint *n_defs)
+{
+  int n_args;
+  const ProcedureArg *args = procedure_args (&n_args, NULL);
+  GimpParamDef *defs = g_new (GimpParamDef, N_FIXED + n_args);
+  defs[0] =
+      (GimpParamDef){ GIMP_PDB_INT32, g_strdup ("run-mode"),
+                      g_strdup ("The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }") };
+  defs[1] = (GimpParamDef){ GIMP_PDB_IMAGE, g_strdup ("image"), g_strdup ("Input image") };
+  defs[2] = (GimpParamDef){ GIMP_PDB_DRAWABLE, g_strdup ("drawable"),
+                            g_strdup ("The layer to dream on") };
+  for (gint i = 0; i < n_args; i++)
+    defs[N_FIXED + i] = (GimpParamDef){ arg_type (&args[i]), g_strdup (args[i].name),
+                                        procedure_arg_description (&args[i], "-1 = none") };
+  *n_defs = N_FIXED + n_args;
+  return defs;
+}
+
+void
+arguments_free_defs (GimpParamDef *defs, gint n_defs)
+{
+  for (gint i = 0; i < n_defs; i++) {
+    g_free (defs[i].name);
+    g_free (defs[i].description);
+  }
+  g_free (defs);
+}
+
+static void
+set_dream_field (DdDreamParams *params, const DdParamSpec *spec, const GimpParam *value)
+{
+  gpointer field = (char *) params + spec->offset;
+  switch (spec->type) {
+  case DD_PARAM_INT:
+  case DD_PARAM_CHOICE:
+    *(int *) field = value->data.d_int32;
+    break;
+  case DD_PARAM_DOUBLE:
+    *(double *) field = value->data.d_float;
+    break;
+  case DD_PARAM_STRING:
+    g_free (*(char **) field);
+    *(char **) field = g_strdup (value->data.d_string ? value->data.d_string : "");
+    break;
+  }
+}
+
+gboolean
+arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params, PlugInValues *vals,
+                GError **error)
+{
+  int n_args, n_required;
+  const ProcedureArg *args = procedure_args (&n_args, &n_required);
+  n_required += N_FIXED;
+  if (n_params < n_required) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "%s takes at least %d arguments (up to opacity), not %d", PLUG_IN_PROC, n_required,
+                 n_params);
+    return FALSE;
+  }
+  for (int i = 0; i < n_args && N_FIXED + i < n_params; i++) {
+    const GimpParam *value = &param[N_FIXED + i];
+    switch (args[i].kind) {
+    case ARG_DREAM:
+      set_dream_field (params, args[i].spec, value);
+      break;
+    case ARG_GUIDE:
+      vals->guide = value->data.d_drawable;
+      break;
+    case ARG_LAYER_MODE:
+      vals->layer_mode = value->data.d_int32;
+      break;
+    case ARG_OPACITY:
+      vals->opacity = value->data.d_float;
+      break;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+check_image (gint32 image, gint32 drawable, GError **error)
+{
+  if (!gimp_image_is_valid (image)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "image: %d is not an open image", image);
+    return FALSE;
+  }
+  if (gimp_image_base_type (image) == GIMP_INDEXED) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "image: indexed images are not supported; convert the image to RGB or "
+                 "greyscale first (Image > Mode)");
+    return FALSE;
+  }
+  if (!gimp_item_is_valid (drawable) || !gimp_item_is_layer (drawable) ||
+      gimp_item_get_image (drawable) != image) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "drawable: %d is not a layer of this image (DeepDream works on layers, not on "
+                 "masks or channels)",
+                 drawable);
+    return FALSE;
+  }
+  if (gimp_layer_is_floating_sel (drawable)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "drawable: is a floating selection; anchor it or make it a new layer first");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_values (const PlugInValues *vals, GError **error)
+{
+  if (vals->guide != -1 &&
+      (!gimp_item_is_valid (vals->guide) || !gimp_item_is_drawable (vals->guide))) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "guide: %d is not a drawable (-1 = none)",
+                 vals->guide);
+    return FALSE;
+  }
+  return procedure_check_layer_values (vals->layer_mode, vals->opacity, error);
+}
+
+gboolean
+arguments_check (gint32 image, gint32 drawable, const DdDreamParams *params,
+                 const PlugInValues *vals, GError **error)
+{
+  return check_image (image, drawable, error) && check_values (vals, error) &&
+         dd_dream_params_validate (params, error);
+}

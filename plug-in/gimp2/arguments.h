@@ -1,0 +1,26 @@
+/* arguments.h: the procedure's arguments, made from the engine's parameter table.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "deepdream.h"
+#include "plugin.h"
+
+/* Every argument of the procedure, run-mode first. Free with
+ * arguments_free_defs(). */
+GimpParamDef *arguments_make_defs (gint *n_defs);
+void arguments_free_defs (GimpParamDef *defs, gint n_defs);
+
+/* Reads a non-interactive call's arguments into params and vals. Arguments
+ * added after opacity may be left out by older callers: they keep the
+ * values already in params. */
+gboolean arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params,
+                         PlugInValues *vals, GError **error);
+
+/* Checks every setting and the image and drawable a run would use, so that
+ * a bad one fails before anything is computed or changed. The message
+ * names the argument at fault. */
+gboolean arguments_check (gint32 image, gint32 drawable, const DdDreamParams *params,
+                          const PlugInValues *vals, GError **error);

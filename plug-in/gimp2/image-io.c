@@ -1,0 +1,96 @@
+/* image-io.c: pixels between GIMP drawables and the engine.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * GIMP 2.10's side of it: drawables by id; the GEGL transfer is shared.
+ */
+#include "image-io.h"
+
+#include "pixels.h"
+
+gboolean
+image_io_selection_box (gint32 drawable, GeglRectangle *box, GError **error)
+{
+  if (!gimp_drawable_mask_intersect (drawable, &box->x, &box->y, &box->width, &box->height)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "the selection does not touch the layer '%s'",
+                 gimp_item_get_name (drawable));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+image_io_read_scaled (gint32 drawable, const GeglRectangle *box, int max_edge, DdImage *out,
+                      GError **error)
+{
+  GeglRectangle whole = { 0, 0, gimp_drawable_width (drawable), gimp_drawable_height (drawable) };
+  int channels = (gimp_drawable_is_gray (drawable) ? 1 : 3) + gimp_drawable_has_alpha (drawable);
+  GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
+  gboolean ok = pixels_read (buffer, box ? box : &whole, channels, max_edge,
+                             gimp_item_get_name (drawable), out, error);
+  g_object_unref (buffer);
+  return ok;
+}
+
+gboolean
+image_io_read (gint32 drawable, const GeglRectangle *box, DdImage *out, GError **error)
+{
+  return image_io_read_scaled (drawable, box, G_MAXINT, out, error);
+}
+
+static void
+write_pixels (gint32 layer, const DdImage *pixels)
+{
+  GeglBuffer *buffer = gimp_drawable_get_buffer (layer);
+  pixels_write (buffer, pixels);
+  g_object_unref (buffer); /* sends the tiles to GIMP */
+}
+
+/* The new layer always has alpha: a layer mask and a position inside a
+ * group both need it to composite like the source. */
+static gint32
+new_layer_above (gint32 source, const GeglRectangle *box, const gchar *name, GimpLayerMode mode,
+                 gdouble opacity)
+{
+  gint32 image = gimp_item_get_image (source);
+  GimpImageType type = gimp_drawable_is_gray (source) ? GIMP_GRAYA_IMAGE : GIMP_RGBA_IMAGE;
+  gint32 layer = gimp_layer_new (image, name, box->width, box->height, type, opacity, mode);
+  if (layer == -1)
+    return -1;
+  /* Inserting at the source's position in its parent puts it right above. */
+  if (!gimp_image_insert_layer (image, layer, gimp_item_get_parent (source),
+                                gimp_image_get_item_position (image, source))) {
+    gimp_item_delete (layer);
+    return -1;
+  }
+  gint off_x, off_y;
+  gimp_drawable_offsets (source, &off_x, &off_y);
+  gimp_layer_set_offsets (layer, off_x + box->x, off_y + box->y);
+  return layer;
+}
+
+gint32
+image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixels,
+                    const gchar *name, GimpLayerMode mode, gdouble opacity, GError **error)
+{
+  gint32 image = gimp_item_get_image (source);
+  gimp_image_undo_group_start (image);
+  gint32 layer = new_layer_above (source, box, name, mode, opacity);
+  if (layer != -1) {
+    write_pixels (layer, pixels);
+    /* A mask from an empty selection would be all black. */
+    if (!gimp_selection_is_empty (image)) {
+      gimp_layer_add_mask (layer, gimp_layer_create_mask (layer, GIMP_ADD_MASK_SELECTION));
+      /* Adding a mask makes it the active drawable: Filters > Repeat
+       * would then be refused, since it is not a layer. */
+      gimp_layer_set_edit_mask (layer, FALSE);
+    }
+    gimp_drawable_update (layer, 0, 0, box->width, box->height);
+  }
+  gimp_image_undo_group_end (image);
+  if (layer == -1)
+    g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "could not add a layer above '%s': %s",
+                 gimp_item_get_name (source), gimp_get_pdb_error ());
+  return layer;
+}

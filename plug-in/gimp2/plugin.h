@@ -1,0 +1,23 @@
+/* plugin.h: what the plug-in's files share.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <libgimp/gimp.h>
+
+#include "procedure.h"
+
+/* The procedure's settings that are not the engine's: where the dream goes
+ * and what guides it. The engine's own settings live in DdDreamParams. */
+typedef struct {
+  gint32 guide;             /* drawable whose look to amplify, -1 = none */
+  GimpLayerMode layer_mode; /* of the new layer */
+  gdouble opacity;          /* of the new layer, 0..100 */
+} PlugInValues;
+
+#define PLUG_IN_VALUES_DEFAULT                                                                     \
+  {                                                                                                \
+    -1, PROCEDURE_DEFAULT_LAYER_MODE, PROCEDURE_DEFAULT_OPACITY                                    \
+  }

@@ -1,0 +1,27 @@
+/* arguments.h: the GIMP 3 procedure's arguments, made from the engine's parameter table.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "deepdream.h"
+#include "plugin.h"
+
+/* Adds every argument after run-mode, image and drawables, each with the
+ * table's default, so that a keyword call may leave any of them out. */
+void arguments_add (GimpProcedure *procedure);
+
+/* Reads the config's values into params and vals (which it fills whole). */
+void arguments_read (GimpProcedureConfig *config, DdDreamParams *params, PlugInValues *vals);
+
+/* The one drawable to dream on: GIMP 3 passes the selected ones, and a
+ * dream is made on one layer. */
+gboolean arguments_pick_drawable (GimpImage *image, GimpDrawable **drawables,
+                                  GimpDrawable **drawable, GError **error);
+
+/* Checks every setting and the image and drawable a run would use, so that
+ * a bad one fails before anything is computed or changed. The message
+ * names the argument at fault. */
+gboolean arguments_check (GimpImage *image, GimpDrawable *drawable, const DdDreamParams *params,
+                          const PlugInValues *vals, GError **error);

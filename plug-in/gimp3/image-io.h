@@ -1,0 +1,30 @@
+/* image-io.h: pixels between GIMP 3 drawables and the engine.
+ *
+ * Copyright (C) 2026 the gimp-deepdream authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gegl.h>
+
+#include "deepdream.h"
+#include "plugin.h"
+
+/* The part of drawable inside the selection's bounding box, in drawable
+ * coordinates; the whole drawable when nothing is selected. */
+gboolean image_io_selection_box (GimpDrawable *drawable, GeglRectangle *box, GError **error);
+
+/* Reads box of drawable (all of it when box is NULL), shrunk to fit
+ * max_edge x max_edge (G_MAXINT: full size), as perceptual float, grey or
+ * RGB, with alpha when the drawable has it. Free with pixels_clear(). */
+gboolean image_io_read (GimpDrawable *drawable, const GeglRectangle *box, int max_edge,
+                        DdImage *out, GError **error);
+
+/* In one undo group: a new layer called name holding pixels, placed over
+ * box of source, directly above it in the same group, masked by the
+ * selection when there is one, and left selected with its pixels (not its
+ * mask) active, as the next run expects. Returns the layer, or NULL with
+ * error set. */
+GimpLayer *image_io_add_layer (GimpDrawable *source, const GeglRectangle *box,
+                               const DdImage *pixels, const gchar *name, GimpLayerMode mode,
+                               gdouble opacity, GError **error);
