@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "animate.h"
 #include "deepdream.h"
 #include "image-check.h"
 
@@ -761,6 +762,7 @@ main (int argc, char **argv)
                                          "inception_4c/output unless told otherwise).");
   g_option_context_add_main_entries (context, entries, NULL);
   given = g_ptr_array_new_with_free_func (g_free);
+  g_option_context_add_main_entries (context, animate_option_entries (), NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("deepdream: %s (see deepdream --help)\n", error->message);
     return EXIT_USAGE;
@@ -802,7 +804,8 @@ main (int argc, char **argv)
     openblas_set_num_threads (params.threads);
   }
   start_gegl ();
-  int status = dream (argv + 1, argc - 1);
+  int status = animate_requested () ? animate_run (&params, argv[1], argv[2], quiet)
+                                    : dream (argv + 1, argc - 1);
   dd_dream_params_clear (&params);
   g_free (preset);
   gegl_exit ();
