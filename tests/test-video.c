@@ -514,7 +514,7 @@ test_cli_resume (void)
     g_autofree char *path = g_strdup_printf ("%s/in-%03d.png", stopped, k);
     g_assert_cmpint (g_unlink (path), ==, 0);
   }
-  g_autofree char *partial = g_build_filename (stopped, ".partial-in-002.png-abcdef", NULL);
+  g_autofree char *partial = g_build_filename (stopped, ".in-002.png.0badcafe.part", NULL);
   g_assert_true (g_file_set_contents (partial, "half", 4, NULL));
   GStatBuf kept_before, kept_after;
   g_autofree char *kept = g_build_filename (stopped, "in-001.png", NULL);

@@ -27,7 +27,6 @@
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 #define STATE_FILE ".deepdream-animation"
-#define PARTIAL_PREFIX ".partial-"
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DdDreamParams, dd_dream_params_clear)
 
@@ -119,56 +118,24 @@ load_frame (const char *path, DdImage *im, int want_width, int want_height, GErr
   return TRUE;
 }
 
-/* Writes im as an 8-bit PNG: into a hidden file beside path, then renamed
- * over it, so path is either absent or a whole frame. */
+/* Writes im as an 8-bit PNG, whole or not at all (cli_save_image), so a
+ * resumed run finds every frame it keeps complete. */
 static gboolean
 save_frame (const DdImage *im, const char *path, GError **error)
 {
-  g_autofree char *folder = g_path_get_dirname (path);
-  g_autofree char *name = g_path_get_basename (path);
-  g_autofree char *partial =
-      g_strconcat (folder, G_DIR_SEPARATOR_S, PARTIAL_PREFIX, name, "-XXXXXX", NULL);
-  int fd = g_mkstemp (partial);
-  if (fd < 0) {
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot write in '%s': %s",
-                 folder, g_strerror (errno));
-    return FALSE;
-  }
-  close (fd);
-  /* mkstemp makes files only their owner may read; a frame gets the
-   * permissions of any other new file. */
-  mode_t mask = umask (0);
-  umask (mask);
-  g_chmod (partial, 0666 & ~mask);
-  GeglRectangle extent = { 0, 0, im->width, im->height };
-  g_autoptr (GeglBuffer) buffer = gegl_buffer_linear_new_from_data (
-      im->pixels, babl_format ("R'G'B' u8"), &extent, (int) im->stride, NULL, NULL);
-  g_autoptr (GeglNode) graph = gegl_node_new ();
-  GeglNode *source =
-      gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  GeglNode *save = gegl_node_new_child (graph, "operation", "gegl:png-save", "path", partial,
-                                        "bitdepth", 8, NULL);
-  gegl_node_link (source, save);
-  gegl_node_process (save);
-  GStatBuf st;
-  if (g_stat (partial, &st) != 0 || st.st_size == 0 || g_rename (partial, path) != 0) {
-    int saved = errno;
-    g_unlink (partial);
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot write '%s'%s%s", path,
-                 saved ? ": " : " (disk full?)", saved ? g_strerror (saved) : "");
-    return FALSE;
-  }
-  return TRUE;
+  return cli_save_image (im, babl_format ("R'G'B' u8"), path, error);
 }
 
-/* Removes what a stopped run left half written. */
+/* Removes what a stopped run left half written: DdSafeFile's named
+ * temporary files (".NAME.XXXXXXXX.part"), made where the file system
+ * cannot make unnamed ones. */
 static void
 remove_partial_files (const char *folder)
 {
   g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
   const char *name;
   while (dir && (name = g_dir_read_name (dir)))
-    if (g_str_has_prefix (name, PARTIAL_PREFIX)) {
+    if (name[0] == '.' && g_str_has_suffix (name, ".part")) {
       g_autofree char *path = g_build_filename (folder, name, NULL);
       g_unlink (path);
     }

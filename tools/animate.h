@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <gegl.h>
 #include <glib.h>
 
 #include "deepdream.h"
@@ -21,3 +22,8 @@ gboolean animate_requested (void);
  * exit status; errors go to stderr in one line. */
 int animate_run (const DdDreamParams *params, const char *input, const char *output,
                  gboolean quiet);
+
+/* deepdream.c's writer, which the frames go through too: im in format,
+ * encoded by GEGL into memory and written through DdSafeFile, so a full
+ * disk or a kill never leaves a partial file under path. */
+gboolean cli_save_image (const DdImage *im, const Babl *format, const char *path, GError **error);

@@ -380,14 +380,13 @@ check_writable (const char *path, GError **error)
   return file != NULL;
 }
 
-/* Encodes the picture into memory_fd with GEGL. */
+/* Encodes the pixels into memory_fd with GEGL. */
 static gboolean
-encode_picture (const Picture *p, const char *saver, int memory_fd)
+encode_image (const DdImage *im, const Babl *format, const char *saver, int memory_fd)
 {
-  const DdImage *im = &p->image;
   GeglRectangle extent = { 0, 0, im->width, im->height };
-  g_autoptr (GeglBuffer) buffer = gegl_buffer_linear_new_from_data (im->pixels, p->format, &extent,
-                                                                    (int) im->stride, NULL, NULL);
+  g_autoptr (GeglBuffer) buffer =
+      gegl_buffer_linear_new_from_data (im->pixels, format, &extent, (int) im->stride, NULL, NULL);
   g_autoptr (GeglNode) graph = gegl_node_new ();
   GeglNode *source =
       gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
@@ -406,8 +405,8 @@ encode_picture (const Picture *p, const char *saver, int memory_fd)
  * disk would leave a truncated file: the file is encoded into memory first,
  * then written out through DdSafeFile, which checks every byte and replaces
  * the destination only when the whole file is on the disk. */
-static gboolean
-save_picture (const Picture *p, const char *path, GError **error)
+gboolean
+cli_save_image (const DdImage *im, const Babl *format, const char *path, GError **error)
 {
   g_autoptr (DdSafeFile) file = dd_safe_file_new (path, error);
   if (!file)
@@ -418,7 +417,7 @@ save_picture (const Picture *p, const char *path, GError **error)
                  path, g_strerror (errno));
     return FALSE;
   }
-  gboolean encoded = encode_picture (p, saver_for (path), memory_fd);
+  gboolean encoded = encode_image (im, format, saver_for (path), memory_fd);
   g_autoptr (GMappedFile) bytes = g_mapped_file_new_from_fd (memory_fd, FALSE, NULL);
   close (memory_fd);
   if (!encoded || !bytes || g_mapped_file_get_length (bytes) == 0) {
@@ -530,7 +529,7 @@ dream (char **args, int n_args)
                                      mask.image.pixels ? &mask.image : NULL, &input.image,
                                      quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info,
                                      &error) &&
-                save_picture (&input, args[1], &error);
+                cli_save_image (&input.image, input.format, args[1], &error);
   picture_clear (&input);
   picture_clear (&guide);
   picture_clear (&mask);
