@@ -241,11 +241,12 @@ dd_blas_describe (void)
   DdCpuFeatures cpu;
   dd_cpu_features_read (&cpu);
   const char *core = openblas_get_corename ();
-  /* openblas_get_config () starts "OpenBLAS 0.3.21 DYNAMIC_ARCH ...". */
-  g_auto (GStrv) config = g_strsplit (openblas_get_config (), " ", 3);
-  g_autofree char *version = g_strjoin (" ", config[0] ? config[0] : "BLAS",
-                                        config[0] && config[1] ? config[1] : "", NULL);
-  g_strchomp (version);
+  /* openblas_get_config () starts "OpenBLAS 0.3.21 DYNAMIC_ARCH ...": its
+   * first two words. */
+  g_auto (GStrv) words = g_strsplit (openblas_get_config (), " ", 3);
+  if (g_strv_length (words) > 2)
+    g_clear_pointer (&words[2], g_free);
+  g_autofree char *version = g_strjoinv (" ", words);
 
   g_autofree char *why = NULL;
   switch (blas_choice.action) {
