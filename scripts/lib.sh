@@ -12,11 +12,12 @@
 # x11-utils and imagemagick drive and photograph the plug-in's dialog in the
 # GUI test; debootstrap makes the Debian trixie chroot GIMP 3 is tested in;
 # libopencv-video-dev (the video module alone, not libopencv-dev's every
-# module) gives optical flow for dreaming video frames.
+# module) gives optical flow for dreaming video frames; GNU time measures
+# the command line's peak memory in its tests.
 DEPENDENCIES="build-essential meson ninja-build pkg-config libglib2.0-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-openmp-dev libopenblas-dev
   libgegl-dev libgimp2.0-dev gimp gegl curl ca-certificates clang libclang-rt-14-dev
-  xvfb xauth xdotool x11-utils imagemagick valgrind debootstrap
+  xvfb xauth xdotool x11-utils imagemagick valgrind debootstrap time
   libopencv-video-dev"
 
 as_root() {
