@@ -297,3 +297,20 @@ dd_blas_describe (void)
                           omp_get_max_threads () == 1 ? "" : "s", waiting, vendors[cpu.vendor],
                           cpu.family, cpu.model, feature_text);
 }
+
+void
+dd_blas_reserve_buffers (int n)
+{
+  /* OpenBLAS's own allocator, which a single-threaded product takes its
+   * buffer from and gives it back to, mapped, for the next. Looked up, as
+   * another BLAS has none. */
+  void *(*alloc) (int) = (void *(*) (int) ) dlsym (RTLD_DEFAULT, "blas_memory_alloc");
+  void (*release) (void *) = (void (*) (void *)) dlsym (RTLD_DEFAULT, "blas_memory_free");
+  if (!alloc || !release || n < 1)
+    return;
+  g_autofree void **held = g_new (void *, n);
+  for (int i = 0; i < n; i++)
+    held[i] = alloc (0);
+  for (int i = 0; i < n; i++)
+    release (held[i]);
+}

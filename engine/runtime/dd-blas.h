@@ -60,3 +60,7 @@ const char *dd_blas_best_core (const DdCpuFeatures *cpu, gboolean (*has_core) (c
 
 /* Whether the OpenBLAS linked in has a core of that name. */
 gboolean dd_blas_has_core (const char *core);
+
+/* Makes OpenBLAS map n buffers for single-threaded products now, kept for
+ * later ones (see dd_parallel_prepare); nothing with another BLAS. */
+void dd_blas_reserve_buffers (int n);

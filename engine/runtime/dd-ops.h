@@ -224,9 +224,25 @@ int dd_thread_slots (void);
  * Winograd weights, a dream's image-sized planes. Freed with free ();
  * NULL when out of memory. */
 void *dd_alloc_huge (gsize bytes);
+/* Runs fn (data, chunk, slot) for every chunk in [0, n_chunks), shared
+ * out among the engine's threads as they come free (pool.c); slot, below
+ * dd_thread_slots (), names the thread's own buffers. Returns when every
+ * chunk is done. Products inside run single-threaded. */
+typedef void (*DdChunkFunc) (gpointer data, int64_t chunk, int slot);
+void dd_parallel (int64_t n_chunks, DdChunkFunc fn, gpointer data);
+/* Has OpenBLAS make a buffer for each thread dd_parallel may run a product
+ * on at once: it maps one (128 MB) when a product finds none free, and
+ * retries forever when it cannot. Called before a plan takes its memory,
+ * so that running short is the plan's clean error instead. */
+void dd_parallel_prepare (void);
+/* Blocks a thread, at least, in work shared out as threads come free: a
+ * thread slowed by another program on its core then takes fewer blocks
+ * instead of holding the others at the end. */
+#define DD_SHARE_BLOCKS 8
 /* The size, at most `block`, of blocks that share n items out evenly in a
- * multiple of `multiple` blocks: small images then still keep every
- * thread busy to the end. */
+ * multiple of `multiple` blocks, and in at least DD_SHARE_BLOCKS a thread
+ * (when n has that many items): small images then still keep every thread
+ * busy to the end. */
 int64_t dd_balanced_block (int64_t n, int64_t block, int64_t multiple);
 /* The distance in floats to put between rows of len floats that a loop
  * walks side by side: len rounded up to an odd number of 64-byte lines.

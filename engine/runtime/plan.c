@@ -571,6 +571,8 @@ plan_new_from (DdModel *model, int width, int height, const char *const *targets
   p->model = dd_model_ref (model);
   p->with_backward = !(flags & DD_PLAN_FORWARD_ONLY);
   p->measure_only = (flags & DD_PLAN_MEASURE_ONLY) != 0;
+  if (!p->measure_only)
+    dd_parallel_prepare ();
   p->shapes = g_new0 (DdShape, model->n_values);
   if (!resolve_targets (p, targets, n_targets, error))
     return NULL;

@@ -420,45 +420,79 @@ finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_
   }
 }
 
-/* Group grp of image n. A pointwise conv is one product straight from x
- * into y, multithreaded by OpenBLAS, then its bias and ReLU per channel:
- * measured in GoogLeNet, about 3 % of a step faster than per-thread blocks
- * of columns with the bias and ReLU done in cache, as OpenBLAS splits the
- * product better than fixed blocks do. Any other conv: each thread takes a
- * block of output rows, unrolled into its own cache-sized buffer and
- * multiplied there into a second one that finish_block takes to y: neither
- * the unrolled matrix nor the product goes out to memory before it is
- * done. Those products run single-threaded, one per thread. */
+/* Columns of a pointwise conv's chunk: DD_SHARE_BLOCKS chunks a thread,
+ * at least 512 columns (a 16-float multiple), so that each single-threaded
+ * product still packs its weights once for enough work. */
+static int64_t
+pointwise_chunk (int64_t ohw)
+{
+  const int64_t chunks = DD_SHARE_BLOCKS * dd_thread_slots ();
+  return MIN (ohw, MAX ((ohw / chunks + 15) / 16 * 16, 512));
+}
+
+/* One group of one image, shared out in blocks (dd_parallel). */
+typedef struct {
+  const DdOpCtx *c;
+  const ConvGeom *g;
+  int64_t n, grp;
+  const float *x, *w; /* forward: input, weights; backward: gy, weights */
+  float *y;           /* forward: output; backward: gx */
+  const guint8 *mask; /* backward: the following ReLU's, or NULL */
+  int64_t parity;     /* backward: the blocks of this parity */
+  gboolean add;       /* backward: add to gx */
+} ConvJob;
+
+static void
+pointwise_forward_chunk (gpointer data, int64_t b, int slot)
+{
+  const ConvJob *j = data;
+  const ConvGeom *g = j->g;
+  const int64_t ohw = g->oh * g->ow, chunk = pointwise_chunk (ohw);
+  const int64_t at = b * chunk, len = MIN (chunk, ohw - at);
+  (void) slot;
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->cg, 1.0f, j->w, g->cg,
+               j->x + at, ohw, 0.0f, j->y + at, ohw);
+  finish_block (j->c, g, j->n, j->grp * g->og, g->og, at, len, NULL, 0);
+}
+
+static void
+im2col_forward_block (gpointer data, int64_t b, int slot)
+{
+  const ConvJob *j = data;
+  const ConvGeom *g = j->g;
+  float *col = j->c->work + slot * (g->kdim + g->og) * g->ld;
+  float *out = col + g->kdim * g->ld;
+  const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
+  for (int64_t row = 0; row < g->kdim; row++)
+    im2col_row (j->c->a, g, j->x, row, r0, rows, col + row * g->ld);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, rows * g->ow, g->kdim, 1.0f, j->w,
+               g->kdim, col, g->ld, 0.0f, out, g->ld);
+  finish_block (j->c, g, j->n, j->grp * g->og, g->og, r0 * g->ow, rows * g->ow, out, g->ld);
+}
+
+/* Group grp of image n. A pointwise conv is a product straight from x
+ * into y, in chunks of columns, each finished (bias, ReLU) while still in
+ * cache. Any other conv: a block of output rows at a time, unrolled into
+ * the thread's own cache-sized buffer and multiplied there into a second
+ * one that finish_block takes to y: neither the unrolled matrix nor the
+ * product goes out to memory before it is done. */
 static void
 conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
 {
   const int64_t ohw = g->oh * g->ow;
-  const float *x = c->x[0] + (n * g->c + grp * g->cg) * g->h * g->w;
-  const float *w = c->x[1] + grp * g->og * g->kdim;
-  float *y = c->y + (n * g->o + grp * g->og) * ohw;
+  ConvJob j = { .c = c,
+                .g = g,
+                .n = n,
+                .grp = grp,
+                .x = c->x[0] + (n * g->c + grp * g->cg) * g->h * g->w,
+                .w = c->x[1] + grp * g->og * g->kdim,
+                .y = c->y + (n * g->o + grp * g->og) * ohw };
   if (is_pointwise (c->a)) {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, ohw, g->cg, 1.0f, w, g->cg, x,
-                 ohw, 0.0f, y, ohw);
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < g->og; o++)
-      finish_block (c, g, n, grp * g->og + o, 1, 0, ohw, NULL, 0);
+    const int64_t chunk = pointwise_chunk (ohw);
+    dd_parallel ((ohw + chunk - 1) / chunk, pointwise_forward_chunk, &j);
     return;
   }
-  const int64_t n_blocks = (g->oh + g->block_rows - 1) / g->block_rows;
-#pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
-  {
-    float *col = c->work + omp_get_thread_num () * (g->kdim + g->og) * g->ld;
-    float *out = col + g->kdim * g->ld;
-#pragma omp for schedule(dynamic)
-    for (int64_t b = 0; b < n_blocks; b++) {
-      const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
-      for (int64_t row = 0; row < g->kdim; row++)
-        im2col_row (c->a, g, x, row, r0, rows, col + row * g->ld);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, rows * g->ow, g->kdim, 1.0f, w,
-                   g->kdim, col, g->ld, 0.0f, out, g->ld);
-      finish_block (c, g, n, grp * g->og, g->og, r0 * g->ow, rows * g->ow, out, g->ld);
-    }
-  }
+  dd_parallel ((g->oh + g->block_rows - 1) / g->block_rows, im2col_forward_block, &j);
 }
 
 static void
@@ -492,48 +526,69 @@ conv_forward (const DdOpCtx *c)
 }
 
 static void
+pointwise_backward_chunk (gpointer data, int64_t b, int slot)
+{
+  const ConvJob *j = data;
+  const ConvGeom *g = j->g;
+  const int64_t ohw = g->oh * g->ow, chunk = pointwise_chunk (ohw);
+  const int64_t at = b * chunk, len = MIN (chunk, ohw - at);
+  (void) slot;
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->cg, len, g->og, 1.0f, j->w, g->cg,
+               j->x + at, ohw, j->add ? 1.0f : 0.0f, j->y + at, ohw);
+}
+
+static void
+clear_plane (gpointer data, int64_t ch, int slot)
+{
+  const ConvJob *j = data;
+  (void) slot;
+  memset (j->y + ch * j->g->h * j->g->w, 0, j->g->h * j->g->w * sizeof (float));
+}
+
+static void
+im2col_backward_block (gpointer data, int64_t i, int slot)
+{
+  const ConvJob *j = data;
+  const ConvGeom *g = j->g;
+  const int64_t ohw = g->oh * g->ow, b = 2 * i + j->parity;
+  float *col = j->c->work + slot * (g->kdim + g->og) * g->ld;
+  float *out = col + g->kdim * g->ld;
+  const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
+  const float *by = j->x + r0 * g->ow;
+  int64_t ldb = ohw;
+  if (j->mask) {
+    for (int64_t o = 0; o < g->og; o++)
+      dd_relu_gradient (j->mask + o * ohw + r0 * g->ow, by + o * ohw, out + o * g->ld, FALSE,
+                        rows * g->ow);
+    by = out;
+    ldb = g->ld;
+  }
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->kdim, rows * g->ow, g->og, 1.0f, j->w,
+               g->kdim, by, ldb, 0.0f, col, g->ld);
+  col2im_add (j->c->a, g, col, r0, rows, j->y);
+}
+
+/* A pointwise conv's gradient is one product, in chunks of columns. Any
+ * other: as in forward, a block's gradient is multiplied into the thread's
+ * unrolled buffer and folded back; even blocks first, then odd ones, so
+ * that no two threads add to the same input row. With a ReLU's mask, the
+ * block's gradient goes through the output buffer, masked. */
+static void
 conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const guint8 *mask,
                      const float *w, float *gx, gboolean add)
 {
   const int64_t ohw = g->oh * g->ow;
+  ConvJob j = { .c = c, .g = g, .x = gy, .w = w, .y = gx, .mask = mask, .add = add };
   if (is_pointwise (c->a)) {
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->cg, ohw, g->og, 1.0f, w, g->cg, gy,
-                 ohw, add ? 1.0f : 0.0f, gx, ohw);
+    const int64_t chunk = pointwise_chunk (ohw);
+    dd_parallel ((ohw + chunk - 1) / chunk, pointwise_backward_chunk, &j);
     return;
   }
-  /* As in forward, each thread multiplies a block's gradient into its
-   * unrolled buffer and folds that back; even blocks first, then odd ones,
-   * so that no two threads add to the same input row. With a ReLU's mask,
-   * the block's gradient goes through the output buffer, masked. */
+  if (!add)
+    dd_parallel (g->cg, clear_plane, &j);
   const int64_t n_blocks = (g->oh + g->block_rows - 1) / g->block_rows;
-#pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
-  {
-    float *col = c->work + omp_get_thread_num () * (g->kdim + g->og) * g->ld;
-    float *out = col + g->kdim * g->ld;
-    if (!add) {
-#pragma omp for schedule(static)
-      for (int64_t ch = 0; ch < g->cg; ch++)
-        memset (gx + ch * g->h * g->w, 0, g->h * g->w * sizeof *gx);
-    }
-    for (int64_t parity = 0; parity < 2; parity++) {
-#pragma omp for schedule(dynamic)
-      for (int64_t b = parity; b < n_blocks; b += 2) {
-        const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
-        const float *by = gy + r0 * g->ow;
-        int64_t ldb = ohw;
-        if (mask) {
-          for (int64_t o = 0; o < g->og; o++)
-            dd_relu_gradient (mask + o * ohw + r0 * g->ow, by + o * ohw, out + o * g->ld, FALSE,
-                              rows * g->ow);
-          by = out;
-          ldb = g->ld;
-        }
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->kdim, rows * g->ow, g->og, 1.0f, w,
-                     g->kdim, by, ldb, 0.0f, col, g->ld);
-        col2im_add (c->a, g, col, r0, rows, gx);
-      }
-    }
-  }
+  for (j.parity = 0; j.parity < 2; j.parity++)
+    dd_parallel ((n_blocks - j.parity + 1) / 2, im2col_backward_block, &j);
 }
 
 static void

@@ -67,7 +67,7 @@ int64_t
 dd_balanced_block (int64_t n, int64_t block, int64_t multiple)
 {
   block = MAX (block, 1);
-  int64_t blocks = (n + block - 1) / block;
+  int64_t blocks = MAX ((n + block - 1) / block, DD_SHARE_BLOCKS * dd_thread_slots ());
   blocks = MAX ((blocks + multiple - 1) / multiple * multiple, 1);
   return MAX ((n + blocks - 1) / blocks, 1);
 }

@@ -421,6 +421,33 @@ run_block (const DdWinograd *p, const Tiling *t, const float *u, const float *in
   }
 }
 
+typedef struct {
+  const DdWinograd *p;
+  const Tiling *t;
+  const float *u, *in;
+  float *out;
+  gboolean add;
+  float *slots;
+} WinogradJob;
+
+static void
+clear_m (gpointer data, int64_t i, int slot)
+{
+  const WinogradJob *j = data;
+  (void) slot;
+  memset (slot_m (j->t, j->slots + i * slot_floats (j->t)), 0,
+          TILES * j->t->mstride * sizeof (float));
+}
+
+static void
+run_job_block (gpointer data, int64_t b, int slot)
+{
+  const WinogradJob *j = data;
+  const int64_t block = j->t->block;
+  run_block (j->p, j->t, j->u, j->in, b * block, MIN (block, j->t->tiles - b * block), j->add,
+             j->slots + slot * slot_floats (j->t), j->out);
+}
+
 void
 dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
                  gboolean add, float *work, gsize budget)
@@ -434,14 +461,9 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
     dd_winograd_transform (planes, weights, p->backward, work);
     slots = work + TILES * planes;
   }
-#pragma omp parallel num_threads(MIN(t.slots, omp_get_max_threads()))
-  {
-    float *slot = slots + omp_get_thread_num () * slot_floats (&t);
-    memset (slot_m (&t, slot), 0, TILES * t.mstride * sizeof (float)); /* see multiply */
-#pragma omp for schedule(dynamic)
-    for (int64_t b = 0; b < n_blocks; b++)
-      run_block (p, &t, u, in, b * t.block, MIN (t.block, t.tiles - b * t.block), add, slot, out);
-  }
+  WinogradJob j = { .p = p, .t = &t, .u = u, .in = in, .out = out, .add = add, .slots = slots };
+  dd_parallel (t.slots, clear_m, &j); /* see multiply */
+  dd_parallel (n_blocks, run_job_block, &j);
 }
 
 float *
