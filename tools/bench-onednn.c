@@ -316,29 +316,36 @@ cpu_name (void)
   return g_strdup ("unknown CPU");
 }
 
-/* The Conv nodes of the plan, in its order. */
-typedef struct {
-  DdModel *model;
-  GPtrArray *names;
-} PlanNodes;
-
-static void
-collect_conv (const char *node, const char *op_type, double forward_s, double backward_s,
-              gpointer data)
-{
-  (void) forward_s;
-  (void) backward_s;
-  if (strcmp (op_type, "Conv") == 0)
-    g_ptr_array_add (((PlanNodes *) data)->names, g_strdup (node));
-}
-
-static const DdNode *
+static int
 find_node (DdModel *m, const char *name)
 {
   for (int i = 0; i < m->n_nodes; i++)
     if (strcmp (m->nodes[i].name, name) == 0)
-      return &m->nodes[i];
-  return NULL;
+      return i;
+  return -1;
+}
+
+/* The nodes of the plan (keep, by node index) and its Conv nodes in its
+ * order (convs). */
+typedef struct {
+  DdModel *model;
+  gboolean *keep;
+  GArray *convs;
+} PlanNodes;
+
+static void
+collect_node (const char *node, const char *op_type, double forward_s, double backward_s,
+              gpointer data)
+{
+  PlanNodes *nodes = data;
+  (void) forward_s;
+  (void) backward_s;
+  int i = find_node (nodes->model, node);
+  if (i < 0)
+    return;
+  nodes->keep[i] = TRUE;
+  if (strcmp (op_type, "Conv") == 0)
+    g_array_append_val (nodes->convs, i);
 }
 
 /* Sets c up for node: shapes as the engine infers them for the input,
@@ -503,14 +510,20 @@ main (int argc, char **argv)
   const char *target = layer ? layer : DEFAULT_LAYER;
   /* The plan says which convolutions run and makes their Winograd weights. */
   g_autoptr (DdPlan) plan = dd_plan_new (model, width, height, &target, 1, 0, &error);
-  g_autofree DdShape *shapes = g_new0 (DdShape, model->n_values);
-  if (!plan || !dd_model_infer_shapes (model, height, width, NULL, shapes, &error)) {
+  if (!plan) {
     fprintf (stderr, "bench-onednn: %s\n", error->message);
     return 1;
   }
-  PlanNodes nodes = { model, g_ptr_array_new_with_free_func (g_free) };
-  dd_plan_foreach_node_profile (plan, collect_conv, &nodes);
+  g_autofree gboolean *keep = g_new0 (gboolean, model->n_nodes);
+  PlanNodes nodes = { model, keep, g_array_new (FALSE, FALSE, sizeof (int)) };
+  dd_plan_foreach_node_profile (plan, collect_node, &nodes);
   g_clear_pointer (&plan, dd_plan_free);
+  /* The shapes the plan has, inferred as it infers them. */
+  g_autofree DdShape *shapes = g_new0 (DdShape, model->n_values);
+  if (!dd_model_infer_shapes (model, height, width, keep, shapes, &error)) {
+    fprintf (stderr, "bench-onednn: %s\n", error->message);
+    return 1;
+  }
 
   omp_set_num_threads (threads);
   DNNL_TRY (dnnl_engine_create (&engine, dnnl_cpu, 0), "engine");
@@ -529,13 +542,13 @@ main (int argc, char **argv)
   fflush (stdout);
   GRand *rand = g_rand_new_with_seed (1);
   Times total = { 0 };
-  for (guint i = 0; i < nodes.names->len; i++) {
-    const DdNode *node = find_node (model, nodes.names->pdata[i]);
+  for (guint i = 0; i < nodes.convs->len; i++) {
+    const DdNode *node = &model->nodes[g_array_index (nodes.convs, int, i)];
     Conv c;
     Prim fwd = { 0 }, bwd = { 0 };
     double err_fwd = 0, err_bwd = 0;
-    if (!node || !conv_init (&c, model, node, shapes, rand, &error)) {
-      fprintf (stderr, "bench-onednn: %s\n", error ? error->message : "node not found");
+    if (!conv_init (&c, model, node, shapes, rand, &error)) {
+      fprintf (stderr, "bench-onednn: %s\n", error->message);
       return 1;
     }
     if (!best_onednn (&c, &fwd, &bwd, &err_fwd, &err_bwd)) {
@@ -575,7 +588,7 @@ main (int argc, char **argv)
   printf ("(x: the engine's time over oneDNN's; max err: the larger difference of oneDNN's "
           "results from the engine's, relative to their largest magnitude)\n");
   g_rand_free (rand);
-  g_ptr_array_unref (nodes.names);
+  g_array_unref (nodes.convs);
   dnnl_stream_destroy (stream);
   dnnl_engine_destroy (engine);
   return 0;
