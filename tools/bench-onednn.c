@@ -15,10 +15,12 @@
  * its direct and Winograd algorithms where both exist. Bias is in both
  * forwards; the ReLU that follows each convolution in the network is in
  * neither. The two libraries take turns call by call, so that a change in
- * the machine's load falls on both; the figures are medians. oneDNN's
- * results are checked against ours, to be sure that both solve the same
- * problem (the program fails when they do not). Prints figures only; it
- * asserts nothing about time.
+ * the machine's load falls on both; the figures are medians. Beside them,
+ * each convolution's time in whole steps of the plan, where its data is
+ * not in the cache as it is in calls repeated alone. oneDNN's results are
+ * checked against ours, to be sure that both solve the same problem (the
+ * program fails when they do not). Prints figures only; it asserts
+ * nothing about time.
  */
 #include <math.h>
 #include <omp.h>
@@ -331,6 +333,7 @@ typedef struct {
   DdModel *model;
   gboolean *keep;
   GArray *convs;
+  double *step_fwd, *step_bwd; /* by node index: seconds in the plan's runs */
 } PlanNodes;
 
 static void
@@ -338,12 +341,12 @@ collect_node (const char *node, const char *op_type, double forward_s, double ba
               gpointer data)
 {
   PlanNodes *nodes = data;
-  (void) forward_s;
-  (void) backward_s;
   int i = find_node (nodes->model, node);
   if (i < 0)
     return;
   nodes->keep[i] = TRUE;
+  nodes->step_fwd[i] = forward_s;
+  nodes->step_bwd[i] = backward_s;
   if (strcmp (op_type, "Conv") == 0)
     g_array_append_val (nodes->convs, i);
 }
@@ -473,6 +476,27 @@ best_onednn (Conv *c, Prim *fwd, Prim *bwd, double *err_fwd, double *err_bwd)
   return TRUE;
 }
 
+/* runs steps of the plan, forward and backward as a dream does them, after
+ * one untimed, with the plan's profile on: each node's time in a step. */
+static void
+step_plan (DdPlan *plan, gsize n, int runs)
+{
+  DdTensorInfo info;
+  GRand *rand = g_rand_new_with_seed (2);
+  for (int r = 0; r <= runs; r++) {
+    if (r == 1)
+      dd_plan_set_profiling (plan, TRUE);
+    float *in = dd_plan_get_input (plan);
+    for (gsize i = 0; i < n; i++)
+      in[i] = (float) g_rand_double_range (rand, -2, 2);
+    dd_plan_forward (plan);
+    const float *a = dd_plan_get_target (plan, 0, &info);
+    memcpy (dd_plan_get_target_grad (plan, 0), a, dd_tensor_info_numel (&info) * sizeof *a);
+    dd_plan_backward (plan);
+  }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -515,7 +539,11 @@ main (int argc, char **argv)
     return 1;
   }
   g_autofree gboolean *keep = g_new0 (gboolean, model->n_nodes);
-  PlanNodes nodes = { model, keep, g_array_new (FALSE, FALSE, sizeof (int)) };
+  g_autofree double *step_fwd = g_new0 (double, model->n_nodes);
+  g_autofree double *step_bwd = g_new0 (double, model->n_nodes);
+  PlanNodes nodes = { model, keep, g_array_new (FALSE, FALSE, sizeof (int)), step_fwd, step_bwd };
+  omp_set_num_threads (threads);
+  step_plan (plan, (gsize) dd_model_get_input_channels (model) * width * height, runs);
   dd_plan_foreach_node_profile (plan, collect_node, &nodes);
   g_clear_pointer (&plan, dd_plan_free);
   /* The shapes the plan has, inferred as it infers them. */
@@ -525,7 +553,6 @@ main (int argc, char **argv)
     return 1;
   }
 
-  omp_set_num_threads (threads);
   DNNL_TRY (dnnl_engine_create (&engine, dnnl_cpu, 0), "engine");
   DNNL_TRY (dnnl_stream_create (&stream, engine, dnnl_stream_default_flags), "stream");
 
@@ -536,14 +563,18 @@ main (int argc, char **argv)
           target, width, height, v->major, v->minor, v->patch);
   printf ("CPU: %s; %d threads; medians of %d calls each, taking turns\nengine: %s\n", cpu, threads,
           runs, kernels);
-  printf ("\n%-26s %-14s %-9s %8s %8s %5s %8s %8s %5s  %-8s %-22s\n", "convolution", "input",
-          "kernel", "fwd ms", "oneDNN", "x", "bwd ms", "oneDNN", "x", "max err",
+  printf ("\n%-26s %-14s %-9s %8s %8s %5s %8s %8s %5s %9s  %-8s %-22s\n", "convolution", "input",
+          "kernel", "fwd ms", "oneDNN", "x", "bwd ms", "oneDNN", "x", "in step", "max err",
           "oneDNN impl fwd/bwd");
   fflush (stdout);
   GRand *rand = g_rand_new_with_seed (1);
   Times total = { 0 };
+  double total_step = 0;
   for (guint i = 0; i < nodes.convs->len; i++) {
-    const DdNode *node = &model->nodes[g_array_index (nodes.convs, int, i)];
+    const int at = g_array_index (nodes.convs, int, i);
+    const DdNode *node = &model->nodes[at];
+    const double in_step = 1e3 * (step_fwd[at] + step_bwd[at]) / runs;
+    total_step += in_step;
     Conv c;
     Prim fwd = { 0 }, bwd = { 0 };
     double err_fwd = 0, err_bwd = 0;
@@ -574,19 +605,23 @@ main (int argc, char **argv)
     g_autofree char *kernel =
         g_strdup_printf ("%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT, c.ws.d[2],
                          c.ws.d[3], node->a.stride[0]);
-    printf ("%-26s %-14s %-9s %8.2f %8.2f %5.2f %8.2f %8.2f %5.2f  %-8.1e %s / %s\n", node->name,
-            input, kernel, t.ours_fwd, t.dnnl_fwd, t.ours_fwd / t.dnnl_fwd, t.ours_bwd, t.dnnl_bwd,
-            t.ours_bwd / t.dnnl_bwd, MAX (err_fwd, err_bwd), fwd.impl, bwd.impl);
+    printf ("%-26s %-14s %-9s %8.2f %8.2f %5.2f %8.2f %8.2f %5.2f %9.2f  %-8.1e %s / %s\n",
+            node->name, input, kernel, t.ours_fwd, t.dnnl_fwd, t.ours_fwd / t.dnnl_fwd, t.ours_bwd,
+            t.dnnl_bwd, t.ours_bwd / t.dnnl_bwd, in_step, MAX (err_fwd, err_bwd), fwd.impl,
+            bwd.impl);
     fflush (stdout);
     prim_clear (&fwd);
     prim_clear (&bwd);
     conv_clear (&c);
   }
-  printf ("%-26s %-14s %-9s %8.2f %8.2f %5.2f %8.2f %8.2f %5.2f\n", "all convolutions", "", "",
-          total.ours_fwd, total.dnnl_fwd, total.ours_fwd / total.dnnl_fwd, total.ours_bwd,
-          total.dnnl_bwd, total.ours_bwd / total.dnnl_bwd);
-  printf ("(x: the engine's time over oneDNN's; max err: the larger difference of oneDNN's "
-          "results from the engine's, relative to their largest magnitude)\n");
+  printf ("%-26s %-14s %-9s %8.2f %8.2f %5.2f %8.2f %8.2f %5.2f %9.2f\n", "all convolutions", "",
+          "", total.ours_fwd, total.dnnl_fwd, total.ours_fwd / total.dnnl_fwd, total.ours_bwd,
+          total.dnnl_bwd, total.ours_bwd / total.dnnl_bwd, total_step);
+  printf ("(x: the engine's time over oneDNN's; in step: the engine's forward + backward of the "
+          "node in whole steps of the plan, its ReLU included, mean of %d; max err: the larger "
+          "difference of oneDNN's results from the engine's, relative to their largest "
+          "magnitude)\n",
+          runs);
   g_rand_free (rand);
   g_array_unref (nodes.convs);
   dnnl_stream_destroy (stream);
