@@ -215,8 +215,8 @@ scale_by_mask (const Dream *d, float *v, gsize plane)
 /* x = base of octave i + the previous octave's detail zoomed to this size
  * (weakened by the strength map, which is all the detail may grow). Below
  * full size, the base stays in the detail's buffer, free once the detail
- * is added, until end_octave needs it: making it anew there took half of
- * the resampling's time. */
+ * is added, until end_octave needs it: making it anew there would read the
+ * source and zoom it down once more for each octave. */
 static void
 begin_octave (Dream *d, int i)
 {
