@@ -201,6 +201,28 @@ typedef struct {
   DdPixelType type;
 } DdImage;
 
+/* Where a dream's time goes, phase by phase, in seconds of wall time. The
+ * phases follow one another and together cover the whole of the run, so
+ * they add up to its time. The random roll of each step costs nothing of
+ * its own: fill and paste read and write the image through it. */
+typedef enum {
+  DD_PHASE_SETUP,     /* checks, the tiling's choice, the guide's features */
+  DD_PHASE_MEMORY,    /* buffers allocated and first touched, the plan made */
+  DD_PHASE_RESAMPLE,  /* each octave's base, detail and strength map, zoomed */
+  DD_PHASE_FILL,      /* tile windows of the rolled image into the network's input */
+  DD_PHASE_FORWARD,   /* the network, forward */
+  DD_PHASE_OBJECTIVE, /* the gradient at the layers */
+  DD_PHASE_BACKWARD,  /* the network, backward to its input */
+  DD_PHASE_PASTE,     /* tiles' gradients back into the image's, the roll undone */
+  DD_PHASE_NORMALISE, /* the gradient's norm and the step (Laplacian bands, blur) */
+  DD_PHASE_PROGRESS,  /* the caller's progress function */
+  DD_PHASE_RESULT,    /* the result into the caller's pixels; the memory given back */
+  DD_N_PHASES
+} DdDreamPhase;
+
+/* "fill", "forward"...: the phase's name, for reports. */
+const char *dd_dream_phase_name (DdDreamPhase phase);
+
 typedef struct {
   int seed;                    /* the seed used */
   int octaves_run;             /* octaves large enough for the network */
@@ -208,6 +230,8 @@ typedef struct {
   int tile_width, tile_height; /* window the network saw at full size */
   gsize plan_bytes;            /* largest plan */
   gsize work_bytes;            /* everything the dream allocated, plans included */
+  int steps;                   /* steps run, every octave's */
+  double seconds[DD_N_PHASES]; /* wall time per DdDreamPhase */
 } DdDreamInfo;
 
 /* fraction of the whole run done, octave (1 = smallest) and iteration (1..). */

@@ -18,7 +18,7 @@ DEPENDENCIES="build-essential meson ninja-build pkg-config libglib2.0-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenblas-openmp-dev libopenblas-dev
   libgegl-dev libgimp2.0-dev gimp gegl curl ca-certificates clang libclang-rt-14-dev
   xvfb xauth xdotool x11-utils imagemagick valgrind debootstrap time
-  libopencv-video-dev"
+  libopencv-video-dev libdnnl-dev"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then

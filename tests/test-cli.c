@@ -437,6 +437,50 @@ assert_quick_dream_runs (const char *input, int width, int height, const char *c
   g_remove (output);
 }
 
+/* --verbose adds where the time went: every phase on a line, seconds
+ * that add up to the total it names, the network's share among them. */
+static void
+test_verbose (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *output = tmp_path ("verbose.png");
+  run_cli (&run, "--verbose", "--octaves", "2", "--iterations", "2", small_rgb, output, NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  const char *head = strstr (run.err, "deepdream: ");
+  head = head ? strstr (head + 1, "deepdream: ") : NULL; /* after "wrote ..." */
+  g_assert_nonnull (head);
+  double total = 0;
+  int steps = 0;
+  g_assert_cmpint (sscanf (head, "deepdream: %lf s in %d steps", &total, &steps), ==, 2);
+  g_assert_cmpint (steps, ==, 4);
+  g_assert_cmpfloat (total, >, 0);
+  double sum = 0;
+  for (int k = 0; k < DD_N_PHASES; k++) {
+    g_autofree char *label = g_strdup_printf ("\n  %-10s ", dd_dream_phase_name (k));
+    const char *line = strstr (head, label);
+    g_assert_nonnull (line);
+    double seconds = -1;
+    g_assert_cmpint (sscanf (line + strlen (label), "%lf", &seconds), ==, 1);
+    g_assert_cmpfloat (seconds, >=, 0);
+    sum += seconds;
+  }
+  /* Each figure rounded to the millisecond. */
+  g_assert_cmpfloat (fabs (sum - total), <=, DD_N_PHASES * 0.0005 + 1e-9);
+  g_assert_nonnull (strstr (head, "outside forward and backward: "));
+  g_remove (output);
+
+  /* Without it, and with --quiet, none of that. */
+  run_cli (&run, "--octaves", "1", "--iterations", "1", small_rgb, output, NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  g_assert_null (strstr (run.err, "outside forward"));
+  run_cli (&run, "-q", "-v", "--octaves", "1", "--iterations", "1", small_rgb, output, NULL);
+  assert_dreamed (&run, output, SMALL_WIDTH, SMALL_HEIGHT);
+  g_assert_cmpstr (run.err, ==, "");
+  g_remove (output);
+}
+
 static void
 test_guide (void)
 {
@@ -1678,6 +1722,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dream/reproducible", test_reproducible);
   g_test_add_func ("/cli/dream/seeds-differ", test_seeds_differ);
   g_test_add_func ("/cli/dream/caffemodel", test_caffemodel);
+  g_test_add_func ("/cli/dream/verbose", test_verbose);
   g_test_add_func ("/cli/dream/guide", test_guide);
   g_test_add_func ("/cli/dream/class", test_class);
   g_test_add_func ("/cli/dream/laplacian", test_laplacian);

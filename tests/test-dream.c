@@ -565,6 +565,50 @@ test_tiled (void)
                         psnr, chaos);
 }
 
+/* The phases a dream reports cover its whole run: each is non-negative,
+ * the network's forward and backward are among them, and together they
+ * add up to the time the call took, measured here, less only what the call
+ * does before its first and after its last clock reading. Tiled, over two
+ * octaves, so that every phase has its turn. */
+static void
+test_phases (void)
+{
+  g_autoptr (DdImage) image = NULL;
+  if (!have_model () || !(image = image_new (SKY, 448, 320, 3, DD_PIXEL_U8)))
+    return;
+  g_auto (DdDreamParams) p = { 0 };
+  small_params (&p);
+  p.octaves = 2;
+  p.iterations = 2;
+  p.jitter = 16;
+  p.tile = 160;
+  g_autoptr (GError) error = NULL;
+  DdDreamInfo info;
+  const gint64 start = g_get_monotonic_time ();
+  gboolean ok = dd_dream_run (model, card, &p, NULL, image, NULL, NULL, NULL, &info, &error);
+  const double wall = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (info.tiles, >, 1);
+  g_assert_cmpint (info.steps, ==, info.octaves_run * p.iterations);
+  double sum = 0;
+  for (int k = 0; k < DD_N_PHASES; k++) {
+    g_test_message ("%-10s %8.4f s", dd_dream_phase_name (k), info.seconds[k]);
+    g_assert_nonnull (dd_dream_phase_name (k));
+    g_assert_cmpfloat (info.seconds[k], >=, 0);
+    sum += info.seconds[k];
+  }
+  g_assert_null (dd_dream_phase_name (DD_N_PHASES));
+  g_test_message ("phases add up to %.4f s; the call took %.4f s", sum, wall);
+  g_assert_cmpfloat (info.seconds[DD_PHASE_FORWARD], >, 0);
+  g_assert_cmpfloat (info.seconds[DD_PHASE_BACKWARD], >, 0);
+  /* The network takes most of a dream, even a small one. */
+  g_assert_cmpfloat (info.seconds[DD_PHASE_FORWARD] + info.seconds[DD_PHASE_BACKWARD], >, sum / 2);
+  g_assert_cmpfloat (sum, <=, wall + 1e-6);
+  /* Slack for a preemption in those few instructions on a busy machine. */
+  g_assert_cmpfloat (wall - sum, <=, 0.01 * wall + 0.02);
+}
+
 /* ---- 4. Seeds ---------------------------------------------------------------------- */
 
 static void
@@ -1677,6 +1721,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dream/objective-rises", test_objective_rises);
   g_test_add_func ("/dream/octaves", test_octaves);
   g_test_add_func ("/dream/tiled-matches-untiled", test_tiled);
+  g_test_add_func ("/dream/phases", test_phases);
   g_test_add_func ("/dream/seed", test_seed);
   g_test_add_func ("/dream/cancel", test_cancel);
   g_test_add_func ("/dream/bad-params", test_bad_params);

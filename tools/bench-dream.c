@@ -164,10 +164,16 @@ run_case (const BenchCase *bc, const char *model_name, GError **error)
   r.rss_mb = peak_rss_mb ();
   g_free (image.pixels);
   dd_dream_params_clear (&params);
-  if (ok)
+  if (ok) {
     printf ("%.6f %.6f %.3f %d %d %d %" G_GSIZE_FORMAT " %" G_GSIZE_FORMAT "\n", r.seconds,
             r.cpu_seconds, r.rss_mb, r.info.tiles, r.info.tile_width, r.info.tile_height,
             r.info.plan_bytes, r.info.work_bytes);
+    /* The phases on a line of their own: steps, then seconds per phase. */
+    printf ("%d", r.info.steps);
+    for (int k = 0; k < DD_N_PHASES; k++)
+      printf (" %.6f", r.info.seconds[k]);
+    printf ("\n");
+  }
   return ok;
 }
 
@@ -189,6 +195,20 @@ spawn_case (const BenchCase *bc, const char *model_name, BenchResult *r, GError 
               &r->cpu_seconds, &r->rss_mb, &r->info.tiles, &r->info.tile_width,
               &r->info.tile_height, &r->info.plan_bytes, &r->info.work_bytes) != 8) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "case %s printed '%s'", bc->name, out);
+    return FALSE;
+  }
+  const char *line = strchr (out, '\n');
+  char *end = NULL;
+  r->info.steps = line ? (int) strtol (line + 1, &end, 10) : 0;
+  for (int k = 0; k < DD_N_PHASES && end; k++) {
+    const char *at = end;
+    r->info.seconds[k] = g_ascii_strtod (at, &end);
+    if (end == at)
+      end = NULL;
+  }
+  if (!end) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "case %s printed no phases: '%s'",
+                 bc->name, out);
     return FALSE;
   }
   return TRUE;
@@ -216,6 +236,32 @@ print_row (const BenchCase *bc, const BenchResult *r)
           seconds_per_mp (bc, r), r->info.tiles, tile, r->info.plan_bytes / MB,
           r->info.work_bytes / MB);
   fflush (stdout);
+}
+
+/* Where each case's time went: ms a step per phase (the first three phases
+ * and the result are once a run, spread over its steps), and the share of
+ * the run outside the network's forward and backward. */
+static void
+print_phases (const BenchResult *r, const gboolean *ran)
+{
+  printf ("\nphases, ms a step\n%-10s", "case");
+  for (int k = 0; k < DD_N_PHASES; k++)
+    printf (" %9.9s", dd_dream_phase_name (k));
+  printf (" %9s %9s\n", "outside", "outside%");
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    if (!ran[i])
+      continue;
+    const int steps = MAX (r[i].info.steps, 1);
+    double total = 0;
+    printf ("%-10s", cases[i].name);
+    for (int k = 0; k < DD_N_PHASES; k++) {
+      printf (" %9.2f", 1e3 * r[i].info.seconds[k] / steps);
+      total += r[i].info.seconds[k];
+    }
+    const double outside =
+        total - r[i].info.seconds[DD_PHASE_FORWARD] - r[i].info.seconds[DD_PHASE_BACKWARD];
+    printf (" %9.2f %9.1f\n", 1e3 * outside / steps, total > 0 ? 100 * outside / total : 0);
+  }
 }
 
 /* r holds the results of every case, in the order of cases[]. */
@@ -251,12 +297,15 @@ main (int argc, char **argv)
   dd_process_init (argv);
   g_autofree char *case_name = NULL;
   g_autofree char *model_name = NULL;
+  g_autofree char *only = NULL;
   int load = 0;
   const GOptionEntry entries[] = {
     { "load", 0, 0, G_OPTION_ARG_INT, &load,
       "Run beside N processes that each keep a core busy (0)", "N" },
     { "case", 0, 0, G_OPTION_ARG_STRING, &case_name,
       "Run only this case (default, big, small, half-mp-3, 1mp-3, 6mp-3, 24mp-3)", "NAME" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only,
+      "Run these cases, each in its own process, and print their tables (no targets)", "NAME,..." },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model_name, "Model card or .onnx file (googlenet)",
       "NAME|FILE" },
     { NULL },
@@ -299,15 +348,27 @@ main (int argc, char **argv)
   printf ("\n%-8s %9s %4s %4s %8s %8s %11s %8s %5s %8s %8s %8s\n", "case", "size", "oct", "its",
           "wall s", "cpu s", "peak RSS MB", "s/MP", "tiles", "tile", "plan MB", "work MB");
   fflush (stdout);
+  g_auto (GStrv) wanted = only ? g_strsplit (only, ",", -1) : NULL;
+  for (int i = 0; wanted && wanted[i]; i++)
+    if (!find_case (wanted[i])) {
+      fprintf (stderr, "bench-dream: no case named '%s'\n", wanted[i]);
+      return 1;
+    }
   BenchResult results[G_N_ELEMENTS (cases)] = { 0 };
+  gboolean ran[G_N_ELEMENTS (cases)] = { 0 };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    if (wanted && !g_strv_contains ((const char *const *) wanted, cases[i].name))
+      continue;
+    ran[i] = TRUE;
     if (!spawn_case (&cases[i], model_name, &results[i], &error)) {
       fprintf (stderr, "bench-dream: case %s: %s\n", cases[i].name, error->message);
       return 1;
     }
     print_row (&cases[i], &results[i]);
   }
-  print_targets (results);
+  print_phases (results, ran);
+  if (!wanted)
+    print_targets (results);
   print_load ("after");
   return 0;
 }

@@ -31,7 +31,7 @@
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 static DdDreamParams params;
-static gboolean list_layers, list_presets, quiet, show_version;
+static gboolean list_layers, list_presets, quiet, verbose, show_version;
 static char *preset;
 /* The table's options as given, name and value in turn, for replaying
  * them over a preset. */
@@ -105,6 +105,8 @@ make_entries (void)
     { "list-presets", 0, 0, G_OPTION_ARG_NONE, &list_presets,
       "Print the model's presets, then exit", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+      "Also print where the dream's time went, phase by phase", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version, then exit", NULL },
   };
   g_array_append_vals (entries, own, G_N_ELEMENTS (own));
@@ -467,6 +469,24 @@ show_progress (double fraction, int octave, int n_octaves, int iteration, int n_
     fputc ('\n', stderr);
 }
 
+/* The dream's time, phase by phase, and how much of it the network took. */
+static void
+print_times (const DdDreamInfo *info)
+{
+  double total = 0;
+  for (int k = 0; k < DD_N_PHASES; k++)
+    total += info->seconds[k];
+  const double network = info->seconds[DD_PHASE_FORWARD] + info->seconds[DD_PHASE_BACKWARD];
+  g_printerr ("deepdream: %.3f s in %d steps; per phase, s, %% of the run, ms a step:\n", total,
+              info->steps);
+  for (int k = 0; k < DD_N_PHASES; k++)
+    g_printerr ("  %-10s %8.3f %6.1f %8.2f\n", dd_dream_phase_name (k), info->seconds[k],
+                total > 0 ? 100 * info->seconds[k] / total : 0,
+                info->steps > 0 ? 1e3 * info->seconds[k] / info->steps : 0);
+  g_printerr ("  outside forward and backward: %.3f s (%.1f %%)\n", total - network,
+              total > 0 ? 100 * (total - network) / total : 0);
+}
+
 static int
 fail (const char *what, GError *error)
 {
@@ -539,6 +559,8 @@ dream (char **args, int n_args)
     g_printerr ("deepdream: wrote %s (seed %d, %d octave%s, %d tile%s of %dx%d)\n", args[1],
                 info.seed, info.octaves_run, info.octaves_run == 1 ? "" : "s", info.tiles,
                 info.tiles == 1 ? "" : "s", info.tile_width, info.tile_height);
+  if (verbose && !quiet)
+    print_times (&info);
   return 0;
 }
 

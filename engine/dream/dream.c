@@ -22,10 +22,12 @@
 #include "deepdream.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define DEFAULT_MEMORY_MB 900
 #define MAX_LAYERS 8
@@ -74,7 +76,35 @@ typedef struct {
   GCancellable *cancellable;
   int steps_done, steps_total;
   DdDreamInfo info;
+  /* Time: when the phase being run began, and each phase's total, in
+   * microseconds (summed as integers so that thousands of laps lose no
+   * precision). */
+  gint64 mark, phase_us[DD_N_PHASES];
 } Dream;
+
+/* Charges the time since the last lap to phase: one clock read at each
+ * phase's end, which costs some 20 ns against the milliseconds of a phase. */
+static void
+lap (Dream *d, DdDreamPhase phase)
+{
+  const gint64 now = g_get_monotonic_time ();
+  d->phase_us[phase] += now - d->mark;
+  d->mark = now;
+}
+
+const char *
+dd_dream_phase_name (DdDreamPhase phase)
+{
+  static const char *const names[DD_N_PHASES] = {
+    [DD_PHASE_SETUP] = "setup",         [DD_PHASE_MEMORY] = "memory",
+    [DD_PHASE_RESAMPLE] = "resample",   [DD_PHASE_FILL] = "fill",
+    [DD_PHASE_FORWARD] = "forward",     [DD_PHASE_OBJECTIVE] = "objective",
+    [DD_PHASE_BACKWARD] = "backward",   [DD_PHASE_PASTE] = "paste",
+    [DD_PHASE_NORMALISE] = "normalise", [DD_PHASE_PROGRESS] = "progress",
+    [DD_PHASE_RESULT] = "result",
+  };
+  return phase >= 0 && phase < DD_N_PHASES ? names[phase] : NULL;
+}
 
 /* ---- Pixels in and out ---------------------------------------------------------- */
 
@@ -183,7 +213,10 @@ scale_by_mask (const Dream *d, float *v, gsize plane)
 }
 
 /* x = base of octave i + the previous octave's detail zoomed to this size
- * (weakened by the strength map, which is all the detail may grow). */
+ * (weakened by the strength map, which is all the detail may grow). Below
+ * full size, the base stays in the detail's buffer, free once the detail
+ * is added, until end_octave needs it: making it anew there would read the
+ * source and zoom it down once more for each octave. */
 static void
 begin_octave (Dream *d, int i)
 {
@@ -191,25 +224,29 @@ begin_octave (Dream *d, int i)
   float *base = make_base (d, i, d->x, d->g);
   if (base != d->x)
     memcpy (d->x, base, n * sizeof (float));
+  if (i != d->first_octave) {
+    zoom (d, d->detail, d->sizes[i + 1], d->g, d->sizes[i], d->channels);
+    if (d->mask)
+      scale_by_mask (d, d->g, plane_of (d->sizes[i]));
+  }
+  if (i > 0)
+    memcpy (d->detail, d->x, n * sizeof (float));
   if (i == d->first_octave)
     return;
-  zoom (d, d->detail, d->sizes[i + 1], d->g, d->sizes[i], d->channels);
-  if (d->mask)
-    scale_by_mask (d, d->g, plane_of (d->sizes[i]));
 #pragma omp parallel for simd schedule(static)
   for (gsize k = 0; k < n; k++)
     d->x[k] += d->g[k];
 }
 
-/* detail = x - base of octave i, for the next octave. */
+/* detail = x - base of octave i (which begin_octave kept in the detail's
+ * buffer), for the next octave. */
 static void
 end_octave (Dream *d, int i)
 {
   const gsize n = plane_of (d->sizes[i]) * d->channels;
-  const float *base = make_base (d, i, d->g, d->detail);
 #pragma omp parallel for simd schedule(static)
   for (gsize k = 0; k < n; k++)
-    d->detail[k] = d->x[k] - base[k];
+    d->detail[k] = d->x[k] - d->detail[k];
 }
 
 /* ---- Plans and tiles -------------------------------------------------------------- */
@@ -533,10 +570,15 @@ compute_gradient (Dream *d, Size s, int ox, int oy, GError **error)
         wy = floor_to (cy0 - d->margin, d->stride);
       }
       fill_window (d, s, wx, wy, ox, oy);
+      lap (d, DD_PHASE_FILL);
       dd_plan_forward (d->plan);
+      lap (d, DD_PHASE_FORWARD);
       set_objective (d);
+      lap (d, DD_PHASE_OBJECTIVE);
       dd_plan_backward (d->plan);
+      lap (d, DD_PHASE_BACKWARD);
       take_gradient (d, s, wx, wy, cx0, cx1, cy0, cy1, ox, oy);
+      lap (d, DD_PHASE_PASTE);
     }
   return TRUE;
 }
@@ -622,6 +664,7 @@ step (Dream *d, Size s, GError **error)
   }
   if (d->class_mode)
     gaussian_blur (d, s, 0.3f + 2.2f * remaining (d));
+  lap (d, DD_PHASE_NORMALISE);
   return TRUE;
 }
 
@@ -870,10 +913,35 @@ plan_octaves (Dream *d, Size s, int min_edge, GError **error)
   return TRUE;
 }
 
+/* Backs bytes at p with memory now, a huge page per call, the calls shared
+ * by the threads: the pages would come anyway by faults, one at a time,
+ * in whichever phase touched them first, and memory short of the need
+ * is an error here rather than the end of the process mid-dream. FALSE
+ * only when the system has not the memory; kernels without
+ * MADV_POPULATE_WRITE (before 5.14) leave it to the faults. */
+static gboolean
+first_touch (char *p, gsize bytes)
+{
+  gboolean short_of_memory = FALSE;
+#ifdef MADV_POPULATE_WRITE
+  const gint64 chunks = (gint64) ((bytes + DD_HUGE_PAGE - 1) / DD_HUGE_PAGE);
+#pragma omp parallel for schedule(static, 1)
+  for (gint64 i = 0; i < chunks; i++) {
+    const gsize at = (gsize) i * DD_HUGE_PAGE, len = MIN (DD_HUGE_PAGE, bytes - at);
+    if (madvise (p + at, len, MADV_POPULATE_WRITE) != 0 && errno == ENOMEM)
+      short_of_memory = TRUE;
+  }
+#endif
+  return !short_of_memory;
+}
+
 static float *
 try_floats (gsize count, const char *what, GError **error)
 {
-  float *p = dd_alloc_huge (MAX (count, 1) * sizeof (float));
+  const gsize bytes = MAX (count, 1) * sizeof (float);
+  float *p = dd_alloc_huge (bytes);
+  if (p && !first_touch ((char *) p, bytes))
+    g_clear_pointer (&p, free);
   if (!p)
     dd_fail (error, DD_ERROR_MEMORY, "not enough memory for the %s (%zu MB)", what,
              count * sizeof (float) >> 20);
@@ -1035,6 +1103,21 @@ allocate (Dream *d, GError **error)
   return TRUE;
 }
 
+/* The image-sized buffers and the plan. */
+static void
+release_buffers (Dream *d)
+{
+  /* try_floats's, from dd_alloc_huge */
+  g_clear_pointer (&d->x, free);
+  g_clear_pointer (&d->g, free);
+  g_clear_pointer (&d->detail, free);
+  g_clear_pointer (&d->scores, free);
+  g_clear_pointer (&d->lap_scratch, free);
+  g_clear_pointer (&d->blur_line, free);
+  g_clear_pointer (&d->mask_full, free);
+  g_clear_pointer (&d->plan, dd_plan_free);
+}
+
 static void
 dream_clear (Dream *d)
 {
@@ -1042,16 +1125,7 @@ dream_clear (Dream *d)
     g_free (d->targets[t]);
     g_free (d->guide[t]);
   }
-  /* try_floats's, from dd_alloc_huge */
-  free (d->x);
-  free (d->g);
-  free (d->detail);
-  free (d->scores);
-  free (d->lap_scratch);
-  free (d->blur_line);
-  free (d->mask_full);
-  if (d->plan)
-    dd_plan_free (d->plan);
+  release_buffers (d);
   if (d->rand)
     g_rand_free (d->rand);
 }
@@ -1094,6 +1168,7 @@ run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
   choose_tiling (d, s, budget, min_edge);
   if (!dd_plan_reshape (d->plan, d->window.width, d->window.height, error))
     return FALSE;
+  lap (d, DD_PHASE_SETUP);
   if (i == 0) {
     d->info.tiles = d->tiles_x * d->tiles_y;
     d->info.tile_width = d->window.width;
@@ -1103,13 +1178,16 @@ run_octave (Dream *d, int i, gsize budget, int min_edge, GError **error)
   if (d->mask_full)
     octave_mask (d, i);
   begin_octave (d, i);
+  lap (d, DD_PHASE_RESAMPLE);
   for (int it = 0; it < d->p->iterations; it++) {
     if (!step (d, s, error))
       return FALSE;
     report_progress (d, d->first_octave - i + 1, it + 1);
+    lap (d, DD_PHASE_PROGRESS);
   }
   if (i > 0)
     end_octave (d, i);
+  lap (d, DD_PHASE_RESAMPLE);
   return TRUE;
 }
 
@@ -1119,7 +1197,9 @@ static gboolean
 plan_dream (Dream *d, gsize budget, int min_edge, GError **error)
 {
   choose_tiling (d, d->sizes[0], budget, min_edge);
+  lap (d, DD_PHASE_SETUP);
   d->plan = make_plan (d, d->window, 0, error);
+  lap (d, DD_PHASE_MEMORY);
   return d->plan != NULL;
 }
 
@@ -1182,6 +1262,7 @@ dd_dream_run_masked (DdModel *model, const DdModelCard *card, const DdDreamParam
   gsize need = 0, budget = 0;
   gboolean ok = FALSE;
 
+  d.mark = g_get_monotonic_time ();
   d.class_mode = params->class_index >= 0;
   d.channels = image->channels >= 3 ? 3 : 1;
   d.info.seed = params->seed >= 0 ? params->seed : g_random_int_range (0, G_MAXINT32);
@@ -1191,8 +1272,13 @@ dd_dream_run_masked (DdModel *model, const DdModelCard *card, const DdDreamParam
       (mask && !check_image (mask, "mask", error)) ||
       !prepare (&d, (Size){ image->width, image->height }, &min_edge, error) ||
       !check_memory (&d, min_edge, &need, &budget, error) ||
-      (guide && !compute_guide (&d, guide, error)) || !allocate (&d, error) ||
-      !plan_dream (&d, budget, min_edge, error))
+      (guide && !compute_guide (&d, guide, error)))
+    goto out;
+  lap (&d, DD_PHASE_SETUP);
+  if (!allocate (&d, error))
+    goto out;
+  lap (&d, DD_PHASE_MEMORY);
+  if (!plan_dream (&d, budget, min_edge, error))
     goto out;
 
   d.steps_total = (d.first_octave + 1) * params->iterations;
@@ -1206,6 +1292,12 @@ dd_dream_run_masked (DdModel *model, const DdModelCard *card, const DdDreamParam
   }
   store_result (&d, d.x);
   d.info.work_bytes = working_bytes (&d) + d.info.plan_bytes;
+  d.info.steps = d.steps_done;
+  /* Giving the memory back is part of the run's time too. */
+  release_buffers (&d);
+  lap (&d, DD_PHASE_RESULT);
+  for (int k = 0; k < DD_N_PHASES; k++)
+    d.info.seconds[k] = d.phase_us[k] / 1e6;
   if (info)
     *info = d.info;
   ok = TRUE;
