@@ -360,6 +360,41 @@ test_reproducible (void)
   g_assert_true (files_equal (first, second));
 }
 
+/* One seed gives one dream whatever the number of threads, to the byte.
+ * inception_5b reaches GoogLeNet's 832-channel 1x1 convs, whose products
+ * OpenBLAS blocks differently with one thread than with several; the
+ * second case crosses tiles, and its several layers sum their gradients. */
+static void
+test_thread_counts_agree (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *sky = make_sky_png ("threads-sky.png", "R'G'B' u8", 400, 300);
+  const struct {
+    const char *input, *layers, *tile;
+  } cases[] = {
+    { small_rgb, "inception_5b/output", "0" },
+    { sky, "inception_4e/output,inception_3b/output:0.5", "160" },
+  };
+  for (gsize c = 0; c < G_N_ELEMENTS (cases); c++) {
+    g_autofree char *first = NULL;
+    for (int threads = 1; threads <= 3; threads++) {
+      g_auto (CliRun) run = { 0 };
+      g_autofree char *count = g_strdup_printf ("%d", threads);
+      g_autofree char *name = g_strdup_printf ("threads-%zu-%d.png", c, threads);
+      g_autofree char *output = tmp_path (name);
+      run_cli (&run, "--quiet", "--seed", "11", "--octaves", "1", "--iterations", "2", "--threads",
+               count, "--layer", cases[c].layers, "--tile", cases[c].tile, cases[c].input, output,
+               NULL);
+      g_assert_cmpint (run.status, ==, 0);
+      if (!first)
+        first = g_steal_pointer (&output);
+      else
+        g_assert_true (files_equal (first, output));
+    }
+  }
+}
+
 /* The same dream (no jitter, one seed) from model files of the same
  * weights: written byte for byte alike. */
 static void
@@ -1677,6 +1712,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dream/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/dream/reproducible", test_reproducible);
   g_test_add_func ("/cli/dream/seeds-differ", test_seeds_differ);
+  g_test_add_func ("/cli/dream/thread-counts-agree", test_thread_counts_agree);
   g_test_add_func ("/cli/dream/caffemodel", test_caffemodel);
   g_test_add_func ("/cli/dream/guide", test_guide);
   g_test_add_func ("/cli/dream/class", test_class);

@@ -297,3 +297,44 @@ dd_blas_describe (void)
                           omp_get_max_threads () == 1 ? "" : "s", waiting, vendors[cpu.vendor],
                           cpu.family, cpu.model, feature_text);
 }
+
+/* Tiles of C for dd_sgemm: columns in runs of up to 1024 (a multiple of
+ * every sgemm kernel's unroll), and rows split too when there are too few
+ * runs to keep 16 tiles in flight, but never below 64 rows: below that
+ * OpenBLAS spends more on packing B than on the product. */
+#define SGEMM_TILE_COLUMNS 1024
+#define SGEMM_MIN_TILE_ROWS 64
+#define SGEMM_TILES 16
+
+static int64_t
+round_up (int64_t v, int64_t multiple)
+{
+  return (v + multiple - 1) / multiple * multiple;
+}
+
+void
+dd_sgemm (gboolean trans_a, gboolean trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+          int64_t ldc)
+{
+  if (m <= 0 || n <= 0)
+    return;
+  const int64_t col_tiles = (n + SGEMM_TILE_COLUMNS - 1) / SGEMM_TILE_COLUMNS;
+  const int64_t tile_n = round_up ((n + col_tiles - 1) / col_tiles, 16);
+  int64_t row_tiles = MAX ((SGEMM_TILES + col_tiles - 1) / col_tiles, 1);
+  row_tiles = CLAMP (row_tiles, 1, MAX (m / SGEMM_MIN_TILE_ROWS, 1));
+  const int64_t tile_m = round_up ((m + row_tiles - 1) / row_tiles, 16);
+  const int64_t tiles_m = (m + tile_m - 1) / tile_m, tiles_n = (n + tile_n - 1) / tile_n;
+  /* Even a lone tile runs in the parallel region: outside one, OpenBLAS
+   * would thread it. */
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int64_t ti = 0; ti < tiles_m; ti++)
+    for (int64_t tj = 0; tj < tiles_n; tj++) {
+      const int64_t i0 = ti * tile_m, j0 = tj * tile_n;
+      const int64_t rows = MIN (tile_m, m - i0), cols = MIN (tile_n, n - j0);
+      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                   trans_b ? CblasTrans : CblasNoTrans, rows, cols, k, alpha,
+                   a + (trans_a ? i0 : i0 * lda), lda, b + (trans_b ? j0 * ldb : j0), ldb, beta,
+                   c + i0 * ldc + j0, ldc);
+    }
+}

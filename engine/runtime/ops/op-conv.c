@@ -12,6 +12,8 @@
  * enough channels take the Winograd path (winograd.c), 4x fewer flops.
  */
 #include "dd-ops.h"
+
+#include "dd-blas.h"
 #include "dd-runtime.h"
 
 #include <cblas.h>
@@ -421,14 +423,12 @@ finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_
 }
 
 /* Group grp of image n. A pointwise conv is one product straight from x
- * into y, multithreaded by OpenBLAS, then its bias and ReLU per channel:
- * measured in GoogLeNet, about 3 % of a step faster than per-thread blocks
- * of columns with the bias and ReLU done in cache, as OpenBLAS splits the
- * product better than fixed blocks do. Any other conv: each thread takes a
- * block of output rows, unrolled into its own cache-sized buffer and
- * multiplied there into a second one that finish_block takes to y: neither
- * the unrolled matrix nor the product goes out to memory before it is
- * done. Those products run single-threaded, one per thread. */
+ * into y, shared out by dd_sgemm, then its bias and ReLU per channel. Any
+ * other conv: each thread takes a block of output rows, unrolled into its
+ * own cache-sized buffer and multiplied there into a second one that
+ * finish_block takes to y: neither the unrolled matrix nor the product
+ * goes out to memory before it is done. Those products run
+ * single-threaded, one per thread. */
 static void
 conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
 {
@@ -437,8 +437,7 @@ conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
   const float *w = c->x[1] + grp * g->og * g->kdim;
   float *y = c->y + (n * g->o + grp * g->og) * ohw;
   if (is_pointwise (c->a)) {
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, ohw, g->cg, 1.0f, w, g->cg, x,
-                 ohw, 0.0f, y, ohw);
+    dd_sgemm (FALSE, FALSE, g->og, ohw, g->cg, 1.0f, w, g->cg, x, ohw, 0.0f, y, ohw);
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < g->og; o++)
       finish_block (c, g, n, grp * g->og + o, 1, 0, ohw, NULL, 0);
@@ -497,8 +496,7 @@ conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const
 {
   const int64_t ohw = g->oh * g->ow;
   if (is_pointwise (c->a)) {
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->cg, ohw, g->og, 1.0f, w, g->cg, gy,
-                 ohw, add ? 1.0f : 0.0f, gx, ohw);
+    dd_sgemm (TRUE, FALSE, g->cg, ohw, g->og, 1.0f, w, g->cg, gy, ohw, add ? 1.0f : 0.0f, gx, ohw);
     return;
   }
   /* As in forward, each thread multiplies a block's gradient into its
