@@ -395,6 +395,71 @@ test_thread_counts_agree (void)
   }
 }
 
+/* A dream run again from the settings in its own file is the same file,
+ * to the byte, even from a random seed; an option given beside them wins. */
+static void
+test_settings_round_trip (void)
+{
+  if (!need_data ())
+    return;
+  const char *const formats[] = { "png", "tif" };
+  for (gsize f = 0; f < G_N_ELEMENTS (formats); f++) {
+    g_auto (CliRun) run = { 0 };
+    g_autofree char *first_name = g_strdup_printf ("settings-a.%s", formats[f]);
+    g_autofree char *second_name = g_strdup_printf ("settings-b.%s", formats[f]);
+    g_autofree char *first = tmp_path (first_name);
+    g_autofree char *second = tmp_path (second_name);
+    run_cli (&run, "--quiet", "--octaves", "2", "--iterations", "2", "--step", "1.7", small_rgb,
+             first, NULL);
+    assert_dreamed (&run, first, SMALL_WIDTH, SMALL_HEIGHT);
+    run_cli (&run, "--quiet", "--settings-from", first, small_rgb, second, NULL);
+    assert_dreamed (&run, second, SMALL_WIDTH, SMALL_HEIGHT);
+    g_assert_true (files_equal (first, second));
+  }
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *first = tmp_path ("settings-a.png");
+  g_autofree char *longer = tmp_path ("settings-longer.png");
+  run_cli (&run, "--quiet", "--settings-from", first, "--iterations", "3", small_rgb, longer, NULL);
+  assert_dreamed (&run, longer, SMALL_WIDTH, SMALL_HEIGHT);
+  g_assert_false (files_equal (first, longer));
+}
+
+/* Settings that are absent, damaged or for another model: one line naming
+ * what is wrong, and no dream. */
+static void
+test_settings_refused (void)
+{
+  if (!need_data ())
+    return;
+  const struct {
+    const char *text, *mention;
+    int status;
+  } cases[] = {
+    { "[DeepDream]\noctaves=99\n", "octaves", 2 },
+    { "[DeepDream]\nstep-size=abc\n", "step-size", 2 },
+    { "[DeepDream]\nseamless=maybe\n", "seamless", 2 },
+    { "[DeepDream]\noctavs=2\n", "octavs", 2 },
+    { "[DeepDream]\nmodel-sha256=12\n", "model-sha256", 2 },
+    { "[DeepDream]\nmodel-sha256="
+      "0000000000000000000000000000000000000000000000000000000000000000\n",
+      "model-sha256", 1 },
+    { "[Other]\noctaves=2\n", "no deepdream settings", 2 },
+    { "not a key file\n", "no deepdream settings", 2 },
+  };
+  g_autofree char *output = tmp_path ("settings-refused.png");
+  g_autofree char *settings = tmp_path ("settings.ini");
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_auto (CliRun) run = { 0 };
+    g_assert_true (g_file_set_contents (settings, cases[i].text, -1, NULL));
+    run_cli (&run, "--settings-from", settings, small_rgb, output, NULL);
+    assert_failed (&run, cases[i].status, cases[i].mention, output);
+  }
+  /* An image that no dream wrote. */
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--settings-from", small_rgb, small_rgb, output, NULL);
+  assert_failed (&run, 2, "no deepdream settings", output);
+}
+
 /* The same dream (no jitter, one seed) from model files of the same
  * weights: written byte for byte alike. */
 static void
@@ -1713,6 +1778,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dream/reproducible", test_reproducible);
   g_test_add_func ("/cli/dream/seeds-differ", test_seeds_differ);
   g_test_add_func ("/cli/dream/thread-counts-agree", test_thread_counts_agree);
+  g_test_add_func ("/cli/dream/settings-round-trip", test_settings_round_trip);
+  g_test_add_func ("/cli/dream/settings-refused", test_settings_refused);
   g_test_add_func ("/cli/dream/caffemodel", test_caffemodel);
   g_test_add_func ("/cli/dream/guide", test_guide);
   g_test_add_func ("/cli/dream/class", test_class);
