@@ -196,9 +196,8 @@ gboolean dd_dream_params_apply_preset (DdDreamParams *p, const DdModelCard *card
 
 /* A GKeyFile text of every parameter of p, with seed (the one the dream
  * used), the layers the card's default stood for, the model's sha256 when
- * the card knows it, and version (of the program that dreamed). */
-char *dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int seed,
-                                 const char *version);
+ * the card knows it, and the version of libdeepdream. */
+char *dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int seed);
 /* Sets p to the settings of text (the table's defaults for those it does
  * not name) and *model_sha256, unless NULL, to the model's checksum or
  * NULL; p is unchanged on error, which names the key at fault. */

@@ -562,7 +562,7 @@ dream (char **args, int n_args)
                            mask.image.pixels ? &mask.image : NULL, &input.image,
                            quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info, &error);
   if (ok) {
-    g_autofree char *settings = dd_dream_settings_to_text (&params, card, info.seed, DD_VERSION);
+    g_autofree char *settings = dd_dream_settings_to_text (&params, card, info.seed);
     ok = cli_save_image (&input.image, input.format, args[1], settings, &error);
   }
   picture_clear (&input);

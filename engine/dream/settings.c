@@ -5,7 +5,8 @@
  *
  * A GKeyFile of one group holding every parameter of the table under its
  * name, the seed the dream really used, the layers the card's default
- * stood for, the model's checksum and the version that dreamed. The same
+ * stood for, the model's checksum and the version of libdeepdream that
+ * dreamed. The same
  * text goes into an image's metadata and a GIMP layer's parasite, and
  * gives the dream back; a value the table refuses is refused by name.
  */
@@ -34,8 +35,7 @@ exact_double (double v)
 }
 
 char *
-dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int seed,
-                           const char *version)
+dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int seed)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   int n;
@@ -56,7 +56,7 @@ dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int 
   }
   if (card->sha256)
     g_key_file_set_string (kf, DD_SETTINGS_GROUP, MODEL_SHA256_KEY, card->sha256);
-  g_key_file_set_string (kf, DD_SETTINGS_GROUP, VERSION_KEY, version);
+  g_key_file_set_string (kf, DD_SETTINGS_GROUP, VERSION_KEY, DD_VERSION);
   return g_key_file_to_data (kf, NULL, NULL);
 }
 
