@@ -584,6 +584,24 @@ options_card (GError **error)
   return dd_model_card_find (params.model && *params.model ? params.model : "googlenet", error);
 }
 
+/* The table's options as given, over the parameters a preset or settings
+ * set: a --layer replaces their layers, further ones add to it. */
+static gboolean
+replay_options (GPtrArray *options, GError **error)
+{
+  gboolean layers_given = FALSE;
+  for (guint i = 0; i + 1 < options->len; i += 2) {
+    const char *name = options->pdata[i], *value = options->pdata[i + 1];
+    if (!layers_given && (strcmp (name, "--layer") == 0 || strcmp (name, "-l") == 0)) {
+      layers_given = TRUE;
+      g_clear_pointer (&params.layers, g_free);
+    }
+    if (!set_option (name, value, NULL, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* params = the preset, then the options as given over it (a --layer
  * replaces the preset's layers rather than adding to them). */
 static gboolean
@@ -597,17 +615,7 @@ apply_preset (GError **error)
   dd_dream_params_init (&params);
   if (!dd_dream_params_apply_preset (&params, card, preset, error))
     return FALSE;
-  gboolean layers_given = FALSE;
-  for (guint i = 0; i + 1 < options->len; i += 2) {
-    const char *name = options->pdata[i], *value = options->pdata[i + 1];
-    if (!layers_given && (strcmp (name, "--layer") == 0 || strcmp (name, "-l") == 0)) {
-      layers_given = TRUE;
-      g_clear_pointer (&params.layers, g_free);
-    }
-    if (!set_option (name, value, NULL, error))
-      return FALSE;
-  }
-  return TRUE;
+  return replay_options (options, error);
 }
 
 /* The settings text a dream left in path: an image's description (GEGL
@@ -672,17 +680,7 @@ apply_settings (GError **error)
     g_error_free (local);
     return FALSE;
   }
-  gboolean layers_given = FALSE;
-  for (guint i = 0; i + 1 < options->len; i += 2) {
-    const char *name = options->pdata[i], *value = options->pdata[i + 1];
-    if (!layers_given && (strcmp (name, "--layer") == 0 || strcmp (name, "-l") == 0)) {
-      layers_given = TRUE;
-      g_clear_pointer (&params.layers, g_free);
-    }
-    if (!set_option (name, value, NULL, error))
-      return FALSE;
-  }
-  return TRUE;
+  return replay_options (options, error);
 }
 
 static int
