@@ -6,9 +6,9 @@
  * A GKeyFile of one group holding every parameter of the table under its
  * name, the seed the dream really used, the layers the card's default
  * stood for, the model's checksum and the version of libdeepdream that
- * dreamed. The same
- * text goes into an image's metadata and a GIMP layer's parasite, and
- * gives the dream back; a value the table refuses is refused by name.
+ * dreamed. The same text goes into an image's metadata and a GIMP layer's
+ * parasite, and gives the dream back; a value the table refuses is
+ * refused by name.
  */
 #include "deepdream.h"
 

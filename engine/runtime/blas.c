@@ -299,9 +299,9 @@ dd_blas_describe (void)
 }
 
 /* Tiles of C for dd_sgemm: columns in runs of up to 1024 (a multiple of
- * every sgemm kernel's unroll), and rows split too when there are too few
- * runs to keep 16 tiles in flight, but never below 64 rows: below that
- * OpenBLAS spends more on packing B than on the product. */
+ * every sgemm kernel's unroll), and rows split too when there are fewer
+ * than 16 runs to share out, down to 64 rows, so that each tile stays a
+ * product long enough for OpenBLAS's packing to be a small part of it. */
 #define SGEMM_TILE_COLUMNS 1024
 #define SGEMM_MIN_TILE_ROWS 64
 #define SGEMM_TILES 16
