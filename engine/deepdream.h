@@ -194,7 +194,7 @@ gboolean dd_dream_params_apply_preset (DdDreamParams *p, const DdModelCard *card
 #define DD_SETTINGS_GROUP "DeepDream"
 #define DD_SETTINGS_PARASITE "deepdream-settings"
 
-/* A GKeyFile text of every parameter of p, with seed (the one the dream
+/* A GKeyFile text of every parameter of p but threads, with seed (the one the dream
  * used), the layers the card's default stood for, the model's sha256 when
  * the card knows it, and the version of libdeepdream. */
 char *dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int seed);

@@ -304,6 +304,22 @@ files_equal (const char *a, const char *b)
   return strcmp (sum_a, sum_b) == 0;
 }
 
+/* The two images hold the same pixels; their metadata (the settings,
+ * which name the model file) may differ. */
+static gboolean
+pixels_equal (const char *a, const char *b)
+{
+  g_autoptr (GeglBuffer) image_a = tu_load_image (a);
+  g_autoptr (GeglBuffer) image_b = tu_load_image (b);
+  const GeglRectangle *ea = gegl_buffer_get_extent (image_a);
+  const GeglRectangle *eb = gegl_buffer_get_extent (image_b);
+  if (ea->width != eb->width || ea->height != eb->height)
+    return FALSE;
+  g_autofree guint8 *pa = image_pixels (image_a, "R'G'B'A u8");
+  g_autofree guint8 *pb = image_pixels (image_b, "R'G'B'A u8");
+  return memcmp (pa, pb, (gsize) ea->width * ea->height * 4) == 0;
+}
+
 /* ---- Dreams ------------------------------------------------------------------------------ */
 
 static void
@@ -461,7 +477,7 @@ test_settings_refused (void)
 }
 
 /* The same dream (no jitter, one seed) from model files of the same
- * weights: written byte for byte alike. */
+ * weights: the same pixels, byte for byte. */
 static void
 assert_same_dream (const char *model_a, const char *layer_a, const char *model_b,
                    const char *layer_b)
@@ -476,7 +492,7 @@ assert_same_dream (const char *model_a, const char *layer_a, const char *model_b
              "--octaves", "2", "--iterations", "2", small_rgb, outputs[k], NULL);
     assert_dreamed (&run, outputs[k], SMALL_WIDTH, SMALL_HEIGHT);
   }
-  g_assert_true (files_equal (outputs[0], outputs[1]));
+  g_assert_true (pixels_equal (outputs[0], outputs[1]));
   for (int k = 0; k < 2; k++)
     g_free (outputs[k]);
 }

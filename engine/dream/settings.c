@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * A GKeyFile of one group holding every parameter of the table under its
- * name, the seed the dream really used, the layers the card's default
+ * name but the thread count, the seed the dream really used, the layers the card's default
  * stood for, the model's checksum and the version of libdeepdream that
  * dreamed. The same text goes into an image's metadata and a GIMP layer's
  * parasite, and gives the dream back; a value the table refuses is
@@ -41,6 +41,10 @@ dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int 
   int n;
   const DdParamSpec *specs = dd_dream_param_specs (&n);
   for (int i = 0; i < n; i++) {
+    /* The thread count changes nothing in the picture: left out, so that
+     * the same dream made with other threads is the same file. */
+    if (strcmp (specs[i].name, "threads") == 0)
+      continue;
     g_autofree char *value = dd_dream_param_get (p, &specs[i]);
     if (strcmp (specs[i].name, "seed") == 0) {
       g_free (value);
