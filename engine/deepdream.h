@@ -187,6 +187,23 @@ char **dd_model_card_list_presets (const DdModelCard *card, char ***descriptions
 gboolean dd_dream_params_apply_preset (DdDreamParams *p, const DdModelCard *card, const char *name,
                                        GError **error);
 
+/* ---- Settings that travel with a result ----------------------------------- */
+
+/* The group of a dream's settings text, and the name of the GIMP parasite
+ * and image metadata that carry it. */
+#define DD_SETTINGS_GROUP "DeepDream"
+#define DD_SETTINGS_PARASITE "deepdream-settings"
+
+/* A GKeyFile text of every parameter of p but threads, with seed (the one the dream
+ * used), the layers the card's default stood for, the model's sha256 when
+ * the card knows it, and the version of libdeepdream. */
+char *dd_dream_settings_to_text (const DdDreamParams *p, const DdModelCard *card, int seed);
+/* Sets p to the settings of text (the table's defaults for those it does
+ * not name) and *model_sha256, unless NULL, to the model's checksum or
+ * NULL; p is unchanged on error, which names the key at fault. */
+gboolean dd_dream_settings_from_text (DdDreamParams *p, const char *text, gsize length,
+                                      char **model_sha256, GError **error);
+
 /* ---- Dreams ---------------------------------------------------------------- */
 
 typedef enum { DD_PIXEL_U8, DD_PIXEL_FLOAT } DdPixelType;

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 #include "dd-blas.h"
@@ -173,6 +174,47 @@ test_sgemm_after_choice (void)
     }
 }
 
+/* dd_sgemm's product is right in every transposition, and the same to the
+ * bit with one, two and three threads: K = 336 is past the inner block of
+ * every OpenBLAS core, where cblas_sgemm's threaded blocking differs from
+ * its single-threaded one. */
+static void
+test_sgemm_thread_counts (void)
+{
+  enum { M = 150, N = 2100, K = 336 };
+  g_autofree float *a = g_new (float, M *K);
+  g_autofree float *b = g_new (float, K *N);
+  g_autofree float *c = g_new (float, M *N);
+  g_autofree float *first = g_new (float, M *N);
+  for (int i = 0; i < M * K; i++)
+    a[i] = (float) (((gint64) i * 7919) % 101) / 101.0f - 0.5f;
+  for (int i = 0; i < K * N; i++)
+    b[i] = (float) (((gint64) i * 104729) % 97) / 97.0f - 0.5f;
+  const int threads_before = omp_get_max_threads ();
+  for (int trans = 0; trans < 4; trans++) {
+    const gboolean ta = trans & 1, tb = trans >> 1;
+    const int lda = ta ? M : K, ldb = tb ? K : N;
+    for (int threads = 1; threads <= 3; threads++) {
+      omp_set_num_threads (threads);
+      for (int i = 0; i < M * N; i++)
+        c[i] = (float) (i % 7);
+      dd_sgemm (ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.5f, c, N);
+      if (threads == 1)
+        memcpy (first, c, sizeof (float) * M * N);
+      else
+        g_assert_cmpmem (c, sizeof (float) * M * N, first, sizeof (float) * M * N);
+    }
+    for (int i = 0; i < M; i += 7)
+      for (int j = 0; j < N; j += 13) {
+        double sum = 0.5 * (double) ((i * N + j) % 7);
+        for (int k = 0; k < K; k++)
+          sum += (double) a[ta ? k * lda + i : i * lda + k] * b[tb ? j * ldb + k : k * ldb + j];
+        g_assert_cmpfloat_with_epsilon (c[i * N + j], sum, 1e-3);
+      }
+  }
+  omp_set_num_threads (threads_before);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -181,5 +223,6 @@ main (int argc, char **argv)
   g_test_add_func ("/blas/has-core", test_has_core);
   g_test_add_func ("/blas/core-in-use", test_core_in_use);
   g_test_add_func ("/blas/sgemm-after-choice", test_sgemm_after_choice);
+  g_test_add_func ("/blas/sgemm-thread-counts", test_sgemm_thread_counts);
   return g_test_run ();
 }

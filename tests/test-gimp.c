@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "deepdream.h"
 #include <unistd.h>
 
 #include "testutil.h"
@@ -422,6 +424,38 @@ test_rectangle (void)
   g_assert_true (dream->mask);
   const GeglRectangle box = { 40, 20, 150, 100 };
   assert_composite_changed (&c, &box, &box);
+  case_end (&c);
+}
+
+/* The new layer carries the dream's settings as a parasite: the ones the
+ * procedure was given, the seed it used and the model's checksum. */
+static void
+test_settings_parasite (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *path = case_path (&c, "settings.ini");
+  g_autofree char *call =
+      g_strdup_printf ("(dd-save-parasite " DREAM_3B ("LAYER-MODE-NORMAL", "100") " \"%s\" \"%s\")",
+                       DD_SETTINGS_PARASITE, path);
+  case_run (&c, "(gimp-selection-none img)", call);
+  assert_succeeded (&c);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  DdDreamParams p;
+  dd_dream_params_init (&p);
+  g_autofree char *sha = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (dd_dream_settings_from_text (&p, text, strlen (text), &sha, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (p.layers, ==, "inception_3b/output");
+  g_assert_cmpint (p.octaves, ==, 1);
+  g_assert_cmpint (p.iterations, ==, 1);
+  g_assert_cmpint (p.seed, ==, 1);
+  g_assert_cmpint (p.jitter, ==, 0);
+  g_assert_cmpint (strlen (sha), ==, 64);
+  dd_dream_params_clear (&p);
   case_end (&c);
 }
 
@@ -1154,6 +1188,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/selection/feathered-ellipse", test_feathered_ellipse);
   g_test_add_func ("/gimp/selection/rectangle", test_rectangle);
   g_test_add_func ("/gimp/selection/none", test_no_selection);
+  g_test_add_func ("/gimp/settings/parasite", test_settings_parasite);
   g_test_add_func ("/gimp/modes/stacked", test_stacked_modes);
   g_test_add_func ("/gimp/image/grey", test_grey);
   g_test_add_func ("/gimp/image/alpha", test_alpha);

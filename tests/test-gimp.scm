@@ -20,6 +20,12 @@
   (car (plug-in-deepdream RUN-NONINTERACTIVE img drw model layers -1 octaves
                           1.4 1 1.5 0 1 -1 mode opacity -1 0 0 0 0)))
 
+; The data of layer's parasite name, written to path.
+(define (dd-save-parasite layer name path)
+  (let ((port (open-output-file path)))
+    (display (caddr (car (gimp-item-get-parasite layer name))) port)
+    (close-output-port port)))
+
 (define (dd-field port value)
   (display (if (number? value) (number->string value) value) port)
   (display "|" port))

@@ -240,6 +240,18 @@ case_defaults() {
   [ "$status" -eq 0 ] && expect "layer: DeepDream inception_4c|28|100.0|0|0|256|144|nomask|1"
 }
 
+# The new layer carries the dream's settings as a parasite: the arguments
+# given, the seed and the model's checksum.
+case_settings_parasite() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:octaves 1 #:iterations 1 #:seed 7)
+     (dd3-say \"settings\" (caddr (car (gimp-item-get-parasite
+       (vector-ref (car (gimp-image-get-selected-drawables img)) 0) \"deepdream-settings\")))))"
+  [ "$status" -eq 0 ] && expect "[DeepDream]" && expect "seed=7" && expect "octaves=1" &&
+    expect "model-sha256="
+}
+
 # error_case NAME-OF-ARGUMENTS MESSAGE [PREPARE]: the call fails with
 # MESSAGE, and the image has the same layers and pixels as before.
 error_case() {
@@ -435,6 +447,7 @@ cases=(
   /gimp3/image/alpha case_alpha
   /gimp3/image/offset-in-group-16-bit case_offset_in_group_16_bit
   /gimp3/arguments/defaults case_defaults
+  /gimp3/settings/parasite case_settings_parasite
   /gimp3/errors/unknown-layer case_error_unknown_layer
   /gimp3/errors/layer-mode case_error_layer_mode
   /gimp3/errors/missing-model case_error_missing_model

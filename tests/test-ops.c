@@ -1660,6 +1660,44 @@ static const Suite suites[] = {
   { "softmax", build_softmax, 7 },
 };
 
+/* ---- dd_parallel ---------------------------------------------------------------- */
+
+typedef struct {
+  gint counts[32];
+  int slots_seen[64];
+} ParallelCounts;
+
+static void
+count_chunk (gpointer data, int64_t chunk, int slot)
+{
+  ParallelCounts *pc = data;
+  g_atomic_int_inc (&pc->counts[chunk]);
+  g_atomic_int_set (&pc->slots_seen[slot], 1);
+  /* Blocks of different lengths, so that threads finish out of step. */
+  volatile int spin = 0;
+  for (int i = 0; i < (int) (chunk % 5) * 200; i++)
+    spin++;
+}
+
+/* Every block runs exactly once, job after job of different sizes, with a
+ * slot below dd_thread_slots (): a block claimed twice, or a job ending
+ * before its blocks, shows here. */
+static void
+test_parallel_exactly_once (void)
+{
+  ParallelCounts pc = { 0 };
+  for (int job = 0; job < 300000; job++) {
+    const int n = 1 + (int) ((int64_t) job * 7919 % 20);
+    memset (pc.counts, 0, sizeof pc.counts);
+    dd_parallel (n, count_chunk, &pc);
+    for (int i = 0; i < n; i++)
+      if (pc.counts[i] != 1)
+        g_error ("job %d: block %d of %d ran %d times", job, i, n, pc.counts[i]);
+  }
+  for (int s = dd_thread_slots (); s < 64; s++)
+    g_assert_cmpint (pc.slots_seen[s], ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1669,6 +1707,7 @@ main (int argc, char **argv)
   g_test_message ("random seed %u (set DD_TEST_SEED to change it)", seed);
 
   g_test_add_func ("/ops/lookup", test_lookup);
+  g_test_add_func ("/ops/parallel/exactly-once", test_parallel_exactly_once);
   for (gsize i = 0; i < G_N_ELEMENTS (suites); i++) {
     g_autofree char *fwd = g_strdup_printf ("/ops/%s/forward", suites[i].path);
     g_autofree char *bwd = g_strdup_printf ("/ops/%s/backward", suites[i].path);

@@ -122,7 +122,7 @@ load_frame (const char *path, DdImage *im, int want_width, int want_height, GErr
 static gboolean
 save_frame (const DdImage *im, const char *path, GError **error)
 {
-  return cli_save_image (im, babl_format ("R'G'B' u8"), path, error);
+  return cli_save_image (im, babl_format ("R'G'B' u8"), path, NULL, error);
 }
 
 /* Removes what a stopped run left half written: DdSafeFile's named

@@ -25,5 +25,7 @@ int animate_run (const DdDreamParams *params, const char *input, const char *out
 
 /* deepdream.c's writer, which the frames go through too: im in format,
  * encoded by GEGL into memory and written through DdSafeFile, so a full
- * disk or a kill never leaves a partial file under path. */
-gboolean cli_save_image (const DdImage *im, const Babl *format, const char *path, GError **error);
+ * disk or a kill never leaves a partial file under path; settings, unless
+ * NULL, go into the file's metadata where its format has a place. */
+gboolean cli_save_image (const DdImage *im, const Babl *format, const char *path,
+                         const char *settings, GError **error);

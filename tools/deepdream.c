@@ -12,6 +12,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <gegl.h>
+#include <gegl-metadatahash.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <omp.h>
@@ -33,6 +34,8 @@ enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 static DdDreamParams params;
 static gboolean list_layers, list_presets, quiet, verbose, show_version;
 static char *preset;
+/* --settings-from's file, and the model checksum its settings name. */
+static char *settings_from, *settings_sha256;
 /* The table's options as given, name and value in turn, for replaying
  * them over a preset. */
 static GPtrArray *given;
@@ -102,6 +105,10 @@ make_entries (void)
       "Print the dreamable tensors with their shapes, then exit", NULL },
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
       "Start from the model card's named set of parameters; other options go over it", "NAME" },
+    { "settings-from", 0, 0, G_OPTION_ARG_FILENAME, &settings_from,
+      "Dream again with the settings a dream left in FILE (its output image, or a key file); "
+      "other options go over them",
+      "FILE" },
     { "list-presets", 0, 0, G_OPTION_ARG_NONE, &list_presets,
       "Print the model's presets, then exit", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
@@ -383,8 +390,19 @@ check_writable (const char *path, GError **error)
 }
 
 /* Encodes the pixels into memory_fd with GEGL. */
+/* The savers that write GEGL's metadata; the settings go in the one free
+ * text field that PNG (Description), TIFF (ImageDescription) and JPEG (a
+ * comment) all have. GEGL writes no keys of its callers' choosing. */
 static gboolean
-encode_image (const DdImage *im, const Babl *format, const char *saver, int memory_fd)
+writes_settings (const char *saver)
+{
+  return strcmp (saver, "gegl:png-save") == 0 || strcmp (saver, "gegl:tiff-save") == 0 ||
+         strcmp (saver, "gegl:jpg-save") == 0;
+}
+
+static gboolean
+encode_image (const DdImage *im, const Babl *format, const char *saver, const char *settings,
+              int memory_fd)
 {
   GeglRectangle extent = { 0, 0, im->width, im->height };
   g_autoptr (GeglBuffer) buffer =
@@ -397,6 +415,13 @@ encode_image (const DdImage *im, const Babl *format, const char *saver, int memo
   /* PNG keeps 8-bit sources 8-bit rather than GEGL's default of 16. */
   if (strcmp (saver, "gegl:png-save") == 0)
     gegl_node_set (save, "bitdepth", im->type == DD_PIXEL_U8 ? 8 : 16, NULL);
+  g_autoptr (GeglMetadataStore) metadata = NULL;
+  if (settings && writes_settings (saver)) {
+    metadata = gegl_metadata_hash_new ();
+    gegl_metadata_store_set_string (metadata, "description", settings);
+    gegl_metadata_store_set_string (metadata, "software", "deepdream " DD_VERSION);
+    gegl_node_set (save, "metadata", metadata, NULL);
+  }
   gegl_node_link (source, save);
   guint warnings = gegl_warnings;
   gegl_node_process (save);
@@ -408,7 +433,8 @@ encode_image (const DdImage *im, const Babl *format, const char *saver, int memo
  * then written out through DdSafeFile, which checks every byte and replaces
  * the destination only when the whole file is on the disk. */
 gboolean
-cli_save_image (const DdImage *im, const Babl *format, const char *path, GError **error)
+cli_save_image (const DdImage *im, const Babl *format, const char *path, const char *settings,
+                GError **error)
 {
   g_autoptr (DdSafeFile) file = dd_safe_file_new (path, error);
   if (!file)
@@ -419,7 +445,7 @@ cli_save_image (const DdImage *im, const Babl *format, const char *path, GError 
                  path, g_strerror (errno));
     return FALSE;
   }
-  gboolean encoded = encode_image (im, format, saver_for (path), memory_fd);
+  gboolean encoded = encode_image (im, format, saver_for (path), settings, memory_fd);
   g_autoptr (GMappedFile) bytes = g_mapped_file_new_from_fd (memory_fd, FALSE, NULL);
   close (memory_fd);
   if (!encoded || !bytes || g_mapped_file_get_length (bytes) == 0) {
@@ -515,6 +541,12 @@ dream (char **args, int n_args)
                 "(mean 0.485/0.456/0.406, std 0.229/0.224/0.225)\n",
                 card->file);
 
+  if (settings_sha256 && g_strcmp0 (card->sha256, settings_sha256) != 0) {
+    g_set_error (&error, DD_ERROR, DD_ERROR_INVALID,
+                 "%s: settings: model-sha256: %s, but model %s's is %s", settings_from,
+                 settings_sha256, card->name, card->sha256 ? card->sha256 : "unknown");
+    return fail (NULL, error);
+  }
   Picture input = { 0 }, guide = { 0 }, mask = { 0 };
   if (list_layers) {
     /* Only the image's size matters: read from its header. */
@@ -545,11 +577,14 @@ dream (char **args, int n_args)
     return fail ("mask", error);
   }
   DdDreamInfo info;
-  gboolean ok = dd_dream_run_masked (model, card, &params, guide.image.pixels ? &guide.image : NULL,
-                                     mask.image.pixels ? &mask.image : NULL, &input.image,
-                                     quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info,
-                                     &error) &&
-                cli_save_image (&input.image, input.format, args[1], &error);
+  gboolean ok =
+      dd_dream_run_masked (model, card, &params, guide.image.pixels ? &guide.image : NULL,
+                           mask.image.pixels ? &mask.image : NULL, &input.image,
+                           quiet || !isatty (2) ? NULL : show_progress, NULL, NULL, &info, &error);
+  if (ok) {
+    g_autofree char *settings = dd_dream_settings_to_text (&params, card, info.seed);
+    ok = cli_save_image (&input.image, input.format, args[1], settings, &error);
+  }
   picture_clear (&input);
   picture_clear (&guide);
   picture_clear (&mask);
@@ -571,6 +606,24 @@ options_card (GError **error)
   return dd_model_card_find (params.model && *params.model ? params.model : "googlenet", error);
 }
 
+/* The table's options as given, over the parameters a preset or settings
+ * set: a --layer replaces their layers, further ones add to it. */
+static gboolean
+replay_options (GPtrArray *options, GError **error)
+{
+  gboolean layers_given = FALSE;
+  for (guint i = 0; i + 1 < options->len; i += 2) {
+    const char *name = options->pdata[i], *value = options->pdata[i + 1];
+    if (!layers_given && (strcmp (name, "--layer") == 0 || strcmp (name, "-l") == 0)) {
+      layers_given = TRUE;
+      g_clear_pointer (&params.layers, g_free);
+    }
+    if (!set_option (name, value, NULL, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* params = the preset, then the options as given over it (a --layer
  * replaces the preset's layers rather than adding to them). */
 static gboolean
@@ -584,17 +637,72 @@ apply_preset (GError **error)
   dd_dream_params_init (&params);
   if (!dd_dream_params_apply_preset (&params, card, preset, error))
     return FALSE;
-  gboolean layers_given = FALSE;
-  for (guint i = 0; i + 1 < options->len; i += 2) {
-    const char *name = options->pdata[i], *value = options->pdata[i + 1];
-    if (!layers_given && (strcmp (name, "--layer") == 0 || strcmp (name, "-l") == 0)) {
-      layers_given = TRUE;
-      g_clear_pointer (&params.layers, g_free);
-    }
-    if (!set_option (name, value, NULL, error))
-      return FALSE;
+  return replay_options (options, error);
+}
+
+/* The settings text a dream left in path: an image's description (GEGL
+ * reads PNG's and TIFF's), or the file itself as a key file. */
+static char *
+read_settings_text (const char *path, gsize *length, GError **error)
+{
+  g_autofree char *head = NULL;
+  gsize n = 0;
+  if (!g_file_get_contents (path, &head, &n, error))
+    return NULL;
+  const char *loader = NULL;
+  if (n >= 8 && memcmp (head, "\x89PNG\r\n\x1a\n", 8) == 0)
+    loader = "gegl:png-load";
+  else if (n >= 4 && (memcmp (head, "II*", 4) == 0 || memcmp (head, "MM\0*", 4) == 0))
+    loader = "gegl:tiff-load";
+  else if (n >= 2 && (guint8) head[0] == 0xff && (guint8) head[1] == 0xd8) {
+    g_set_error (error, DD_ERROR, DD_ERROR_INVALID,
+                 "%s: GEGL cannot read a JPEG's comment; give the dream's PNG or TIFF, or its "
+                 "settings as a key file",
+                 path);
+    return NULL;
   }
-  return TRUE;
+  if (!loader) {
+    *length = n;
+    return g_steal_pointer (&head);
+  }
+  g_autoptr (GeglMetadataStore) metadata = gegl_metadata_hash_new ();
+  g_autoptr (GeglNode) graph = gegl_node_new ();
+  g_autoptr (GeglBuffer) pixels = NULL;
+  GeglNode *load =
+      gegl_node_new_child (graph, "operation", loader, "path", path, "metadata", metadata, NULL);
+  /* The loaders fill the metadata as they decode. */
+  GeglNode *sink =
+      gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &pixels, NULL);
+  gegl_node_link (load, sink);
+  gegl_node_process (sink);
+  const char *text = gegl_metadata_store_has_value (metadata, "description")
+                         ? gegl_metadata_store_get_string (metadata, "description")
+                         : NULL;
+  if (!text) {
+    g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "%s: no deepdream settings in it", path);
+    return NULL;
+  }
+  *length = strlen (text);
+  return g_strdup (text);
+}
+
+/* params = the settings in --settings-from's file, then the options as
+ * given over them. */
+static gboolean
+apply_settings (GError **error)
+{
+  gsize length = 0;
+  GError *local = NULL;
+  g_autofree char *text = read_settings_text (settings_from, &length, error);
+  if (!text)
+    return FALSE;
+  g_autoptr (GPtrArray) options = g_steal_pointer (&given);
+  if (!dd_dream_settings_from_text (&params, text, length, &settings_sha256, &local)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "%s: %s", settings_from, local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  return replay_options (options, error);
 }
 
 static int
@@ -753,6 +861,10 @@ crashed_starting_gegl (int signal_number)
 static void
 start_gegl (void)
 {
+  static gboolean started;
+  if (started)
+    return;
+  started = TRUE;
   static char alternate_stack[64 << 10];
   stack_t stack = { .ss_sp = alternate_stack, .ss_size = sizeof alternate_stack };
   struct sigaction crash = { .sa_handler = crashed_starting_gegl, .sa_flags = SA_ONSTACK };
@@ -798,9 +910,20 @@ main (int argc, char **argv)
     }
   if (list_presets)
     return print_presets ();
+  if (preset && settings_from) {
+    g_printerr ("deepdream: --preset and --settings-from each set every parameter; give one\n");
+    return EXIT_USAGE;
+  }
   if (preset && !apply_preset (&error)) {
     g_printerr ("deepdream: %s\n", error->message);
     return EXIT_USAGE;
+  }
+  if (settings_from) {
+    start_gegl ();
+    if (!apply_settings (&error)) {
+      g_printerr ("deepdream: %s\n", error->message);
+      return EXIT_USAGE;
+    }
   }
   g_clear_pointer (&given, g_ptr_array_unref);
   if (show_version) {
@@ -829,6 +952,8 @@ main (int argc, char **argv)
                                     : dream (argv + 1, argc - 1);
   dd_dream_params_clear (&params);
   g_free (preset);
+  g_free (settings_from);
+  g_free (settings_sha256);
   gegl_exit ();
   return status;
 }

@@ -23,6 +23,7 @@
  * OPENBLAS_CORETYPE instead: then this file changes nothing.
  */
 #include "dd-blas.h"
+#include "dd-ops.h"
 
 #include <cblas.h>
 #include <dlfcn.h>
@@ -313,4 +314,62 @@ dd_blas_reserve_buffers (int n)
     held[i] = alloc (0);
   for (int i = 0; i < n; i++)
     release (held[i]);
+}
+
+/* Tiles of C for dd_sgemm: columns in runs of up to 1024 (a multiple of
+ * every sgemm kernel's unroll), and rows split too when there are fewer
+ * than 16 runs to share out, down to 64 rows, so that each tile stays a
+ * product long enough for OpenBLAS's packing to be a small part of it. */
+#define SGEMM_TILE_COLUMNS 1024
+#define SGEMM_MIN_TILE_ROWS 64
+#define SGEMM_TILES 16
+
+static int64_t
+round_up (int64_t v, int64_t multiple)
+{
+  return (v + multiple - 1) / multiple * multiple;
+}
+
+typedef struct {
+  gboolean trans_a, trans_b;
+  int64_t m, n, k;
+  float alpha;
+  const float *a;
+  int64_t lda;
+  const float *b;
+  int64_t ldb;
+  float beta;
+  float *c;
+  int64_t ldc, tile_m, tile_n, tiles_n;
+} SgemmJob;
+
+static void
+sgemm_tile (gpointer data, int64_t tile, int slot)
+{
+  const SgemmJob *j = data;
+  (void) slot;
+  const int64_t i0 = tile / j->tiles_n * j->tile_m, j0 = tile % j->tiles_n * j->tile_n;
+  const int64_t rows = MIN (j->tile_m, j->m - i0), cols = MIN (j->tile_n, j->n - j0);
+  cblas_sgemm (
+      CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans, j->trans_b ? CblasTrans : CblasNoTrans,
+      rows, cols, j->k, j->alpha, j->a + (j->trans_a ? i0 : i0 * j->lda), j->lda,
+      j->b + (j->trans_b ? j0 * j->ldb : j0), j->ldb, j->beta, j->c + i0 * j->ldc + j0, j->ldc);
+}
+
+void
+dd_sgemm (gboolean trans_a, gboolean trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+          int64_t ldc)
+{
+  if (m <= 0 || n <= 0)
+    return;
+  const int64_t col_tiles = (n + SGEMM_TILE_COLUMNS - 1) / SGEMM_TILE_COLUMNS;
+  const int64_t tile_n = round_up ((n + col_tiles - 1) / col_tiles, 16);
+  int64_t row_tiles = MAX ((SGEMM_TILES + col_tiles - 1) / col_tiles, 1);
+  row_tiles = CLAMP (row_tiles, 1, MAX (m / SGEMM_MIN_TILE_ROWS, 1));
+  const int64_t tile_m = round_up ((m + row_tiles - 1) / row_tiles, 16);
+  const int64_t tiles_m = (m + tile_m - 1) / tile_m, tiles_n = (n + tile_n - 1) / tile_n;
+  SgemmJob j = { trans_a, trans_b, m,    n, k,   alpha,  a,      lda,
+                 b,       ldb,     beta, c, ldc, tile_m, tile_n, tiles_n };
+  dd_parallel (tiles_m * tiles_n, sgemm_tile, &j);
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdint.h>
 
 typedef enum {
   DD_CPU_VENDOR_OTHER,
@@ -64,3 +65,15 @@ gboolean dd_blas_has_core (const char *core);
 /* Makes OpenBLAS map n buffers for single-threaded products now, kept for
  * later ones (see dd_parallel_prepare); nothing with another BLAS. */
 void dd_blas_reserve_buffers (int n);
+
+/* C = alpha op(A) op(B) + beta C, row-major, as cblas_sgemm, with every
+ * element of C summed in the same order whatever the number of threads.
+ * OpenBLAS's threaded sgemm cuts the inner dimension into other blocks
+ * than its single-threaded one once K exceeds its GEMM_Q, so one thread
+ * and two disagree in the last bits and a dream drifts apart over its
+ * steps. Here OpenBLAS only ever runs single-threaded, on tiles of C whose
+ * shapes depend on M and N alone, and the engine's threads share the
+ * tiles out (dd_parallel); inside a dd_parallel block, call cblas_sgemm. */
+void dd_sgemm (gboolean trans_a, gboolean trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+               int64_t ldc);

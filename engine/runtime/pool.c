@@ -41,7 +41,7 @@ typedef struct {
   /* The job: written before its ticket is published, read after a claim. */
   DdChunkFunc fn;
   gpointer data;
-  uint32_t n_chunks;
+  _Atomic uint32_t n_chunks;
   int slots; /* threads it may use */
   _Atomic uint64_t ticket;
   _Atomic uint32_t done;
@@ -60,14 +60,15 @@ run_blocks (uint32_t gen, int slot)
     if ((uint32_t) (t >> 32) != gen)
       return;
     const uint32_t next = (uint32_t) t;
-    /* n_chunks is this job's while the ticket says gen and a block is
-     * unclaimed: the job cannot end before that block does. */
-    if (next >= pool.n_chunks)
+    /* n_chunks may already be the next job's, when the job of t is over:
+     * then the claim fails, as the next job closes the ticket (dd_parallel)
+     * before it writes n_chunks. */
+    if (next >= atomic_load_explicit (&pool.n_chunks, memory_order_relaxed))
       return;
     if (!atomic_compare_exchange_weak_explicit (&pool.ticket, &t, t + 1, memory_order_acq_rel,
                                                 memory_order_acquire))
       continue;
-    const uint32_t n = pool.n_chunks;
+    const uint32_t n = atomic_load_explicit (&pool.n_chunks, memory_order_relaxed);
     current_slot = slot;
     pool.fn (pool.data, next, slot);
     current_slot = -1;
@@ -143,19 +144,25 @@ dd_parallel (int64_t n_chunks, DdChunkFunc fn, gpointer data)
   if (n_chunks == 1 || slots <= 1 || current_slot >= 0 || omp_in_parallel () ||
       !g_mutex_trylock (&pool.submit)) {
     const int slot = MAX (current_slot, 0);
+    omp_set_num_threads (1); /* as in worker (): the same sums, alone or not */
     for (int64_t i = 0; i < n_chunks; i++)
       fn (data, i, slot);
+    omp_set_num_threads (omp_threads);
     return;
   }
-  g_assert (n_chunks < G_MAXUINT32);
+  g_assert (n_chunks < G_MAXUINT32); /* G_MAXUINT32 marks a closed ticket */
   pool.threads = MAX (pool.threads, 1);
   grow (slots);
 
   g_mutex_lock (&pool.lock);
+  /* Closed first: a thread still holding the last job's ticket then cannot
+   * claim a block of it against the new job's n_chunks. */
+  atomic_exchange_explicit (&pool.ticket, ((uint64_t) pool.generation << 32) | G_MAXUINT32,
+                            memory_order_acq_rel);
   const uint32_t gen = ++pool.generation;
   pool.fn = fn;
   pool.data = data;
-  pool.n_chunks = (uint32_t) n_chunks;
+  atomic_store_explicit (&pool.n_chunks, (uint32_t) n_chunks, memory_order_relaxed);
   pool.slots = slots;
   atomic_store_explicit (&pool.done, 0, memory_order_relaxed);
   atomic_store_explicit (&pool.ticket, (uint64_t) gen << 32, memory_order_release);

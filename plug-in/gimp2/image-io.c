@@ -7,6 +7,8 @@
  */
 #include "image-io.h"
 
+#include <string.h>
+
 #include "pixels.h"
 
 gboolean
@@ -72,7 +74,8 @@ new_layer_above (gint32 source, const GeglRectangle *box, const gchar *name, Gim
 
 gint32
 image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixels,
-                    const gchar *name, GimpLayerMode mode, gdouble opacity, GError **error)
+                    const gchar *name, GimpLayerMode mode, gdouble opacity, const gchar *settings,
+                    GError **error)
 {
   gint32 image = gimp_item_get_image (source);
   gimp_image_undo_group_start (image);
@@ -87,6 +90,11 @@ image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixe
       gimp_layer_set_edit_mask (layer, FALSE);
     }
     gimp_drawable_update (layer, 0, 0, box->width, box->height);
+    GimpParasite *parasite =
+        gimp_parasite_new (DD_SETTINGS_PARASITE, GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
+                           strlen (settings) + 1, settings);
+    gimp_item_attach_parasite (layer, parasite);
+    gimp_parasite_free (parasite);
   }
   gimp_image_undo_group_end (image);
   if (layer == -1)

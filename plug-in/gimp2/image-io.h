@@ -26,6 +26,9 @@ gboolean image_io_read_scaled (gint32 drawable, const GeglRectangle *box, int ma
 /* In one undo group: a new layer called name holding pixels, placed over
  * box of source, directly above it in the same group, masked by the
  * selection when there is one, with its pixels (not its mask) active, as
- * the next run expects. Returns the layer, or -1 with error set. */
+ * the next run expects, and carrying the dream's settings as a persistent
+ * parasite (DD_SETTINGS_PARASITE), saved with it in XCF. Returns the
+ * layer, or -1 with error set. */
 gint32 image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixels,
-                           const gchar *name, GimpLayerMode mode, gdouble opacity, GError **error);
+                           const gchar *name, GimpLayerMode mode, gdouble opacity,
+                           const gchar *settings, GError **error);

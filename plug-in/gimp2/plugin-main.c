@@ -68,11 +68,13 @@ dream (gint32 drawable, const DdDreamParams *params, const PlugInValues *vals, G
        image_io_read_scaled (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error))) {
     gimp_progress_init ("DeepDream");
     gint64 start = g_get_monotonic_time ();
+    DdDreamInfo info;
     if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels,
-                      procedure_show_progress, &start, NULL, NULL, error)) {
+                      procedure_show_progress, &start, NULL, &info, error)) {
       g_autofree gchar *name = procedure_layer_name (card, params);
+      g_autofree gchar *settings = dd_dream_settings_to_text (params, card, info.seed);
       layer = image_io_add_layer (drawable, &box, &pixels, name, vals->layer_mode, vals->opacity,
-                                  error);
+                                  settings, error);
     }
     gimp_progress_end ();
   }

@@ -8,6 +8,8 @@
  */
 #include "image-io.h"
 
+#include <string.h>
+
 #include "pixels.h"
 
 gboolean
@@ -61,7 +63,8 @@ new_layer_above (GimpDrawable *source, const GeglRectangle *box, const gchar *na
 
 GimpLayer *
 image_io_add_layer (GimpDrawable *source, const GeglRectangle *box, const DdImage *pixels,
-                    const gchar *name, GimpLayerMode mode, gdouble opacity, GError **error)
+                    const gchar *name, GimpLayerMode mode, gdouble opacity, const gchar *settings,
+                    GError **error)
 {
   GimpImage *image = gimp_item_get_image (GIMP_ITEM (source));
   gimp_image_undo_group_start (image);
@@ -80,6 +83,11 @@ image_io_add_layer (GimpDrawable *source, const GeglRectangle *box, const DdImag
     const GimpLayer *selected[] = { layer, NULL };
     gimp_image_set_selected_layers (image, selected);
     gimp_drawable_update (GIMP_DRAWABLE (layer), 0, 0, box->width, box->height);
+    GimpParasite *parasite =
+        gimp_parasite_new (DD_SETTINGS_PARASITE, GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
+                           strlen (settings) + 1, settings);
+    gimp_item_attach_parasite (GIMP_ITEM (layer), parasite);
+    gimp_parasite_free (parasite);
   }
   gimp_image_undo_group_end (image);
   if (!layer)

@@ -23,8 +23,9 @@ gboolean image_io_read (GimpDrawable *drawable, const GeglRectangle *box, int ma
 /* In one undo group: a new layer called name holding pixels, placed over
  * box of source, directly above it in the same group, masked by the
  * selection when there is one, and left selected with its pixels (not its
- * mask) active, as the next run expects. Returns the layer, or NULL with
- * error set. */
+ * mask) active, as the next run expects, and carrying the dream's settings
+ * as a persistent parasite (DD_SETTINGS_PARASITE), saved with it in XCF.
+ * Returns the layer, or NULL with error set. */
 GimpLayer *image_io_add_layer (GimpDrawable *source, const GeglRectangle *box,
                                const DdImage *pixels, const gchar *name, GimpLayerMode mode,
-                               gdouble opacity, GError **error);
+                               gdouble opacity, const gchar *settings, GError **error);

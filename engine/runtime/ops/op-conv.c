@@ -12,6 +12,8 @@
  * enough channels take the Winograd path (winograd.c), 4x fewer flops.
  */
 #include "dd-ops.h"
+
+#include "dd-blas.h"
 #include "dd-runtime.h"
 
 #include <cblas.h>

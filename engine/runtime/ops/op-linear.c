@@ -9,7 +9,8 @@
  */
 #include "dd-ops.h"
 
-#include <cblas.h>
+#include "dd-blas.h"
+
 #include <string.h>
 
 /* ---- Gemm ------------------------------------------------------------------- */
@@ -95,9 +96,8 @@ gemm_forward (const DdOpCtx *c)
         c->y[i * d.n + j] = a->beta * c->x[2][i * rs + j * cs];
     beta = 1.0f;
   }
-  cblas_sgemm (CblasRowMajor, a->trans_a ? CblasTrans : CblasNoTrans,
-               a->trans_b ? CblasTrans : CblasNoTrans, d.m, d.n, d.k, a->alpha, c->x[0],
-               c->xs[0]->d[1], c->x[1], c->xs[1]->d[1], beta, c->y, d.n);
+  dd_sgemm (a->trans_a, a->trans_b, d.m, d.n, d.k, a->alpha, c->x[0], c->xs[0]->d[1], c->x[1],
+            c->xs[1]->d[1], beta, c->y, d.n);
 }
 
 static void
@@ -110,20 +110,20 @@ gemm_backward (const DdOpCtx *c)
   if (c->gx[0]) {
     float beta = c->gx_add[0] ? 1.0f : 0.0f;
     if (!a->trans_a) /* gA[m,k] = alpha gY B'^T */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, a->trans_b ? CblasNoTrans : CblasTrans, d.m, d.k,
-                   d.n, a->alpha, c->gy, d.n, c->x[1], ldb, beta, c->gx[0], d.k);
+      dd_sgemm (FALSE, !a->trans_b, d.m, d.k, d.n, a->alpha, c->gy, d.n, c->x[1], ldb, beta,
+                c->gx[0], d.k);
     else /* gA[k,m] = alpha B' gY^T */
-      cblas_sgemm (CblasRowMajor, a->trans_b ? CblasTrans : CblasNoTrans, CblasTrans, d.k, d.m, d.n,
-                   a->alpha, c->x[1], ldb, c->gy, d.n, beta, c->gx[0], d.m);
+      dd_sgemm (a->trans_b, TRUE, d.k, d.m, d.n, a->alpha, c->x[1], ldb, c->gy, d.n, beta, c->gx[0],
+                d.m);
   }
   if (c->gx[1]) {
     float beta = c->gx_add[1] ? 1.0f : 0.0f;
     if (!a->trans_b) /* gB[k,n] = alpha A'^T gY */
-      cblas_sgemm (CblasRowMajor, a->trans_a ? CblasNoTrans : CblasTrans, CblasNoTrans, d.k, d.n,
-                   d.m, a->alpha, c->x[0], lda, c->gy, d.n, beta, c->gx[1], d.n);
+      dd_sgemm (!a->trans_a, FALSE, d.k, d.n, d.m, a->alpha, c->x[0], lda, c->gy, d.n, beta,
+                c->gx[1], d.n);
     else /* gB[n,k] = alpha gY^T A' */
-      cblas_sgemm (CblasRowMajor, CblasTrans, a->trans_a ? CblasTrans : CblasNoTrans, d.n, d.k, d.m,
-                   a->alpha, c->gy, d.n, c->x[0], lda, beta, c->gx[1], d.k);
+      dd_sgemm (TRUE, a->trans_a, d.n, d.k, d.m, a->alpha, c->gy, d.n, c->x[0], lda, beta, c->gx[1],
+                d.k);
   }
   if (has_bias (c) && c->gx[2]) {
     int64_t rs, cs;
@@ -223,8 +223,8 @@ matmul_forward (const DdOpCtx *c)
   for (int64_t b = 0; b < p.batches; b++) {
     int64_t oa, ob;
     batch_offsets (&p, b, &oa, &ob);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, p.m, p.n, p.k, 1.0f, c->x[0] + oa, p.k,
-                 c->x[1] + ob, p.n, 0.0f, c->y + b * p.m * p.n, p.n);
+    dd_sgemm (FALSE, FALSE, p.m, p.n, p.k, 1.0f, c->x[0] + oa, p.k, c->x[1] + ob, p.n, 0.0f,
+              c->y + b * p.m * p.n, p.n);
   }
 }
 
@@ -243,11 +243,11 @@ matmul_backward (const DdOpCtx *c)
     batch_offsets (&p, b, &oa, &ob);
     const float *gy = c->gy + b * p.m * p.n;
     if (c->gx[0]) /* gA[m,k] += gY B^T */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, p.m, p.k, p.n, 1.0f, gy, p.n,
-                   c->x[1] + ob, p.n, 1.0f, c->gx[0] + oa, p.k);
+      dd_sgemm (FALSE, TRUE, p.m, p.k, p.n, 1.0f, gy, p.n, c->x[1] + ob, p.n, 1.0f, c->gx[0] + oa,
+                p.k);
     if (c->gx[1]) /* gB[k,n] += A^T gY */
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, p.k, p.n, p.m, 1.0f, c->x[0] + oa, p.k,
-                   gy, p.n, 1.0f, c->gx[1] + ob, p.n);
+      dd_sgemm (TRUE, FALSE, p.k, p.n, p.m, 1.0f, c->x[0] + oa, p.k, gy, p.n, 1.0f, c->gx[1] + ob,
+                p.n);
   }
 }
 
