@@ -95,6 +95,12 @@ gboolean dd_file_set_contents (const char *path, const void *data, gsize size, G
  * is a regular file: "cannot read 'x': it is a FIFO (named pipe)". */
 gboolean dd_file_check_regular (const char *path, GError **error);
 
+/* Checks that path is a regular file, not empty, and, for PNG, JPEG, WebP
+ * and OpenEXR, whole, from the structure of the file alone (nothing is
+ * decoded): "cannot read 'x.jpg': the JPEG file is damaged or truncated
+ * (...)". Other formats pass; their loaders report damage themselves. */
+gboolean dd_image_check_file (const char *path, GError **error);
+
 /* ---- Memory ---------------------------------------------------------------- */
 
 /* Bytes the process may still take: the least of what the address-space

@@ -1097,10 +1097,9 @@ test_truncated_images (void)
     g_assert_cmpint (g_stat (whole, &st), ==, 0);
     g_autofree char *half = write_head (half_name, whole, (gsize) st.st_size / 2);
     /* --list-layers reads only the header, which a cut PNG, JPEG or WebP
-     * shows to be short, and GEGL's TIFFs keep theirs at the end; an EXR's
-     * whole header gives the right layers for its size. */
-    gboolean header_at_start = strcmp (savers[i][0], "exr") == 0;
-    for (int list = 0; list < (header_at_start ? 1 : 2); list++) {
+     * shows to be short, GEGL's TIFFs keep at the end, and an EXR's table
+     * of chunk offsets shows to point past the end. */
+    for (int list = 0; list < 2; list++) {
       g_auto (CliRun) run = { 0 };
       if (list)
         run_cli (&run, "--list-layers", half, NULL);
@@ -1109,6 +1108,42 @@ test_truncated_images (void)
       assert_failed (&run, 1, half_name, output);
     }
   }
+}
+
+/* An OpenEXR file cut anywhere, in its header, its table of chunks or its
+ * last byte: --list-layers, which decodes nothing, refuses it too. */
+static void
+test_truncated_exr (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *whole = tmp_path ("whole.exr");
+  g_autofree char *never = tmp_path ("never.png"); /* no command here writes */
+  g_assert_true (
+      tu_save_image (whole, "gegl:exr-save", "R'G'B'A u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (whole, &st), ==, 0);
+  const struct {
+    gsize size;
+    const char *why;
+  } cuts[] = {
+    { 20, "it ends in its header" },
+    { 420, "it ends in its table of chunks" },
+    { (gsize) st.st_size * 2 / 3, "a chunk of pixels is missing" },
+    { (gsize) st.st_size - 1, "its last chunk of pixels is cut short" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cuts); i++) {
+    g_autofree char *cut = write_head ("cut.exr", whole, cuts[i].size);
+    g_autofree char *expected =
+        g_strdup_printf ("cut.exr': the OpenEXR file is damaged or truncated (%s)", cuts[i].why);
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "--list-layers", cut, NULL);
+    assert_failed (&run, 1, expected, never);
+  }
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--list-layers", whole, NULL);
+  g_assert_cmpint (run.status, ==, 0);
 }
 
 /* Empty and header-only JPEGs (libjpeg, under GEGL, ends the process on
@@ -1705,6 +1740,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/usage/double-dash", test_double_dash);
   g_test_add_func ("/cli/usage/non-ascii-names", test_non_ascii_names);
   g_test_add_func ("/cli/hostile/truncated-images", test_truncated_images);
+  g_test_add_func ("/cli/hostile/truncated-exr", test_truncated_exr);
   g_test_add_func ("/cli/hostile/damaged-headers", test_damaged_headers);
   g_test_add_func ("/cli/hostile/special-files", test_special_files);
   g_test_add_func ("/cli/hostile/huge-guide", test_huge_guide);

@@ -26,7 +26,6 @@
 
 #include "animate.h"
 #include "deepdream.h"
-#include "image-check.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
@@ -239,7 +238,7 @@ exit_while_decoding (void)
 static GeglNode *
 open_picture (GeglNode *graph, const char *path, GeglRectangle *extent, GError **error)
 {
-  if (!image_check_file (path, error))
+  if (!dd_image_check_file (path, error))
     return NULL;
   hush_begin (path);
   GeglNode *load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
