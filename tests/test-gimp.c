@@ -21,6 +21,8 @@
 #include <libgimpbase/gimpbase.h>
 #include <errno.h>
 #include <math.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -900,6 +902,106 @@ test_batch_same_folder (void)
   case_end (&c);
 }
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The names in folder, sorted, joined by spaces. */
+static char *
+folder_names (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *name; dir && (name = g_dir_read_name (dir));)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* The batch script into a folder on a full file system (a small tmpfs,
+ * filled: only a real file system running out of space shows what GIMP's
+ * savers do then; mounting it needs root, the case skips without): each
+ * picture is skipped with the reason, and neither a partial file nor a
+ * temporary one is left. With room again the same batch writes both, a PNG
+ * and a BMP (a format whose structure nothing checks: the full disk is
+ * seen from the file system). */
+static void
+test_batch_full_disk (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *in = case_path (&c, "in");
+  g_autofree char *out = case_path (&c, "out");
+  g_mkdir_with_parents (in, 0755);
+  g_mkdir_with_parents (out, 0755);
+  if (mount ("tmpfs", out, "tmpfs", MS_NOSUID | MS_NODEV, "size=512k,mode=0755") != 0) {
+    g_test_skip_printf ("cannot mount a small file system to fill (%s); this case needs root",
+                        g_strerror (errno));
+    case_end (&c);
+    return;
+  }
+  struct statvfs fs;
+  g_assert_cmpint (statvfs (out, &fs), ==, 0);
+  gsize keep = 16 << 10, fill = (gsize) fs.f_bavail * fs.f_frsize - keep;
+  g_autofree char *filler = g_build_filename (out, "filler", NULL);
+  g_autofree char *zeros = g_malloc0 (fill);
+  g_assert_true (g_file_set_contents (filler, zeros, (gssize) fill, NULL));
+
+  g_autofree char *make_inputs = g_strdup_printf (
+      "(let ((img (dd-open \"%s\"))) (dd-save-layer img (dd-layer img) \"%s/a.png\")"
+      " (dd-save-layer img (dd-layer img) \"%s/b.bmp\") (gimp-image-delete img))",
+      c.image, in, in);
+  g_autofree char *batch =
+      g_strdup_printf ("(load \"%s\") (gimp-message (string-append \"written: \" (number->string"
+                       " (deepdream-batch \"%s/*\" \"%s\" \"\" \"inception_3b/output\" 1 1 1.5 1"
+                       " LAYER-MODE-NORMAL 100))))",
+                       g_getenv ("DD_BATCH_SCRIPT"), in, out);
+  const char *first[] = { make_inputs, NULL };
+  g_free (run_gimp (first));
+  const char *commands[] = { batch, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  for (const char *const *name = (const char *const[]){ "a.png", "b.bmp", NULL }; *name; name++) {
+    g_autofree char *said =
+        g_strdup_printf ("skipped %s/%s: Procedure execution of plug-in-deepdream-save failed: "
+                         "cannot write '%s/%s': No space left on device",
+                         in, *name, out, *name);
+    if (!strstr (c.output, said))
+      g_error ("the batch did not say '%s':\n%s", said, c.output);
+  }
+  g_assert_nonnull (strstr (c.output, "no image was written"));
+  g_autofree char *left = folder_names (out);
+  g_assert_cmpstr (left, ==, "filler");
+
+  /* Room again: the same batch writes both, whole. */
+  g_assert_cmpint (g_unlink (filler), ==, 0);
+  g_free (c.output);
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  assert_succeeded (&c);
+  g_assert_nonnull (strstr (c.output, "written: 2"));
+  g_autofree char *written = folder_names (out);
+  g_assert_cmpstr (written, ==, "a.png b.bmp");
+  Picture a, b;
+  double max_diff, mean_diff;
+  picture_load (&c, "in/a.png", &a);
+  picture_load (&c, "out/a.png", &b);
+  compare (&a, &b, NULL, NULL, &max_diff, &mean_diff);
+  g_assert_cmpfloat (mean_diff, >, 1.0 / 255);
+  picture_clear (&a);
+  picture_clear (&b);
+  g_autofree char *bmp = g_build_filename (out, "b.bmp", NULL);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (bmp, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, EDGE_W * EDGE_H * 3);
+  g_assert_cmpint (umount2 (out, MNT_DETACH), ==, 0);
+  case_end (&c);
+}
+
 /* ---- The dialog, on a virtual display ---------------------------------------------- */
 
 /* The plug-in's dialog in the real gimp-2.10 on an Xvfb display of its
@@ -1177,6 +1279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/batch/folder", test_batch_script);
   g_test_add_func ("/gimp/batch/missing-folder", test_batch_missing_folder);
   g_test_add_func ("/gimp/batch/same-folder", test_batch_same_folder);
+  g_test_add_func ("/gimp/batch/full-disk", test_batch_full_disk);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();
