@@ -864,9 +864,9 @@ test_batch_missing_folder (void)
   case_end (&c);
 }
 
-/* The batch script with its output folder the input folder: GIMP's savers
- * write in place, so it dreams nothing, fails as a batch that wrote
- * nothing, and the originals stay as they were. */
+/* The batch script with its output folder the input folder (more likely a
+ * mistyped folder than a wish): it dreams nothing, fails as a batch that
+ * wrote nothing, and the originals stay as they were. */
 static void
 test_batch_same_folder (void)
 {
