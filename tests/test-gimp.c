@@ -924,9 +924,9 @@ folder_names (const char *folder)
 /* The batch script into a folder on a full file system (a small tmpfs,
  * filled: only a real file system running out of space shows what GIMP's
  * savers do then; mounting it needs root, the case skips without): each
- * picture is skipped with the reason, and neither a partial file nor a
- * temporary one is left. With room again the same batch writes both, a PNG
- * and a BMP (a format whose structure nothing checks: the full disk is
+ * picture is skipped with the reason, an older file of the same name is
+ * left as it was, and neither a partial file nor a temporary one is left. With room again the same
+ * batch writes both, a PNG and a BMP (a format whose structure nothing checks: the full disk is
  * seen from the file system). */
 static void
 test_batch_full_disk (void)
@@ -944,6 +944,9 @@ test_batch_full_disk (void)
     case_end (&c);
     return;
   }
+  /* An older a.png, which the failed batch must leave as it was. */
+  g_autofree char *old_png = g_build_filename (out, "a.png", NULL);
+  g_assert_true (g_file_set_contents (old_png, "an older a.png", -1, NULL));
   struct statvfs fs;
   g_assert_cmpint (statvfs (out, &fs), ==, 0);
   gsize keep = 16 << 10, fill = (gsize) fs.f_bavail * fs.f_frsize - keep;
@@ -975,7 +978,10 @@ test_batch_full_disk (void)
   }
   g_assert_nonnull (strstr (c.output, "no image was written"));
   g_autofree char *left = folder_names (out);
-  g_assert_cmpstr (left, ==, "filler");
+  g_assert_cmpstr (left, ==, "a.png filler");
+  g_autofree char *old_text = NULL;
+  g_assert_true (g_file_get_contents (old_png, &old_text, NULL, NULL));
+  g_assert_cmpstr (old_text, ==, "an older a.png");
 
   /* Room again: the same batch writes both, whole. */
   g_assert_cmpint (g_unlink (filler), ==, 0);
@@ -999,6 +1005,43 @@ test_batch_full_disk (void)
   g_assert_cmpint (g_stat (bmp, &st), ==, 0);
   g_assert_cmpint (st.st_size, >, EDGE_W * EDGE_H * 3);
   g_assert_cmpint (umount2 (out, MNT_DETACH), ==, 0);
+  case_end (&c);
+}
+
+/* plug-in-deepdream-save refused: a missing folder, a folder as the
+ * destination, a name whose format GIMP does not know (its saver fails).
+ * Each call fails with one line naming the destination, and no temporary
+ * file is left. */
+static void
+test_save_refused (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *out = case_path (&c, "out");
+  g_autofree char *folder = case_path (&c, "out/folder.png");
+  g_mkdir_with_parents (folder, 0755);
+  const char *const calls[][2] = {
+    { "missing/a.png", "cannot write '%s/missing/a.png': there is no folder" },
+    { "out/folder.png", "cannot write '%s/out/folder.png': it is a folder" },
+    { "out/a.unknown-format", "cannot write '%s/out/a.unknown-format': GIMP could not save it (" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (calls); i++) {
+    g_autofree char *call = g_strdup_printf (
+        "(let ((img (dd-open \"%s\"))) (plug-in-deepdream-save RUN-NONINTERACTIVE img"
+        " (dd-layer img) \"%s/%s\"))",
+        c.image, c.dir, calls[i][0]);
+    const char *commands[] = { call, NULL };
+    g_free (c.output);
+    c.output = run_gimp (commands);
+    g_test_message ("%s", c.output);
+    g_autofree char *said = g_strdup_printf (calls[i][1], c.dir);
+    g_assert_nonnull (strstr (c.output, "execution error"));
+    if (!strstr (c.output, said))
+      g_error ("the call did not say '%s':\n%s", said, c.output);
+  }
+  g_autofree char *left = folder_names (out);
+  g_assert_cmpstr (left, ==, "folder.png");
   case_end (&c);
 }
 
@@ -1280,6 +1323,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/batch/missing-folder", test_batch_missing_folder);
   g_test_add_func ("/gimp/batch/same-folder", test_batch_same_folder);
   g_test_add_func ("/gimp/batch/full-disk", test_batch_full_disk);
+  g_test_add_func ("/gimp/save/refused", test_save_refused);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();

@@ -343,7 +343,8 @@ case_batch() {
 # The batch script into a folder on a full file system (a small tmpfs,
 # filled: only a real file system running out of space shows what GIMP's
 # savers do then; mounting needs root): each picture is skipped with the
-# reason, and neither a partial file nor a temporary one is left. With room
+# reason, an older file of the same name is left as it was, and neither a
+# partial file nor a temporary one is left. With room
 # again the same batch writes both, a PNG and a BMP (a format whose
 # structure nothing checks: the full disk is seen from the file system).
 case_batch_full_disk() {
@@ -356,6 +357,8 @@ case_batch_full_disk() {
   trap 'umount -l "$full"' EXIT
   convert "$sky" -resize 256x144! "PNG24:$in/a.png" &&
     convert "$sky" -resize 160x120! "BMP3:$in/b.bmp" || return 1
+  # An older a.png, which the failed batch must leave as it was.
+  echo "an older a.png" >"$full/a.png"
   local free
   free=$(stat -f -c '%a * %S' "$full")
   head -c $((free - 8192)) /dev/zero >"$full/filler"
@@ -365,8 +368,9 @@ case_batch_full_disk() {
     expect "deepdream-batch: skipped $in/$name" &&
       expect "cannot write '$full/$name': No space left on device" || return 1
   done
-  echo "left in the full folder: $(ls -A "$full")"
-  [ "$(ls -A "$full")" = filler ] || return 1
+  echo "left in the full folder: $(ls -A "$full" | tr '\n' ' ')"
+  [ "$(ls -A "$full" | tr '\n' ' ')" = "a.png filler " ] &&
+    [ "$(cat "$full/a.png")" = "an older a.png" ] || return 1
   rm "$full/filler"
   run_gimp "(deepdream-batch \"$in/*\" \"$full\" \"\" \"inception_3b/output\" 1 1 1.5 1 LAYER-MODE-NORMAL 100)"
   [ "$status" -eq 0 ] && expect "2 image(s) written" || return 1
