@@ -22,12 +22,13 @@
 
 #include "deepdream.h"
 
-/* TRUE when the file system holding path has no block left to give. */
+/* TRUE when the file system holding path has no block left to give. Some
+ * (FUSE and network ones) report no size at all, and are not full. */
 static gboolean
 disk_full (const char *path)
 {
   struct statvfs fs;
-  return statvfs (path, &fs) == 0 && fs.f_bavail == 0;
+  return statvfs (path, &fs) == 0 && fs.f_blocks > 0 && fs.f_bavail == 0;
 }
 
 /* The saver's message on one line: GIMP's may span several. */
