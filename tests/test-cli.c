@@ -1681,6 +1681,60 @@ test_preset_listed_and_refused (void)
   assert_failed (&run, 2, "(it has classic", output);
 }
 
+/* A DdSafeFile written by name, as plug-in-deepdream-save has GIMP's savers
+ * write it: the temporary file is hidden beside the destination and ends
+ * with its name (so its extension names the format); a writer that
+ * replaces it with a new file of its own is committed all the same, with
+ * the older destination's permissions; without a commit nothing is left
+ * and the destination is as it was. */
+static void
+test_safe_file_by_name (void)
+{
+  g_autofree char *folder = tmp_path ("by-name");
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *dest = g_build_filename (folder, "dream.png", NULL);
+  g_assert_true (g_file_set_contents (dest, "older", -1, NULL));
+  g_assert_cmpint (g_chmod (dest, 0600), ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  DdSafeFile *file = dd_safe_file_new_named (dest, &error);
+  g_assert_no_error (error);
+  g_autofree char *temp = g_strdup (dd_safe_file_get_temp_path (file));
+  g_autofree char *temp_base = g_path_get_basename (temp);
+  g_autofree char *temp_folder = g_path_get_dirname (temp);
+  g_assert_cmpstr (temp_folder, ==, folder);
+  g_assert_true (temp_base[0] == '.' && g_str_has_suffix (temp_base, "-dream.png"));
+  g_assert_true (g_file_test (temp, G_FILE_TEST_IS_REGULAR));
+  dd_safe_file_free (file);
+  g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (dest, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "older");
+
+  file = dd_safe_file_new_named (dest, &error);
+  g_assert_no_error (error);
+  g_free (temp);
+  temp = g_strdup (dd_safe_file_get_temp_path (file));
+  /* g_file_set_contents writes a file of its own and renames it over. */
+  g_assert_true (g_file_set_contents (temp, "newer", -1, NULL));
+  g_assert_true (dd_safe_file_commit (file, &error));
+  g_assert_no_error (error);
+  dd_safe_file_free (file);
+  g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+  g_free (text);
+  g_assert_true (g_file_get_contents (dest, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "newer");
+  GStatBuf st;
+  g_assert_cmpint (g_stat (dest, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_autofree char *names = folder_names (folder);
+  g_assert_cmpstr (names, ==, "dream.png");
+
+  g_autofree char *missing = g_build_filename (folder, "no", "dream.png", NULL);
+  g_assert_null (dd_safe_file_new_named (missing, &error));
+  g_assert_nonnull (strstr (error->message, "there is no folder"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1747,6 +1801,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/limits/address-space", test_address_space_limits);
   g_test_add_func ("/cli/safe-output/full-disk", test_full_disk);
   g_test_add_func ("/cli/safe-output/kill-during-write", test_kill_during_write);
+  g_test_add_func ("/cli/safe-output/by-name", test_safe_file_by_name);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);
   g_test_add_func ("/cli/info/version", test_version);
   g_test_add_func ("/cli/info/wait-policy", test_wait_policy);
