@@ -88,12 +88,26 @@ int dd_safe_file_get_fd (DdSafeFile *file);
 gboolean dd_safe_file_write (DdSafeFile *file, const void *data, gsize size, GError **error);
 gboolean dd_safe_file_commit (DdSafeFile *file, GError **error);
 void dd_safe_file_free (DdSafeFile *file);
+/* For writers that take a file name rather than bytes (GIMP's savers): the
+ * temporary file is made at once, empty, with a hidden name in the
+ * destination's folder that ends with the destination's own (so its
+ * extension names the same format); the writer writes it by that name
+ * (dd_safe_file_get_temp_path), then dd_safe_file_commit() flushes what the
+ * name holds and renames it over the destination. */
+DdSafeFile *dd_safe_file_new_named (const char *path, GError **error);
+const char *dd_safe_file_get_temp_path (DdSafeFile *file);
 /* The whole of data into path, safely. */
 gboolean dd_file_set_contents (const char *path, const void *data, gsize size, GError **error);
 
 /* Checks, without opening it (a FIFO would wait for a writer), that path
  * is a regular file: "cannot read 'x': it is a FIFO (named pipe)". */
 gboolean dd_file_check_regular (const char *path, GError **error);
+
+/* Checks that path is a regular file, not empty, and, for PNG, JPEG, WebP
+ * and OpenEXR, whole, from the structure of the file alone (nothing is
+ * decoded): "cannot read 'x.jpg': the JPEG file is damaged or truncated
+ * (...)". Other formats pass; their loaders report damage themselves. */
+gboolean dd_image_check_file (const char *path, GError **error);
 
 /* ---- Memory ---------------------------------------------------------------- */
 

@@ -1257,10 +1257,9 @@ test_truncated_images (void)
     g_assert_cmpint (g_stat (whole, &st), ==, 0);
     g_autofree char *half = write_head (half_name, whole, (gsize) st.st_size / 2);
     /* --list-layers reads only the header, which a cut PNG, JPEG or WebP
-     * shows to be short, and GEGL's TIFFs keep theirs at the end; an EXR's
-     * whole header gives the right layers for its size. */
-    gboolean header_at_start = strcmp (savers[i][0], "exr") == 0;
-    for (int list = 0; list < (header_at_start ? 1 : 2); list++) {
+     * shows to be short, GEGL's TIFFs keep at the end, and an EXR's table
+     * of chunk offsets shows to point past the end. */
+    for (int list = 0; list < 2; list++) {
       g_auto (CliRun) run = { 0 };
       if (list)
         run_cli (&run, "--list-layers", half, NULL);
@@ -1269,6 +1268,42 @@ test_truncated_images (void)
       assert_failed (&run, 1, half_name, output);
     }
   }
+}
+
+/* An OpenEXR file cut anywhere, in its header, its table of chunks or its
+ * last byte: --list-layers, which decodes nothing, refuses it too. */
+static void
+test_truncated_exr (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree guint8 *rgba = sky_pixels (SMALL_WIDTH, SMALL_HEIGHT);
+  g_autofree char *whole = tmp_path ("whole.exr");
+  g_autofree char *never = tmp_path ("never.png"); /* no command here writes */
+  g_assert_true (
+      tu_save_image (whole, "gegl:exr-save", "R'G'B'A u8", rgba, SMALL_WIDTH, SMALL_HEIGHT, NULL));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (whole, &st), ==, 0);
+  const struct {
+    gsize size;
+    const char *why;
+  } cuts[] = {
+    { 20, "it ends in its header" },
+    { 420, "it ends in its table of chunks" },
+    { (gsize) st.st_size * 2 / 3, "a chunk of pixels is missing" },
+    { (gsize) st.st_size - 1, "its last chunk of pixels is cut short" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cuts); i++) {
+    g_autofree char *cut = write_head ("cut.exr", whole, cuts[i].size);
+    g_autofree char *expected =
+        g_strdup_printf ("cut.exr': the OpenEXR file is damaged or truncated (%s)", cuts[i].why);
+    g_auto (CliRun) run = { 0 };
+    run_cli (&run, "--list-layers", cut, NULL);
+    assert_failed (&run, 1, expected, never);
+  }
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--list-layers", whole, NULL);
+  g_assert_cmpint (run.status, ==, 0);
 }
 
 /* Empty and header-only JPEGs (libjpeg, under GEGL, ends the process on
@@ -1806,6 +1841,60 @@ test_preset_listed_and_refused (void)
   assert_failed (&run, 2, "(it has classic", output);
 }
 
+/* A DdSafeFile written by name, as plug-in-deepdream-save has GIMP's savers
+ * write it: the temporary file is hidden beside the destination and ends
+ * with its name (so its extension names the format); a writer that
+ * replaces it with a new file of its own is committed all the same, with
+ * the older destination's permissions; without a commit nothing is left
+ * and the destination is as it was. */
+static void
+test_safe_file_by_name (void)
+{
+  g_autofree char *folder = tmp_path ("by-name");
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *dest = g_build_filename (folder, "dream.png", NULL);
+  g_assert_true (g_file_set_contents (dest, "older", -1, NULL));
+  g_assert_cmpint (g_chmod (dest, 0600), ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  DdSafeFile *file = dd_safe_file_new_named (dest, &error);
+  g_assert_no_error (error);
+  g_autofree char *temp = g_strdup (dd_safe_file_get_temp_path (file));
+  g_autofree char *temp_base = g_path_get_basename (temp);
+  g_autofree char *temp_folder = g_path_get_dirname (temp);
+  g_assert_cmpstr (temp_folder, ==, folder);
+  g_assert_true (temp_base[0] == '.' && g_str_has_suffix (temp_base, "-dream.png"));
+  g_assert_true (g_file_test (temp, G_FILE_TEST_IS_REGULAR));
+  dd_safe_file_free (file);
+  g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (dest, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "older");
+
+  file = dd_safe_file_new_named (dest, &error);
+  g_assert_no_error (error);
+  g_free (temp);
+  temp = g_strdup (dd_safe_file_get_temp_path (file));
+  /* g_file_set_contents writes a file of its own and renames it over. */
+  g_assert_true (g_file_set_contents (temp, "newer", -1, NULL));
+  g_assert_true (dd_safe_file_commit (file, &error));
+  g_assert_no_error (error);
+  dd_safe_file_free (file);
+  g_assert_false (g_file_test (temp, G_FILE_TEST_EXISTS));
+  g_free (text);
+  g_assert_true (g_file_get_contents (dest, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "newer");
+  GStatBuf st;
+  g_assert_cmpint (g_stat (dest, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_autofree char *names = folder_names (folder);
+  g_assert_cmpstr (names, ==, "dream.png");
+
+  g_autofree char *missing = g_build_filename (folder, "no", "dream.png", NULL);
+  g_assert_null (dd_safe_file_new_named (missing, &error));
+  g_assert_nonnull (strstr (error->message, "there is no folder"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1869,12 +1958,14 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/usage/double-dash", test_double_dash);
   g_test_add_func ("/cli/usage/non-ascii-names", test_non_ascii_names);
   g_test_add_func ("/cli/hostile/truncated-images", test_truncated_images);
+  g_test_add_func ("/cli/hostile/truncated-exr", test_truncated_exr);
   g_test_add_func ("/cli/hostile/damaged-headers", test_damaged_headers);
   g_test_add_func ("/cli/hostile/special-files", test_special_files);
   g_test_add_func ("/cli/hostile/huge-guide", test_huge_guide);
   g_test_add_func ("/cli/limits/address-space", test_address_space_limits);
   g_test_add_func ("/cli/safe-output/full-disk", test_full_disk);
   g_test_add_func ("/cli/safe-output/kill-during-write", test_kill_during_write);
+  g_test_add_func ("/cli/safe-output/by-name", test_safe_file_by_name);
   g_test_add_func ("/cli/info/list-layers", test_list_layers);
   g_test_add_func ("/cli/info/version", test_version);
   g_test_add_func ("/cli/info/wait-policy", test_wait_policy);

@@ -21,6 +21,8 @@
 #include <libgimpbase/gimpbase.h>
 #include <errno.h>
 #include <math.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -896,9 +898,9 @@ test_batch_missing_folder (void)
   case_end (&c);
 }
 
-/* The batch script with its output folder the input folder: GIMP's savers
- * write in place, so it dreams nothing, fails as a batch that wrote
- * nothing, and the originals stay as they were. */
+/* The batch script with its output folder the input folder (more likely a
+ * mistyped folder than a wish): it dreams nothing, fails as a batch that
+ * wrote nothing, and the originals stay as they were. */
 static void
 test_batch_same_folder (void)
 {
@@ -931,6 +933,149 @@ test_batch_same_folder (void)
   g_assert_true (g_file_get_contents (original, &after, &size_after, NULL));
   g_assert_cmpuint (size_after, ==, size_before);
   g_assert_true (memcmp (before, after, size_before) == 0);
+  case_end (&c);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The names in folder, sorted, joined by spaces. */
+static char *
+folder_names (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *name; dir && (name = g_dir_read_name (dir));)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* The batch script into a folder on a full file system (a small tmpfs,
+ * filled: only a real file system running out of space shows what GIMP's
+ * savers do then; mounting it needs root, the case skips without): each
+ * picture is skipped with the reason, an older file of the same name is
+ * left as it was, and neither a partial file nor a temporary one is left. With room again the same
+ * batch writes both, a PNG and a BMP (a format whose structure nothing checks: the full disk is
+ * seen from the file system). */
+static void
+test_batch_full_disk (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *in = case_path (&c, "in");
+  g_autofree char *out = case_path (&c, "out");
+  g_mkdir_with_parents (in, 0755);
+  g_mkdir_with_parents (out, 0755);
+  if (mount ("tmpfs", out, "tmpfs", MS_NOSUID | MS_NODEV, "size=512k,mode=0755") != 0) {
+    g_test_skip_printf ("cannot mount a small file system to fill (%s); this case needs root",
+                        g_strerror (errno));
+    case_end (&c);
+    return;
+  }
+  /* An older a.png, which the failed batch must leave as it was. */
+  g_autofree char *old_png = g_build_filename (out, "a.png", NULL);
+  g_assert_true (g_file_set_contents (old_png, "an older a.png", -1, NULL));
+  struct statvfs fs;
+  g_assert_cmpint (statvfs (out, &fs), ==, 0);
+  gsize keep = 16 << 10, fill = (gsize) fs.f_bavail * fs.f_frsize - keep;
+  g_autofree char *filler = g_build_filename (out, "filler", NULL);
+  g_autofree char *zeros = g_malloc0 (fill);
+  g_assert_true (g_file_set_contents (filler, zeros, (gssize) fill, NULL));
+
+  g_autofree char *make_inputs = g_strdup_printf (
+      "(let ((img (dd-open \"%s\"))) (dd-save-layer img (dd-layer img) \"%s/a.png\")"
+      " (dd-save-layer img (dd-layer img) \"%s/b.bmp\") (gimp-image-delete img))",
+      c.image, in, in);
+  g_autofree char *batch =
+      g_strdup_printf ("(load \"%s\") (gimp-message (string-append \"written: \" (number->string"
+                       " (deepdream-batch \"%s/*\" \"%s\" \"\" \"inception_3b/output\" 1 1 1.5 1"
+                       " LAYER-MODE-NORMAL 100))))",
+                       g_getenv ("DD_BATCH_SCRIPT"), in, out);
+  const char *first[] = { make_inputs, NULL };
+  g_free (run_gimp (first));
+  const char *commands[] = { batch, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  for (const char *const *name = (const char *const[]){ "a.png", "b.bmp", NULL }; *name; name++) {
+    g_autofree char *said =
+        g_strdup_printf ("skipped %s/%s: Procedure execution of plug-in-deepdream-save failed: "
+                         "cannot write '%s/%s': No space left on device",
+                         in, *name, out, *name);
+    if (!strstr (c.output, said))
+      g_error ("the batch did not say '%s':\n%s", said, c.output);
+  }
+  g_assert_nonnull (strstr (c.output, "no image was written"));
+  g_autofree char *left = folder_names (out);
+  g_assert_cmpstr (left, ==, "a.png filler");
+  g_autofree char *old_text = NULL;
+  g_assert_true (g_file_get_contents (old_png, &old_text, NULL, NULL));
+  g_assert_cmpstr (old_text, ==, "an older a.png");
+
+  /* Room again: the same batch writes both, whole. */
+  g_assert_cmpint (g_unlink (filler), ==, 0);
+  g_free (c.output);
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  assert_succeeded (&c);
+  g_assert_nonnull (strstr (c.output, "written: 2"));
+  g_autofree char *written = folder_names (out);
+  g_assert_cmpstr (written, ==, "a.png b.bmp");
+  Picture a, b;
+  double max_diff, mean_diff;
+  picture_load (&c, "in/a.png", &a);
+  picture_load (&c, "out/a.png", &b);
+  compare (&a, &b, NULL, NULL, &max_diff, &mean_diff);
+  g_assert_cmpfloat (mean_diff, >, 1.0 / 255);
+  picture_clear (&a);
+  picture_clear (&b);
+  g_autofree char *bmp = g_build_filename (out, "b.bmp", NULL);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (bmp, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, EDGE_W * EDGE_H * 3);
+  g_assert_cmpint (umount2 (out, MNT_DETACH), ==, 0);
+  case_end (&c);
+}
+
+/* plug-in-deepdream-save refused: a missing folder, a folder as the
+ * destination, a name whose format GIMP does not know (its saver fails).
+ * Each call fails with one line naming the destination, and no temporary
+ * file is left. */
+static void
+test_save_refused (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *out = case_path (&c, "out");
+  g_autofree char *folder = case_path (&c, "out/folder.png");
+  g_mkdir_with_parents (folder, 0755);
+  const char *const calls[][2] = {
+    { "missing/a.png", "cannot write '%s/missing/a.png': there is no folder" },
+    { "out/folder.png", "cannot write '%s/out/folder.png': it is a folder" },
+    { "out/a.unknown-format", "cannot write '%s/out/a.unknown-format': GIMP could not save it (" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (calls); i++) {
+    g_autofree char *call = g_strdup_printf (
+        "(let ((img (dd-open \"%s\"))) (plug-in-deepdream-save RUN-NONINTERACTIVE img"
+        " (dd-layer img) \"%s/%s\"))",
+        c.image, c.dir, calls[i][0]);
+    const char *commands[] = { call, NULL };
+    g_free (c.output);
+    c.output = run_gimp (commands);
+    g_test_message ("%s", c.output);
+    g_autofree char *said = g_strdup_printf (calls[i][1], c.dir);
+    g_assert_nonnull (strstr (c.output, "execution error"));
+    if (!strstr (c.output, said))
+      g_error ("the call did not say '%s':\n%s", said, c.output);
+  }
+  g_autofree char *left = folder_names (out);
+  g_assert_cmpstr (left, ==, "folder.png");
   case_end (&c);
 }
 
@@ -1212,6 +1357,8 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/batch/folder", test_batch_script);
   g_test_add_func ("/gimp/batch/missing-folder", test_batch_missing_folder);
   g_test_add_func ("/gimp/batch/same-folder", test_batch_same_folder);
+  g_test_add_func ("/gimp/batch/full-disk", test_batch_full_disk);
+  g_test_add_func ("/gimp/save/refused", test_save_refused);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();

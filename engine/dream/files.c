@@ -27,7 +27,10 @@ struct _DdSafeFile {
   char *path;      /* the destination, symbolic links resolved */
   char *temp_path; /* the temporary file's name, NULL while it has none */
   int fd;
-  gboolean failed; /* a write failed: commit refuses */
+  gboolean failed;  /* a write failed: commit refuses */
+  gboolean by_name; /* another program writes the temporary file by its name */
+  gboolean keep;    /* the destination exists: its permissions carry over */
+  mode_t keep_mode;
 };
 
 static gboolean
@@ -93,8 +96,9 @@ open_unnamed (const char *path)
   return -1;
 }
 
-DdSafeFile *
-dd_safe_file_new (const char *path, GError **error)
+/* The destination, checked, in a new DdSafeFile without a temporary file. */
+static DdSafeFile *
+safe_file_begin (const char *path, GError **error)
 {
   g_autofree char *dest = resolve_destination (path);
   GStatBuf st;
@@ -106,6 +110,41 @@ dd_safe_file_new (const char *path, GError **error)
   }
   DdSafeFile *file = g_new0 (DdSafeFile, 1);
   file->path = g_steal_pointer (&dest);
+  file->fd = -1;
+  file->keep = exists;
+  file->keep_mode = exists ? st.st_mode & 07777 : 0;
+  return file;
+}
+
+/* file once its temporary file is open, or NULL with an error naming path
+ * and errsv, the cause of the failed open. */
+static DdSafeFile *
+safe_file_opened (DdSafeFile *file, const char *path, int errsv, GError **error)
+{
+  if (file->fd < 0 && errsv == ENOENT) {
+    g_autofree char *folder = g_path_get_dirname (path);
+    g_set_error (error, DD_ERROR, DD_ERROR_IO, "cannot write '%s': there is no folder '%s'", path,
+                 folder);
+    dd_safe_file_free (file);
+    return NULL;
+  }
+  if (file->fd < 0) {
+    set_errno_error (error, path, errsv);
+    dd_safe_file_free (file);
+    return NULL;
+  }
+  /* A file replaced keeps its permissions. */
+  if (file->keep)
+    (void) fchmod (file->fd, file->keep_mode);
+  return file;
+}
+
+DdSafeFile *
+dd_safe_file_new (const char *path, GError **error)
+{
+  DdSafeFile *file = safe_file_begin (path, error);
+  if (!file)
+    return NULL;
   file->fd = open_unnamed (file->path);
   if (file->fd < 0 && errno != EACCES && errno != ENOENT && errno != EROFS && errno != ENOSPC &&
       errno != EDQUOT) {
@@ -118,25 +157,48 @@ dd_safe_file_new (const char *path, GError **error)
       if (file->fd < 0 && errno != EEXIST)
         break;
     }
-    if (file->fd < 0)
-      g_clear_pointer (&file->temp_path, g_free);
   }
-  if (file->fd < 0 && errno == ENOENT) {
-    g_autofree char *folder = g_path_get_dirname (path);
-    g_set_error (error, DD_ERROR, DD_ERROR_IO, "cannot write '%s': there is no folder '%s'", path,
-                 folder);
-    dd_safe_file_free (file);
+  int errsv = errno;
+  if (file->fd < 0)
+    g_clear_pointer (&file->temp_path, g_free);
+  return safe_file_opened (file, path, errsv, error);
+}
+
+/* The temporary file's name ends with the destination's own, so that a
+ * writer that picks the format from the name (GIMP's savers) picks the
+ * destination's; hidden, so that a glob over the folder does not see it. */
+static char *
+temp_name_by_name (const char *path)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  return g_strdup_printf ("%s/.part-%08x-%s", folder, g_random_int (), base);
+}
+
+DdSafeFile *
+dd_safe_file_new_named (const char *path, GError **error)
+{
+  DdSafeFile *file = safe_file_begin (path, error);
+  if (!file)
     return NULL;
+  file->by_name = TRUE;
+  for (int tries = 0; tries < 100 && file->fd < 0; tries++) {
+    g_free (file->temp_path);
+    file->temp_path = temp_name_by_name (file->path);
+    file->fd = open (file->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (file->fd < 0 && errno != EEXIST)
+      break;
   }
-  if (file->fd < 0) {
-    set_errno_error (error, path, errno);
-    dd_safe_file_free (file);
-    return NULL;
-  }
-  /* A file replaced keeps its permissions. */
-  if (exists)
-    (void) fchmod (file->fd, st.st_mode & 07777);
-  return file;
+  int errsv = errno;
+  if (file->fd < 0)
+    g_clear_pointer (&file->temp_path, g_free);
+  return safe_file_opened (file, path, errsv, error);
+}
+
+const char *
+dd_safe_file_get_temp_path (DdSafeFile *file)
+{
+  return file->temp_path;
 }
 
 int
@@ -190,6 +252,17 @@ dd_safe_file_commit (DdSafeFile *file, GError **error)
 {
   if (file->failed)
     return dd_safe_file_write (file, NULL, 0, error);
+  if (file->by_name) {
+    /* The writer may have replaced the file under the name with a new
+     * one (a write to a temporary file and a rename of its own): what is
+     * flushed and renamed is what the name holds now. */
+    close (file->fd);
+    file->fd = open (file->temp_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (file->fd < 0)
+      return set_errno_error (error, file->path, errno);
+    if (file->keep)
+      (void) fchmod (file->fd, file->keep_mode);
+  }
   if (fsync (file->fd) != 0)
     return set_errno_error (error, file->path, errno);
   if (!file->temp_path && !link_unnamed (file, error))

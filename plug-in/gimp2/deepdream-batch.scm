@@ -13,7 +13,8 @@
 ; plug-in-deepdream, the layers merged, and the result saved under the same
 ; name in the output folder, in the format its extension names. The output
 ; folder must exist: it is checked before any picture is dreamed. A file that
-; fails is reported and skipped; when no picture was written the call fails,
+; fails is reported with the reason and skipped; files are saved whole or
+; not at all (plug-in-deepdream-save); when no picture was written the call fails,
 ; so that a batch run's output tells.
 
 ; "/photos/a.jpg" -> "a.jpg"
@@ -33,8 +34,8 @@
         (substring path 0 end))))
 
 ; Dreams one file into out-dir; returns the path written, or #f for a file
-; that the output would replace: GIMP's savers write in place, so a failed
-; save would lose the original.
+; that the output would replace: a batch that dreams over its own inputs
+; is more likely a mistyped folder than a wish.
 (define (deepdream-batch-file in out-dir model layers octaves iterations
                               step-size seed layer-mode opacity)
   (let ((out (string-append (deepdream-batch-folder out-dir) DIR-SEPARATOR
@@ -58,10 +59,31 @@
     (plug-in-deepdream RUN-NONINTERACTIVE image layer model layers -1
                        octaves 1.4 iterations step-size 32 seed -1
                        layer-mode opacity -1 0 0 0 0)
+    ; Saved whole or not at all: GIMP's savers write in place, so a full
+    ; disk would leave a truncated file under the final name.
     (let ((merged (car (gimp-image-merge-visible-layers image CLIP-TO-IMAGE))))
-      (gimp-file-save RUN-NONINTERACTIVE image merged out out))
+      (plug-in-deepdream-save RUN-NONINTERACTIVE image merged out))
     (gimp-image-delete image)
     out))
+
+; Runs thunk, giving its value, or #f after saying why it failed: the
+; message of the error, which Script-Fu's catch drops, is what a batch user
+; needs to see ("cannot write /out/a.png: No space left on device").
+(define (deepdream-batch-try in thunk)
+  (let* ((why "")
+         (hook *error-hook*)
+         (result (catch #f
+                   (set! *error-hook*
+                         (lambda args
+                           (if (and (pair? args) (string? (car args)))
+                               (set! why (car args)))
+                           (apply hook args)))
+                   (thunk))))
+    (set! *error-hook* hook)
+    (if (not result)
+        (gimp-message (string-append "deepdream-batch: skipped " in
+                                     (if (string=? why "") "" ": ") why)))
+    result))
 
 ; pattern: a glob ("/photos/*.jpg"); model: a card name or .onnx/.caffemodel file, ""
 ; for GoogLeNet; layers: "NAME[:WEIGHT],...", "" for the model's default;
@@ -82,11 +104,10 @@
           (if (= written 0)
               (error "deepdream-batch: no image was written"))
           written)
-        (let ((ok (catch #f
-                    (deepdream-batch-file (car files) out-dir model layers
-                                          octaves iterations step-size seed
-                                          layer-mode opacity))))
-          (if (not ok)
-              (gimp-message (string-append "deepdream-batch: skipped "
-                                           (car files))))
+        (let ((ok (deepdream-batch-try
+                   (car files)
+                   (lambda ()
+                     (deepdream-batch-file (car files) out-dir model layers
+                                           octaves iterations step-size seed
+                                           layer-mode opacity)))))
           (loop (cdr files) (if ok (+ written 1) written))))))

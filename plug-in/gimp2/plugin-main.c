@@ -14,6 +14,7 @@
 #include "image-io.h"
 #include "pixels.h"
 #include "plugin.h"
+#include "save.h"
 #include "settings.h"
 
 static void query (void);
@@ -43,6 +44,7 @@ query (void)
                           GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs, return_vals);
   gimp_plugin_menu_register (PLUG_IN_PROC, PROCEDURE_MENU_PATH);
   arguments_free_defs (defs, n_defs);
+  save_query ();
 }
 
 /* Dreams the selected part of drawable into a new layer; returns it, or
@@ -130,8 +132,11 @@ run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_va
   PlugInValues vals = PLUG_IN_VALUES_DEFAULT;
   GError *error = NULL;
   gint32 layer = -1;
-  (void) name;
 
+  if (strcmp (name, SAVE_PROC) == 0) {
+    save_run (n_params, param, n_return_vals, return_vals);
+    return;
+  }
   gegl_init (NULL, NULL);
   dd_dream_params_init (&params);
   if (get_settings (run_mode, image, drawable, param, n_params, &params, &vals, &error) &&

@@ -16,6 +16,7 @@
 #include "image-io.h"
 #include "pixels.h"
 #include "plugin.h"
+#include "save.h"
 
 #define DEEPDREAM_TYPE_PLUG_IN (deepdream_plug_in_get_type ())
 G_DECLARE_FINAL_TYPE (DeepDreamPlugIn, deepdream_plug_in, DEEPDREAM, PLUG_IN, GimpPlugIn)
@@ -117,12 +118,14 @@ static GList *
 query_procedures (GimpPlugIn *plug_in)
 {
   (void) plug_in;
-  return g_list_append (NULL, g_strdup (PLUG_IN_PROC));
+  return g_list_append (g_list_append (NULL, g_strdup (PLUG_IN_PROC)), g_strdup (SAVE_PROC));
 }
 
 static GimpProcedure *
 create_procedure (GimpPlugIn *plug_in, const gchar *name)
 {
+  if (g_strcmp0 (name, SAVE_PROC) == 0)
+    return save_procedure_new (plug_in, name);
   if (g_strcmp0 (name, PLUG_IN_PROC) != 0)
     return NULL;
   GimpProcedure *procedure =
