@@ -14,6 +14,10 @@
 
 enum { PRESET_NAME, PRESET_LABEL, N_PRESET_COLUMNS };
 
+/* The closed list's width in pixels: a name and the start of its
+ * description. */
+#define PRESET_PICKER_WIDTH 240
+
 /* The id of the "None" row: no preset name is empty. */
 #define NO_PRESET ""
 
@@ -23,6 +27,10 @@ preset_picker_new (GtkWidget **combo, GtkWidget **save_button)
   GtkListStore *store = gtk_list_store_new (N_PRESET_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
   *combo = gimp_string_combo_box_new (GTK_TREE_MODEL (store), PRESET_NAME, PRESET_LABEL);
   g_object_unref (store);
+  /* Descriptions are sentences: shown whole in the open list, cut short in
+   * the closed one so that they do not widen the dialog. */
+  g_object_set (*combo, "ellipsize", PANGO_ELLIPSIZE_END, NULL);
+  gtk_widget_set_size_request (*combo, PRESET_PICKER_WIDTH, -1);
   gimp_help_set_help_data (*combo,
                            "Sets the dream's controls to a named set of values: the model's own "
                            "presets, then those you saved",
