@@ -202,10 +202,12 @@ check_preset_name (const DdModelCard *card, const char *name, GError **error)
   if (!name || !*name || strpbrk (name, "[]\n\r") || g_ascii_isspace (name[0]) ||
       g_ascii_isspace (name[strlen (name) - 1]) || !g_utf8_validate (name, -1, NULL) ||
       g_utf8_strlen (name, -1) > 64) {
+    /* Escaped: the message stays one line. */
+    g_autofree char *shown = g_strescape (name ? name : "", NULL);
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
                  "preset: '%s' is not a name for a preset (1 to 64 characters, no brackets, "
                  "line breaks or spaces at either end)",
-                 name ? name : "");
+                 shown);
     return FALSE;
   }
   g_autoptr (GKeyFile) kf = card->card_path ? open_card (card, NULL) : NULL;
