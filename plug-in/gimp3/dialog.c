@@ -12,7 +12,7 @@
  * estimate (shared with 2.10: common/preview.c), the presets row, the
  * colours and seamless toggles and the strength map's list. The sections
  * are those of 2.10's dialog: what to amplify, how hard, how the new layer
- * blends. A preset sets the config's values; the run takes what they are.
+ * blends (under the preview). A preset sets the config's values; the run takes what they are.
  */
 #include "dialog.h"
 
@@ -366,12 +366,15 @@ build (Dialog *d, GimpDrawable *drawable)
   gimp_procedure_dialog_get_label (dialog, "result-title", "Result", FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "result-frame", "result-title", FALSE, "result-box");
 
-  gimp_procedure_dialog_fill_box (dialog, "settings", "what-frame", "how-frame", "result-frame",
-                                  NULL);
-  GtkWidget *columns = gimp_procedure_dialog_fill_box (dialog, "columns", "settings", NULL);
+  /* The result's section goes under the preview, where the column has
+   * room: in one column the dialog is taller than an 800-pixel screen. */
+  GtkWidget *left = gimp_procedure_dialog_fill_box (dialog, "left", "result-frame", NULL);
+  gtk_box_set_spacing (GTK_BOX (left), 12);
+  insert (left, preview_column (d, drawable), 0);
+  gimp_procedure_dialog_fill_box (dialog, "settings", "what-frame", "how-frame", NULL);
+  GtkWidget *columns = gimp_procedure_dialog_fill_box (dialog, "columns", "left", "settings", NULL);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (columns), GTK_ORIENTATION_HORIZONTAL);
   gtk_box_set_spacing (GTK_BOX (columns), 12);
-  insert (columns, preview_column (d, drawable), 0);
   gimp_procedure_dialog_fill (dialog, "columns", NULL);
 }
 
