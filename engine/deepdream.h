@@ -200,6 +200,16 @@ char **dd_model_card_list_presets (const DdModelCard *card, char ***descriptions
  * parameter at fault. */
 gboolean dd_dream_params_apply_preset (DdDreamParams *p, const DdModelCard *card, const char *name,
                                        GError **error);
+/* The user's own presets: one key file in the user's configuration folder
+ * ($XDG_CONFIG_HOME/gimp-deepdream/presets), listed and applied after the
+ * card's, each for the model it was saved with. */
+char *dd_user_presets_path (void);
+/* Saves p's look (not the model, files, tiles, memory or threads) as the
+ * user's preset name of card's model, replacing one of that name; a name of
+ * the card's own presets is refused. The file is written whole or not at
+ * all, and one that cannot be read is left alone. */
+gboolean dd_user_preset_save (const DdModelCard *card, const char *name, const char *description,
+                              const DdDreamParams *p, GError **error);
 
 /* ---- Settings that travel with a result ----------------------------------- */
 

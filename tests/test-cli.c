@@ -1824,6 +1824,37 @@ test_preset (void)
   }
 }
 
+/* A user's own preset (as GIMP's dialogs save them, in the XDG config
+ * folder) is listed and found by --preset, byte for byte the same as its
+ * settings given as options. */
+static void
+test_preset_user (void)
+{
+  if (!need_data ())
+    return;
+  g_autofree char *config = tmp_path ("config");
+  g_autofree char *folder = g_build_filename (config, "gimp-deepdream", NULL);
+  g_autofree char *file = g_build_filename (folder, "presets", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (file,
+                                      "[Preset mine]\nmodel=googlenet\nDescription=My strokes\n"
+                                      "layers=inception_3b/5x5_reduce\noctaves=1\n",
+                                      -1, NULL));
+  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+  g_auto (CliRun) run = { 0 };
+  run_cli (&run, "--list-presets", NULL);
+  g_assert_nonnull (strstr (run.out, "mine"));
+  g_assert_nonnull (strstr (run.out, "My strokes"));
+  g_autofree char *a = tmp_path ("user-preset.png"), *b = tmp_path ("user-explicit.png");
+  run_cli (&run, "-q", "--preset", "mine", "--iterations", "2", "--seed", "5", small_rgb, a, NULL);
+  assert_dreamed (&run, a, SMALL_WIDTH, SMALL_HEIGHT);
+  run_cli (&run, "-q", "--layer", "inception_3b/5x5_reduce", "--octaves", "1", "--iterations", "2",
+           "--seed", "5", small_rgb, b, NULL);
+  g_unsetenv ("XDG_CONFIG_HOME");
+  g_autofree char *sum_a = file_sha256 (a), *sum_b = file_sha256 (b);
+  g_assert_cmpstr (sum_a, ==, sum_b);
+}
+
 /* --list-presets names them; an unknown one is refused in one line that
  * lists those there are. */
 static void
@@ -1976,6 +2007,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/controls/keep-colours", test_keep_colours);
   g_test_add_func ("/cli/controls/preset", test_preset);
   g_test_add_func ("/cli/controls/preset-listed-and-refused", test_preset_listed_and_refused);
+  g_test_add_func ("/cli/controls/preset-user", test_preset_user);
   int status = g_test_run ();
 
   tu_remove_tree (tmp_dir);

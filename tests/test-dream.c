@@ -1713,10 +1713,74 @@ test_presets_bad (void)
   tu_remove_tree (dir);
 }
 
+/* A user's preset: saved with the look of the parameters, listed after
+ * the card's, applied like them, replaced by a save of the same name; a
+ * card's own name, a bad name and another model's preset are refused, and
+ * a presets file that cannot be read is not overwritten. */
+static void
+test_presets_user (void)
+{
+  if (!have_model ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_auto (DdDreamParams) mine;
+  dd_dream_params_init (&mine);
+  dd_dream_param_set (&mine, dd_dream_param_find ("layers"), "inception_3a/output", NULL);
+  mine.octaves = 2;
+  mine.colours = DD_COLOURS_SOURCE;
+  mine.threads = 1;
+  g_assert_true (dd_user_preset_save (card, "soft", "Soft and small", &mine, &error));
+  g_assert_no_error (error);
+  mine.octaves = 3;
+  g_assert_true (dd_user_preset_save (card, "soft", "Soft and small", &mine, &error));
+
+  g_auto (GStrv) descriptions = NULL;
+  g_auto (GStrv) names = dd_model_card_list_presets (card, &descriptions);
+  guint n = g_strv_length (names);
+  g_assert_cmpstr (names[0], ==, "classic");
+  g_assert_cmpstr (names[n - 1], ==, "soft");
+  g_assert_cmpstr (descriptions[n - 1], ==, "Soft and small");
+
+  g_auto (DdDreamParams) p;
+  dd_dream_params_init (&p);
+  g_assert_true (dd_dream_params_apply_preset (&p, card, "soft", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (p.layers, ==, "inception_3a/output");
+  g_assert_cmpint (p.octaves, ==, 3);
+  g_assert_cmpint (p.colours, ==, DD_COLOURS_SOURCE);
+  g_assert_cmpint (p.threads, ==, 0); /* the machine's, not the preset's */
+
+  const char *const refused[] = { "classic", "", " soft", "a]b", "two\nlines" };
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++) {
+    g_assert_false (dd_user_preset_save (card, refused[i], "", &mine, &error));
+    g_test_message ("refused: %s", error->message);
+    g_assert_nonnull (strstr (error->message, "preset"));
+    g_clear_error (&error);
+  }
+  g_autoptr (DdModelCard) other = dd_model_card_find ("vgg16", NULL);
+  if (other) {
+    g_assert_false (dd_dream_params_apply_preset (&p, other, "soft", &error));
+    g_clear_error (&error);
+  }
+
+  g_autofree char *path = dd_user_presets_path ();
+  g_assert_true (g_file_set_contents (path, "[Preset broken\n", -1, NULL));
+  g_assert_false (dd_user_preset_save (card, "new", "", &mine, &error));
+  g_test_message ("refused: %s", error->message);
+  g_assert_nonnull (strstr (error->message, path));
+  g_autofree char *kept = NULL;
+  g_assert_true (g_file_get_contents (path, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "[Preset broken\n");
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* Users' presets go to a folder of the test's own, not the user's. */
+  g_autofree char *config = g_dir_make_tmp ("test-dream-config-XXXXXX", NULL);
+  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
   gegl_init (&argc, &argv);
   g_test_add_func ("/dream/objective-rises", test_objective_rises);
   g_test_add_func ("/dream/octaves", test_octaves);
@@ -1743,7 +1807,9 @@ main (int argc, char **argv)
   g_test_add_func ("/dream/mask/hostile", test_mask_hostile);
   g_test_add_func ("/dream/presets/shipped", test_presets_shipped);
   g_test_add_func ("/dream/presets/bad", test_presets_bad);
+  g_test_add_func ("/dream/presets/user", test_presets_user);
   int status = g_test_run ();
+  tu_remove_tree (config);
   g_clear_pointer (&model, dd_model_unref);
   g_clear_pointer (&card, dd_model_card_free);
   gegl_exit ();

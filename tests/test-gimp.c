@@ -67,6 +67,9 @@ run_gimp (const char *const *commands)
   g_ptr_array_add (argv, NULL);
 
   g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "GIMP2_DIRECTORY", env.profile, TRUE);
+  /* The users' presets of the engine live there. */
+  g_autofree char *config = g_build_filename (env.dir, "config", NULL);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
   g_autofree char *out = NULL, *err = NULL;
   g_autoptr (GError) error = NULL;
   if (!g_spawn_sync (env.dir, (char **) argv->pdata, envp, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL,
@@ -190,7 +193,8 @@ static void
 assert_failed_with (const Case *c, const char *expected)
 {
   g_assert_nonnull (strstr (c->output, "execution error"));
-  g_assert_nonnull (strstr (c->output, "plug-in-deepdream failed"));
+  g_assert_true (strstr (c->output, "plug-in-deepdream failed") ||
+                 strstr (c->output, "plug-in-deepdream-full failed"));
   if (!strstr (c->output, expected))
     g_error ("the error does not say '%s':\n%s", expected, c->output);
 }
@@ -1079,6 +1083,164 @@ test_save_refused (void)
   case_end (&c);
 }
 
+/* ---- Artists' controls ------------------------------------------------------------- */
+
+/* The dream layer's and the source layer's pixels, saved by the call as
+ * dream.png and source.png. */
+#define SAVE_BOTH(call)                                                                            \
+  "(let ((dream " call ")) (dd-save-layer img dream \"%s/dream.png\")"                             \
+  " (dd-save-layer img drw \"%s/source.png\"))"
+
+/* The old positional call keeps its 20 arguments (dd-dream makes it in
+ * every case above); the full procedure has them and four more. */
+static void
+test_controls_arguments (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c, "",
+            "(begin (dd-say-nargs \"plug-in-deepdream\") (dd-say-nargs \"plug-in-deepdream-full\")"
+            " (dd-dream img drw \"\" \"inception_3b/output\" 1 LAYER-MODE-NORMAL 100))");
+  assert_succeeded (&c);
+  g_assert_nonnull (strstr (c.output, "nargs plug-in-deepdream: 20"));
+  g_assert_nonnull (strstr (c.output, "nargs plug-in-deepdream-full: 24"));
+  Report after;
+  single_dream_layer (&c, &after);
+  case_end (&c);
+}
+
+/* Keep colours: the dream layer has the source's a and b (CIE Lab) within
+ * 8-bit rounding, while its lightness carries the dream (as the command
+ * line's test measures it). */
+static void
+test_controls_keep_colours (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *call = g_strdup_printf (
+      SAVE_BOTH ("(dd-dream-full img drw \"inception_3b/output\" 1 0 -1 \"\")"), c.dir, c.dir);
+  case_run (&c, "", call);
+  assert_succeeded (&c);
+  Picture src, dream;
+  picture_load (&c, "source.png", &src);
+  picture_load (&c, "dream.png", &dream);
+  g_assert_cmpint (src.width, ==, dream.width);
+  const gsize n = (gsize) src.width * src.height;
+  g_autofree float *lab_src = g_new (float, n * 3), *lab_dream = g_new (float, n * 3);
+  const Babl *fish = babl_fish (babl_format ("R'G'B'A float"), babl_format ("CIE Lab float"));
+  babl_process (fish, src.rgba, lab_src, n);
+  babl_process (fish, dream.rgba, lab_dream, n);
+  double off = 0, dl = 0;
+  for (gsize i = 0; i < n; i++) {
+    off += hypot (lab_dream[3 * i + 1] - lab_src[3 * i + 1],
+                  lab_dream[3 * i + 2] - lab_src[3 * i + 2]);
+    dl += fabs (lab_dream[3 * i] - lab_src[3 * i]);
+  }
+  g_test_message ("mean a,b distance from the source %.3f, mean |dL| %.3f", off / n, dl / n);
+  g_assert_cmpfloat (off / n, <, 0.3);
+  g_assert_cmpfloat (dl / n, >, 0.3);
+  picture_clear (&src);
+  picture_clear (&dream);
+  case_end (&c);
+}
+
+/* A channel black on the left half and white on the right as the strength
+ * map: the left half of the dream layer is the source's, bit for bit. */
+static void
+test_controls_strength_map (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *call = g_strdup_printf (
+      SAVE_BOTH ("(dd-dream-full img drw \"inception_3b/output\" 0 0 map \"\")"), c.dir, c.dir);
+  case_run (&c,
+            "(define map (car (gimp-channel-new img 256 144 \"map\" 100 '(0 0 0))))"
+            " (gimp-image-insert-channel img map 0 0)"
+            " (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 128 0 128 144)"
+            " (gimp-drawable-edit-fill map FILL-WHITE) (gimp-selection-none img)",
+            call);
+  assert_succeeded (&c);
+  /* Compared as the bytes GIMP wrote (the source has no alpha, the dream
+   * has: their float conversions differ in the last bit). */
+  guint8 *bytes[2] = { NULL, NULL };
+  const char *const files[] = { "source.png", "dream.png" };
+  for (int f = 0; f < 2; f++) {
+    g_autofree char *path = case_path (&c, files[f]);
+    g_autoptr (GeglBuffer) buffer = tu_load_image (path);
+    g_assert_nonnull (buffer);
+    g_assert_cmpint (gegl_buffer_get_width (buffer), ==, EDGE_W);
+    bytes[f] = g_malloc ((gsize) EDGE_W * EDGE_H * 3);
+    gegl_buffer_get (buffer, NULL, 1.0, babl_format ("R'G'B' u8"), bytes[f], GEGL_AUTO_ROWSTRIDE,
+                     GEGL_ABYSS_NONE);
+  }
+  double changed = 0;
+  for (int y = 0; y < EDGE_H; y++) {
+    const gsize row = (gsize) y * EDGE_W * 3, half = EDGE_W / 2 * 3;
+    g_assert_cmpmem (bytes[0] + row, half, bytes[1] + row, half);
+    for (gsize i = half; i < 2 * half; i++)
+      changed += abs (bytes[0][row + i] - bytes[1][row + i]);
+  }
+  changed /= (double) EDGE_H * EDGE_W / 2 * 3;
+  g_test_message ("mean change under white: %.2f grey levels", changed);
+  g_assert_cmpfloat (changed, >, 0.5);
+  g_free (bytes[0]);
+  g_free (bytes[1]);
+  case_end (&c);
+}
+
+/* A layer is no strength map: refused, the image unchanged. */
+static void
+test_controls_strength_map_layer (void)
+{
+  check_refused ("",
+                 "(plug-in-deepdream-full RUN-NONINTERACTIVE img drw \"\" \"\" -1 1 1.4 1 1.5 0 1"
+                 " -1 LAYER-MODE-NORMAL 100 -1 0 0 0 0 0 0 drw \"\")",
+                 "mask: 'Background' is a layer");
+}
+
+static void
+test_controls_seamless (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  case_run (&c, "", "(dd-dream-full img drw \"inception_3b/output\" 0 1 -1 \"\")");
+  assert_succeeded (&c);
+  Report after;
+  single_dream_layer (&c, &after);
+  assert_composite_changed (&c, NULL, NULL);
+  case_end (&c);
+}
+
+/* A user's preset (as the dialog saves them) wins over the arguments it
+ * sets: its layer names the new layer. An unknown one is refused. */
+static void
+test_controls_preset (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *folder = g_build_filename (env.dir, "config", "gimp-deepdream", NULL);
+  g_autofree char *file = g_build_filename (folder, "presets", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (file,
+                                      "[Preset quick]\nmodel=googlenet\nDescription=test\n"
+                                      "layers=inception_3a/output\noctaves=1\niterations=1\n",
+                                      -1, NULL));
+  case_run (&c, "", "(dd-dream-full img drw \"inception_3b/output\" 0 0 -1 \"quick\")");
+  assert_succeeded (&c);
+  Report after;
+  const Layer *dream = single_dream_layer (&c, &after);
+  g_assert_cmpstr (dream->name, ==, "DeepDream inception_3a");
+  case_end (&c);
+  check_refused ("", "(dd-dream-full img drw \"\" 0 0 -1 \"no-such-preset\")",
+                 "has no preset 'no-such-preset' (it has classic, strokes");
+  g_unlink (file);
+}
+
 /* ---- The dialog, on a virtual display ---------------------------------------------- */
 
 /* The plug-in's dialog in the real gimp-2.10 on an Xvfb display of its
@@ -1359,6 +1521,12 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/batch/same-folder", test_batch_same_folder);
   g_test_add_func ("/gimp/batch/full-disk", test_batch_full_disk);
   g_test_add_func ("/gimp/save/refused", test_save_refused);
+  g_test_add_func ("/gimp/controls/arguments", test_controls_arguments);
+  g_test_add_func ("/gimp/controls/keep-colours", test_controls_keep_colours);
+  g_test_add_func ("/gimp/controls/strength-map", test_controls_strength_map);
+  g_test_add_func ("/gimp/controls/strength-map-layer", test_controls_strength_map_layer);
+  g_test_add_func ("/gimp/controls/seamless", test_controls_seamless);
+  g_test_add_func ("/gimp/controls/preset", test_controls_preset);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();

@@ -82,3 +82,16 @@
 (define (dd-snapshot img dir tag)
   (dd-report img (string-append dir "/" tag ".txt"))
   (dd-save-composite img (string-append dir "/" tag ".png")))
+
+; plug-in-deepdream-full as dd-dream, with the artists' controls: colours
+; (0 dream, 1 source), seamless (0 or 1), a strength map (-1 = none) and a
+; preset ("" = none).
+(define (dd-dream-full img drw layers colours seamless mask preset)
+  (car (plug-in-deepdream-full RUN-NONINTERACTIVE img drw "" layers -1 1
+                               1.4 1 1.5 0 1 -1 LAYER-MODE-NORMAL 100 -1 0 0 0 0
+                               colours seamless mask preset)))
+
+; "nargs PROC: N" as a message (which gimp-console prints).
+(define (dd-say-nargs proc)
+  (gimp-message (string-append "nargs " proc ": "
+                               (number->string (nth 6 (gimp-procedural-db-proc-info proc))))))

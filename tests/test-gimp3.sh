@@ -32,6 +32,8 @@ sky="$DD_SHARED_DIR/images/sky1024px.jpg"
 tmp=$(mktemp -d)
 [ -n "${DD_KEEP_TMP:-}" ] || trap 'rm -rf "$tmp"' EXIT
 export GIMP3_DIRECTORY="$tmp/profile"
+# The users' presets of the engine live there.
+export XDG_CONFIG_HOME="$tmp/config"
 n=0 failed=0
 
 # run_gimp SCRIPT...: one GIMP 3 batch run of the Script-Fu expressions
@@ -396,6 +398,97 @@ case_batch_full_disk() {
   [ "$diff" -gt 15000 ]
 }
 
+# lab_mae A B CHANNELS: the mean absolute difference of two pictures'
+# CIE Lab channels (ImageMagick's G,B are a,b; R is L), 0..1 of each range.
+lab_mae() {
+  convert "$1" -alpha off -colorspace Lab "$tmp/lab-a.miff" &&
+    convert "$2" -alpha off -colorspace Lab "$tmp/lab-b.miff" || return 1
+  # compare exits 1 when the pictures differ: its figure is what counts.
+  { compare -metric MAE -channel "$3" "$tmp/lab-a.miff" "$tmp/lab-b.miff" null: 2>&1 || true; } |
+    sed 's/.*(\(.*\))/\1/'
+}
+
+# Keep the source's colours: a and b of the result are the source's within
+# 8-bit rounding (a tenth of a Lab unit: 0.3/255 of the range), while its
+# lightness carries the dream.
+case_keep_colours() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (dd3-save-composite img \"$tmp/before.png\")
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:octaves 1 #:iterations 1 #:jitter 0 #:seed 1
+                        #:layers \"inception_3b/output\" #:colours 1)
+     (dd3-report img)
+     (dd3-save-composite img \"$tmp/after.png\"))"
+  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_3b|28|100.0|0|0|256|144|nomask|1" ||
+    return 1
+  local ab l
+  ab=$(lab_mae "$tmp/before.png" "$tmp/after.png" G,B) && l=$(lab_mae "$tmp/before.png" "$tmp/after.png" R) ||
+    return 1
+  echo "mean a,b change $ab, mean L change $l (of the ranges)"
+  awk -v ab="$ab" -v l="$l" 'BEGIN { exit !(ab < 0.3 / 255 && l > 0.3 / 100) }'
+}
+
+# A channel black on the left half and white on the right as the strength
+# map: the left half of the result is the source's, bit for bit.
+case_strength_map() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img))
+                   (map (car (gimp-channel-new img \"map\" 256 144 100.0 '(0 0 0)))))
+     (gimp-image-insert-channel img map 0 0)
+     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 128 0 128 144)
+     (gimp-drawable-edit-fill map FILL-WHITE)
+     (gimp-selection-none img)
+     (dd3-save-composite img \"$tmp/before.png\")
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:octaves 1 #:iterations 1 #:layers \"inception_3b/output\" #:mask map)
+     (dd3-report img)
+     (dd3-save-composite img \"$tmp/after.png\"))"
+  [ "$status" -eq 0 ] && expect "layers: 2" || return 1
+  local left right
+  left=$(pixels_differ "$tmp/before.png" "$tmp/after.png" 128x144+0+0)
+  right=$(pixels_differ "$tmp/before.png" "$tmp/after.png" 128x144+128+0)
+  echo "pixels changed under black: $left, under white: $right of 18432"
+  [ "$left" = 0 ] && [ "$right" -gt 9000 ]
+}
+
+# A layer is no strength map.
+case_error_mask_layer() {
+  error_case '#:drawables (vector lyr) #:octaves 1 #:mask lyr' "mask: 'Background' is a layer"
+}
+
+case_seamless() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (dd3-save-composite img \"$tmp/before.png\")
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:octaves 1 #:iterations 1 #:layers \"inception_3b/output\" #:seamless 1)
+     (dd3-report img)
+     (dd3-save-composite img \"$tmp/after.png\"))"
+  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_3b|28|100.0|0|0|256|144|nomask|1" ||
+    return 1
+  local diff
+  diff=$(pixels_differ "$tmp/before.png" "$tmp/after.png")
+  echo "pixels changed: $diff of 36864"
+  [ "$diff" -gt 18000 ]
+}
+
+# A user's preset (as the dialog saves them) wins over the arguments it
+# sets: its layer names the new layer. An unknown one is refused.
+case_preset() {
+  mkdir -p "$XDG_CONFIG_HOME/gimp-deepdream"
+  printf '%s\n' "[Preset quick]" "model=googlenet" "Description=test" \
+    "layers=inception_3a/output" "octaves=1" "iterations=1" >"$XDG_CONFIG_HOME/gimp-deepdream/presets"
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img)))
+     (plug-in-deepdream #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                        #:layers \"inception_3b/output\" #:preset \"quick\")
+     (dd3-report img))"
+  [ "$status" -eq 0 ] && expect "layer: DeepDream inception_3a|28|100.0|0|0|256|144|nomask|1" ||
+    return 1
+  error_case '#:drawables (vector lyr) #:preset "no-such-preset"' \
+    "has no preset 'no-such-preset' (it has classic, strokes"
+  local ok=$?
+  rm -f "$XDG_CONFIG_HOME/gimp-deepdream/presets"
+  return $ok
+}
+
 start=$SECONDS
 # seed_last_values SETTINGS...: GimpProcedureConfig's last values of
 # plug-in-deepdream, as GIMP 3 writes them after an interactive run (a
@@ -503,6 +596,11 @@ cases=(
   /gimp3/cancel/killed case_cancel_killed
   /gimp3/batch/folder case_batch
   /gimp3/batch/full-disk case_batch_full_disk
+  /gimp3/controls/keep-colours case_keep_colours
+  /gimp3/controls/strength-map case_strength_map
+  /gimp3/controls/strength-map-layer case_error_mask_layer
+  /gimp3/controls/seamless case_seamless
+  /gimp3/controls/preset case_preset
   /gimp3/dialog/ok case_dialog
   /gimp3/settings/last-values case_last_values
 )

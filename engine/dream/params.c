@@ -65,10 +65,10 @@ static const DdParamSpec specs[] = {
     "T_hreads:", "Threads to use; 0 = every core", "N", FIELD (threads), DD_PARAM_CLI },
   { "colours", "colours", 0, DD_PARAM_CHOICE, 0, 0, 0, "dream", colours_choices, "C_olours:",
     "Colours of the result: the dream's, or the source's with only the dream's lightness",
-    "dream|source", FIELD (colours), DD_PARAM_CLI },
+    "dream|source", FIELD (colours), ALL },
   { "seamless", "seamless", 0, DD_PARAM_CHOICE, 0, 0, 0, "no", no_yes, "Seamless _wrap:",
     "Dream the image as if it wrapped around at its edges, so that the result tiles", "no|yes",
-    FIELD (seamless), DD_PARAM_CLI },
+    FIELD (seamless), ALL },
   { "mask", "mask", 0, DD_PARAM_STRING, 0, 0, 0, "", NULL, "Strength _map:",
     "Grey image of the input's size: its value scales the dream at each pixel (black = "
     "untouched, white = full)",

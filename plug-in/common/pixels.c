@@ -44,6 +44,26 @@ pixels_read (GeglBuffer *buffer, const GeglRectangle *box, int channels, int max
   return TRUE;
 }
 
+gboolean
+pixels_read_mask (GeglBuffer *buffer, const GeglRectangle *rect, const char *name, DdImage *out,
+                  GError **error)
+{
+  *out = (DdImage){ .width = rect->width,
+                    .height = rect->height,
+                    .channels = 1,
+                    .stride = (gsize) rect->width * sizeof (float),
+                    .type = DD_PIXEL_FLOAT };
+  out->pixels = g_try_malloc (out->stride * rect->height);
+  if (!out->pixels) {
+    g_set_error (error, DD_ERROR, DD_ERROR_MEMORY, "%d x %d pixels of '%s' do not fit in memory",
+                 rect->width, rect->height, name);
+    return FALSE;
+  }
+  gegl_buffer_get (buffer, rect, 1.0, babl_format ("Y float"), out->pixels, out->stride,
+                   GEGL_ABYSS_NONE);
+  return TRUE;
+}
+
 void
 pixels_write (GeglBuffer *buffer, const DdImage *pixels)
 {

@@ -28,17 +28,33 @@ procedure_args (int *n_args, int *n_through_opacity)
                                      { ARG_OPACITY, "opacity", NULL } };
         g_array_append_vals (list, own, G_N_ELEMENTS (own));
         through_opacity = list->len;
+      } else if (strcmp (specs[i].name, "mask") == 0) {
+        ProcedureArg a = { ARG_MASK, "mask", NULL };
+        g_array_append_val (list, a);
       } else if (specs[i].use & DD_PARAM_PDB) {
         ProcedureArg a = { ARG_DREAM, specs[i].name, &specs[i] };
         g_array_append_val (list, a);
       }
     }
+    ProcedureArg preset = { ARG_PRESET, "preset", NULL };
+    g_array_append_val (list, preset);
     g_once_init_leave (&args, list);
   }
   *n_args = args->len;
   if (n_through_opacity)
     *n_through_opacity = through_opacity;
   return (const ProcedureArg *) args->data;
+}
+
+int
+procedure_n_classic_args (void)
+{
+  int n_args;
+  const ProcedureArg *args = procedure_args (&n_args, NULL);
+  for (int i = 0; i < n_args; i++)
+    if (args[i].kind == ARG_DREAM && strcmp (args[i].name, "colours") == 0)
+      return i;
+  return n_args;
 }
 
 static gchar *
@@ -73,10 +89,29 @@ procedure_arg_description (const ProcedureArg *arg, const char *none_text)
     return g_strdup ("Blend mode of the new layer (GimpLayerMode)");
   case ARG_OPACITY:
     return g_strdup ("Opacity of the new layer (0 to 100)");
+  case ARG_MASK:
+    return g_strdup_printf ("Strength map: a channel, layer mask or the selection of the image "
+                            "whose value scales the dream at each pixel (black = untouched, "
+                            "white = full; %s)",
+                            none_text);
+  case ARG_PRESET:
+    return g_strdup ("Preset of the model (its card's or one the user saved): its values "
+                     "replace those of the arguments it sets (\"\" = none)");
   case ARG_DREAM:
     break;
   }
   return dream_arg_description (arg->spec);
+}
+
+gboolean
+procedure_apply_preset (DdDreamParams *params, const char *name, GError **error)
+{
+  if (!name || !*name)
+    return TRUE;
+  const char *model =
+      params->model && *params->model ? params->model : dd_dream_param_find ("model")->def_string;
+  g_autoptr (DdModelCard) card = dd_model_card_find (model, error);
+  return card && dd_dream_params_apply_preset (params, card, name, error);
 }
 
 gboolean

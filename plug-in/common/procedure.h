@@ -34,12 +34,13 @@
 #define GUIDE_READ_EDGE 1024
 
 /* The arguments after run-mode, image and drawable(s): the table's
- * DD_PARAM_PDB rows in table order, except that the table's guide row (a
- * file, for the command line) stands for a drawable here, followed by the
- * new layer's mode and opacity. Rows added to the table later therefore
- * land after opacity, and scripts written for older versions keep working.
- * Both GIMPs name their arguments after these. */
-typedef enum { ARG_DREAM, ARG_GUIDE, ARG_LAYER_MODE, ARG_OPACITY } ArgKind;
+ * DD_PARAM_PDB rows in table order, except that the table's guide and mask
+ * rows (files, for the command line) stand for drawables here, the guide
+ * followed by the new layer's mode and opacity; last comes the preset.
+ * Rows added to the table later therefore land after opacity, and scripts
+ * written for older versions keep working. Both GIMPs name their arguments
+ * after these. */
+typedef enum { ARG_DREAM, ARG_GUIDE, ARG_LAYER_MODE, ARG_OPACITY, ARG_MASK, ARG_PRESET } ArgKind;
 
 typedef struct {
   ArgKind kind;
@@ -50,10 +51,20 @@ typedef struct {
 /* n_through_opacity: how many come up to and including opacity (2.10's
  * positional calls must give at least those). */
 const ProcedureArg *procedure_args (int *n_args, int *n_through_opacity);
+/* How many of them GIMP 2.10's plug-in-deepdream takes: those before the
+ * artists' controls (colours, seamless, mask, preset). Script-Fu in 2.10
+ * calls a procedure with all its arguments in order, so that procedure
+ * keeps the arguments it was published with, and the later ones come with
+ * a second procedure that takes them all. */
+int procedure_n_classic_args (void);
 /* The table's help plus what a script writer needs: the range, what ""
  * means, what the numbers of a choice stand for. none_text says how a
  * call asks for no guide ("-1 = none"). */
 gchar *procedure_arg_description (const ProcedureArg *arg, const char *none_text);
+
+/* Sets what the preset called name (of params' model: its card's, or the
+ * user's own) sets; "" or NULL sets nothing. */
+gboolean procedure_apply_preset (DdDreamParams *params, const char *name, GError **error);
 
 /* The new layer's settings that are not the engine's. */
 #define PROCEDURE_DEFAULT_LAYER_MODE GIMP_LAYER_MODE_NORMAL

@@ -18,7 +18,10 @@ arg_type (const ProcedureArg *arg)
 {
   switch (arg->kind) {
   case ARG_GUIDE:
+  case ARG_MASK:
     return GIMP_PDB_DRAWABLE;
+  case ARG_PRESET:
+    return GIMP_PDB_STRING;
   case ARG_LAYER_MODE:
     return GIMP_PDB_INT32;
   case ARG_OPACITY:
@@ -39,10 +42,12 @@ arg_type (const ProcedureArg *arg)
 }
 
 GimpParamDef *
-arguments_make_defs (gint *n_defs)
+arguments_make_defs (gboolean full, gint *n_defs)
 {
   int n_args;
   const ProcedureArg *args = procedure_args (&n_args, NULL);
+  if (!full)
+    n_args = procedure_n_classic_args ();
   GimpParamDef *defs = g_new (GimpParamDef, N_FIXED + n_args);
   defs[0] =
       (GimpParamDef){ GIMP_PDB_INT32, g_strdup ("run-mode"),
@@ -99,9 +104,16 @@ arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params, Pl
                  n_params);
     return FALSE;
   }
+  const gchar *preset = NULL;
   for (int i = 0; i < n_args && N_FIXED + i < n_params; i++) {
     const GimpParam *value = &param[N_FIXED + i];
     switch (args[i].kind) {
+    case ARG_MASK:
+      vals->mask = value->data.d_drawable;
+      break;
+    case ARG_PRESET:
+      preset = value->data.d_string;
+      break;
     case ARG_DREAM:
       set_dream_field (params, args[i].spec, value);
       break;
@@ -116,7 +128,7 @@ arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params, Pl
       break;
     }
   }
-  return TRUE;
+  return procedure_apply_preset (params, preset, error);
 }
 
 static gboolean
@@ -148,6 +160,29 @@ check_image (gint32 image, gint32 drawable, GError **error)
   return TRUE;
 }
 
+/* A channel, layer mask or the selection of image: a layer's colours
+ * are not a strength. */
+static gboolean
+check_mask (gint32 image, gint32 mask, GError **error)
+{
+  if (mask == -1)
+    return TRUE;
+  if (!gimp_item_is_valid (mask) || !gimp_item_is_drawable (mask) ||
+      gimp_item_get_image (mask) != image) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "mask: %d is not a drawable of this image (-1 = none)", mask);
+    return FALSE;
+  }
+  if (!gimp_item_is_channel (mask) && !gimp_item_is_layer_mask (mask) &&
+      !gimp_item_is_selection (mask)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "mask: '%s' is a layer; use a channel, a layer mask or the selection",
+                 gimp_item_get_name (mask));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 check_values (const PlugInValues *vals, GError **error)
 {
@@ -165,5 +200,5 @@ arguments_check (gint32 image, gint32 drawable, const DdDreamParams *params,
                  const PlugInValues *vals, GError **error)
 {
   return check_image (image, drawable, error) && check_values (vals, error) &&
-         dd_dream_params_validate (params, error);
+         check_mask (image, vals->mask, error) && dd_dream_params_validate (params, error);
 }

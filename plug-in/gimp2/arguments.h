@@ -8,14 +8,14 @@
 #include "deepdream.h"
 #include "plugin.h"
 
-/* Every argument of the procedure, run-mode first. Free with
- * arguments_free_defs(). */
-GimpParamDef *arguments_make_defs (gint *n_defs);
+/* Every argument of the procedure, run-mode first: plug-in-deepdream's
+ * (full FALSE) or plug-in-deepdream-full's. Free with arguments_free_defs(). */
+GimpParamDef *arguments_make_defs (gboolean full, gint *n_defs);
 void arguments_free_defs (GimpParamDef *defs, gint n_defs);
 
-/* Reads a non-interactive call's arguments into params and vals. Arguments
- * added after opacity may be left out by older callers: they keep the
- * values already in params. */
+/* Reads a non-interactive call's arguments into params and vals, then
+ * applies the preset it names. Arguments added after opacity may be left
+ * out by older callers: they keep the values already in params. */
 gboolean arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params,
                          PlugInValues *vals, GError **error);
 

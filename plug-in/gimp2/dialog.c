@@ -4,12 +4,14 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * A preview on the left; on the right three sections, in the order people
- * decide things: what to amplify ("Model and layer": model, layer,
+ * decide things: what to amplify ("Model and layer": model, preset, layer,
  * channel, class, guide), how hard ("Dream": octaves, octave scale,
- * iterations, step size, jitter, seed, Laplacian bands, start) and how the
- * new layer blends ("Result"). Every engine setting takes its label,
- * tooltip, range and default from the engine's parameter table; only the
- * guide, blend mode and opacity, which are GIMP's, are described here.
+ * iterations, step size, jitter, seed, Laplacian bands, start, colours,
+ * seamless, strength map) and how the new layer blends ("Result"). Every
+ * engine setting takes its label, tooltip, range and default from the
+ * engine's parameter table; only the guide, strength map, blend mode and
+ * opacity, which are GIMP's, are described here. A preset sets the
+ * controls; the run takes what they show.
  */
 #include "dialog.h"
 
@@ -21,6 +23,7 @@
 #include "layer-modes.h"
 #include "pickers.h"
 #include "pixels.h"
+#include "preset-picker.h"
 #include "preview.h"
 
 #define RESPONSE_RESET 1
@@ -70,6 +73,8 @@ typedef struct {
   GtkWidget *layer_combo, *layer_entry;
   GtkAdjustment *channel, *seed, *opacity;
   GtkWidget *start_combo, *guide_combo, *mode_combo;
+  GtkWidget *colours_toggle, *seamless_toggle, *mask_combo;
+  GtkWidget *preset_combo, *preset_save;
   Preview *preview;
   gint32 preview_guide; /* the guide the preview has, -1 = none */
   gboolean filling;     /* widgets are being set from code, not by the user */
@@ -99,6 +104,31 @@ read_params (const Dialog *d, DdDreamParams *params)
     set_field (params, n->spec, gtk_adjustment_get_value (n->adjustment));
   }
   params->start = gtk_combo_box_get_active (GTK_COMBO_BOX (d->start_combo));
+  params->colours = gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (d->colours_toggle))
+                        ? DD_COLOURS_SOURCE
+                        : DD_COLOURS_DREAM;
+  params->seamless = gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (d->seamless_toggle));
+}
+
+/* The controls the table's params hold, shown as params has them. */
+static void
+show_params (Dialog *d, const DdDreamParams *params)
+{
+  gboolean filling = d->filling;
+  d->filling = TRUE;
+  for (guint i = 0; i < d->numbers->len; i++) {
+    const Number *n = &g_array_index (d->numbers, Number, i);
+    gconstpointer field = (const char *) params + n->spec->offset;
+    gtk_adjustment_set_value (n->adjustment, n->spec->type == DD_PARAM_DOUBLE
+                                                 ? *(const double *) field
+                                                 : *(const int *) field);
+  }
+  gtk_entry_set_text (GTK_ENTRY (d->layer_entry), params->layers ? params->layers : "");
+  gtk_combo_box_set_active (GTK_COMBO_BOX (d->start_combo), params->start);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->colours_toggle),
+                                params->colours == DD_COLOURS_SOURCE);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->seamless_toggle), params->seamless);
+  d->filling = filling;
 }
 
 static void
@@ -109,6 +139,8 @@ read_values (const Dialog *d, PlugInValues *vals)
     vals->guide = value;
   if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (d->mode_combo), &value))
     vals->layer_mode = value;
+  if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (d->mask_combo), &value))
+    vals->mask = value;
   vals->opacity = gtk_adjustment_get_value (d->opacity);
 }
 
@@ -303,6 +335,8 @@ load_model (Dialog *d, const gchar *id)
     d->tensors = dd_model_list_tensors (d->model->model, SHAPE_EDGE, SHAPE_EDGE, NULL);
   model_status_show (d->model_status, d->model, error);
   gtk_dialog_set_response_sensitive (GTK_DIALOG (d->dialog), GTK_RESPONSE_OK, d->model != NULL);
+  preset_picker_fill (d->preset_combo, d->model ? d->model->card : NULL);
+  gtk_widget_set_sensitive (d->preset_save, d->model != NULL);
   fill_layers (d);
   settings_changed (d);
 }
@@ -408,6 +442,80 @@ guide_combo (gint32 active)
   return combo;
 }
 
+/* None, the selection, the image's channels and its layers' masks: the
+ * drawables whose values are a strength. */
+static GtkWidget *
+mask_combo (gint32 image, gint32 active)
+{
+  GtkWidget *combo =
+      gimp_int_combo_box_new ("None", -1, "Selection", gimp_image_get_selection (image), NULL);
+  gint n;
+  g_autofree gint32 *channels = gimp_image_get_channels (image, &n);
+  for (gint i = 0; i < n; i++)
+    gimp_int_combo_box_append (GIMP_INT_COMBO_BOX (combo), GIMP_INT_STORE_VALUE, channels[i],
+                               GIMP_INT_STORE_LABEL, gimp_item_get_name (channels[i]), -1);
+  g_autofree gint32 *layers = gimp_image_get_layers (image, &n);
+  for (gint i = 0; i < n; i++) {
+    gint32 mask = gimp_layer_get_mask (layers[i]);
+    if (mask == -1)
+      continue;
+    g_autofree gchar *label = g_strdup_printf ("Mask of %s", gimp_item_get_name (layers[i]));
+    gimp_int_combo_box_append (GIMP_INT_COMBO_BOX (combo), GIMP_INT_STORE_VALUE, mask,
+                               GIMP_INT_STORE_LABEL, label, -1);
+  }
+  if (!gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), active))
+    gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), -1);
+  gimp_help_set_help_data (combo, dd_dream_param_find ("mask")->help, NULL);
+  return combo;
+}
+
+/* A toggle for a no|yes or dream|source choice of the table. */
+static GtkWidget *
+choice_toggle (Dialog *d, GtkWidget *table, int *row, const char *name, const gchar *label,
+               gboolean active)
+{
+  GtkWidget *toggle = gtk_check_button_new_with_mnemonic (label);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (toggle), active);
+  gimp_help_set_help_data (toggle, dd_dream_param_find (name)->help, NULL);
+  gtk_table_attach (GTK_TABLE (table), toggle, 1, 3, *row, *row + 1, GTK_FILL, GTK_FILL, 0, 0);
+  (*row)++;
+  g_signal_connect_swapped (toggle, "toggled", G_CALLBACK (settings_changed), d);
+  return toggle;
+}
+
+/* ---- Presets ----------------------------------------------------------------------- */
+
+static void
+preset_chosen (GtkWidget *combo, Dialog *d)
+{
+  g_autofree gchar *name = preset_picker_get (combo);
+  if (d->filling || !name || !d->model)
+    return;
+  DdDreamParams params;
+  dd_dream_params_init (&params);
+  read_params (d, &params);
+  g_autoptr (GError) error = NULL;
+  if (dd_dream_params_apply_preset (&params, d->model->card, name, &error))
+    show_params (d, &params);
+  else
+    g_message ("%s", error->message);
+  dd_dream_params_clear (&params);
+  settings_changed (d);
+}
+
+static void
+save_preset (GtkWidget *button, Dialog *d)
+{
+  (void) button;
+  if (!d->model)
+    return;
+  DdDreamParams params;
+  dd_dream_params_init (&params);
+  read_params (d, &params);
+  preset_picker_save (d->preset_combo, GTK_WINDOW (d->dialog), d->model->card, &params);
+  dd_dream_params_clear (&params);
+}
+
 /* ---- Sections ---------------------------------------------------------------------- */
 
 static void
@@ -428,6 +536,9 @@ build_model_section (Dialog *d, GtkWidget *parent, const DdDreamParams *params,
   gtk_table_attach (GTK_TABLE (table), d->model_status, 1, 3, row, row + 1, GTK_FILL, GTK_FILL, 0,
                     0);
   row++;
+
+  add_row (d, table, &row, "_Preset:", preset_picker_new (&d->preset_combo, &d->preset_save),
+           FALSE);
 
   d->layer_combo = layer_picker_new (&d->layer_entry);
   gtk_entry_set_text (GTK_ENTRY (d->layer_entry), params->layers ? params->layers : "");
@@ -477,7 +588,8 @@ choice_combo (const DdParamSpec *spec, int active)
 }
 
 static void
-build_dream_section (Dialog *d, GtkWidget *parent, const DdDreamParams *params)
+build_dream_section (Dialog *d, GtkWidget *parent, gint32 image, const DdDreamParams *params,
+                     const PlugInValues *vals)
 {
   GtkWidget *table = section (parent, "Dream");
   int row = 0;
@@ -490,6 +602,12 @@ build_dream_section (Dialog *d, GtkWidget *parent, const DdDreamParams *params)
   d->start_combo = choice_combo (start, params->start);
   add_row (d, table, &row, start->label, d->start_combo, TRUE);
   g_signal_connect_swapped (d->start_combo, "changed", G_CALLBACK (settings_changed), d);
+  d->colours_toggle = choice_toggle (d, table, &row, "colours", "Keep the source's c_olours",
+                                     params->colours == DD_COLOURS_SOURCE);
+  d->seamless_toggle =
+      choice_toggle (d, table, &row, "seamless", "Seamless: the result _tiles", params->seamless);
+  d->mask_combo = mask_combo (image, vals->mask);
+  add_row (d, table, &row, dd_dream_param_find ("mask")->label, d->mask_combo, FALSE);
 }
 
 static void
@@ -539,7 +657,8 @@ preview_column (Dialog *d, gint32 drawable)
 }
 
 static void
-build (Dialog *d, gint32 drawable, const DdDreamParams *params, const PlugInValues *vals)
+build (Dialog *d, gint32 image, gint32 drawable, const DdDreamParams *params,
+       const PlugInValues *vals)
 {
   d->dialog = new_dialog ();
   d->labels = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
@@ -552,7 +671,7 @@ build (Dialog *d, gint32 drawable, const DdDreamParams *params, const PlugInValu
   GtkWidget *sections = gtk_vbox_new (FALSE, 12);
   gtk_box_pack_start (GTK_BOX (columns), sections, TRUE, TRUE, 0);
   build_model_section (d, sections, params, vals);
-  build_dream_section (d, sections, params);
+  build_dream_section (d, sections, image, params, vals);
   build_result_section (d, sections, vals);
 }
 
@@ -567,6 +686,8 @@ start (Dialog *d, const DdDreamParams *params)
   load_model (d, id);
   g_signal_connect (d->model_combo, "changed", G_CALLBACK (model_changed), d);
   g_signal_connect (d->layer_entry, "changed", G_CALLBACK (layer_changed), d);
+  g_signal_connect (d->preset_combo, "changed", G_CALLBACK (preset_chosen), d);
+  g_signal_connect (d->preset_save, "clicked", G_CALLBACK (save_preset), d);
   layer_changed (d->layer_entry, d);
 }
 
@@ -581,6 +702,10 @@ reset (Dialog *d)
   }
   gtk_combo_box_set_active (GTK_COMBO_BOX (d->start_combo),
                             (int) dd_dream_param_find ("start")->def);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->colours_toggle), FALSE);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (d->seamless_toggle), FALSE);
+  gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (d->mask_combo), defaults.mask);
+  gtk_combo_box_set_active (GTK_COMBO_BOX (d->preset_combo), 0);
   model_combo_select (d->model_combo, model_or_default (NULL));
   gtk_entry_set_text (GTK_ENTRY (d->layer_entry), d->model && d->model->card->default_layer
                                                       ? d->model->card->default_layer
@@ -608,9 +733,8 @@ gboolean
 deepdream_dialog (gint32 image, gint32 drawable, DdDreamParams *params, PlugInValues *vals)
 {
   Dialog d = { 0 };
-  (void) image;
   gimp_ui_init (PLUG_IN_BINARY, FALSE);
-  build (&d, drawable, params, vals);
+  build (&d, image, drawable, params, vals);
   gtk_widget_show_all (d.dialog);
   start (&d, params);
 

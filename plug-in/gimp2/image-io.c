@@ -41,6 +41,20 @@ image_io_read (gint32 drawable, const GeglRectangle *box, DdImage *out, GError *
   return image_io_read_scaled (drawable, box, G_MAXINT, out, error);
 }
 
+gboolean
+image_io_read_mask (gint32 mask, gint32 drawable, const GeglRectangle *box, DdImage *out,
+                    GError **error)
+{
+  gint dx, dy, mx, my;
+  gimp_drawable_offsets (drawable, &dx, &dy);
+  gimp_drawable_offsets (mask, &mx, &my);
+  const GeglRectangle rect = { dx + box->x - mx, dy + box->y - my, box->width, box->height };
+  GeglBuffer *buffer = gimp_drawable_get_buffer (mask);
+  gboolean ok = pixels_read_mask (buffer, &rect, gimp_item_get_name (mask), out, error);
+  g_object_unref (buffer);
+  return ok;
+}
+
 static void
 write_pixels (gint32 layer, const DdImage *pixels)
 {

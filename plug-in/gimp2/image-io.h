@@ -23,6 +23,11 @@ gboolean image_io_read (gint32 drawable, const GeglRectangle *box, DdImage *out,
 gboolean image_io_read_scaled (gint32 drawable, const GeglRectangle *box, int max_edge,
                                DdImage *out, GError **error);
 
+/* Reads the strength map mask over box of drawable (whose coordinates box
+ * is in) as one plane of box's size; outside the map, 0. */
+gboolean image_io_read_mask (gint32 mask, gint32 drawable, const GeglRectangle *box, DdImage *out,
+                             GError **error);
+
 /* In one undo group: a new layer called name holding pixels, placed over
  * box of source, directly above it in the same group, masked by the
  * selection when there is one, with its pixels (not its mask) active, as

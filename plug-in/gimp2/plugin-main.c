@@ -38,13 +38,22 @@ query (void)
     { GIMP_PDB_LAYER, "layer", "The new layer holding the dream" },
   };
   gint n_defs;
-  GimpParamDef *defs = arguments_make_defs (&n_defs);
+  GimpParamDef *defs = arguments_make_defs (FALSE, &n_defs);
   gimp_install_procedure (PLUG_IN_PROC, PROCEDURE_BLURB, PROCEDURE_HELP, PROCEDURE_AUTHORS,
                           PROCEDURE_COPYRIGHT, PROCEDURE_DATE, PROCEDURE_MENU_LABEL, "RGB*, GRAY*",
                           GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs, return_vals);
   gimp_plugin_menu_register (PLUG_IN_PROC, PROCEDURE_MENU_PATH);
   arguments_free_defs (defs, n_defs);
   save_query ();
+  /* No menu entry: the menu's procedure shows every control already. */
+  defs = arguments_make_defs (TRUE, &n_defs);
+  gimp_install_procedure (PLUG_IN_PROC_FULL, PROCEDURE_BLURB,
+                          PROCEDURE_HELP " This procedure takes every argument: "
+                                         "plug-in-deepdream's, then the artists' controls.",
+                          PROCEDURE_AUTHORS, PROCEDURE_COPYRIGHT, PROCEDURE_DATE, NULL,
+                          "RGB*, GRAY*", GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs,
+                          return_vals);
+  arguments_free_defs (defs, n_defs);
 }
 
 /* Dreams the selected part of drawable into a new layer; returns it, or
@@ -63,16 +72,18 @@ dream (gint32 drawable, const DdDreamParams *params, const PlugInValues *vals, G
                        gimp_drawable_is_gray (drawable) ? 1 : 3, NULL, error))
     return -1;
 
-  DdImage pixels = { 0 }, guide = { 0 };
+  DdImage pixels = { 0 }, guide = { 0 }, mask = { 0 };
   gint32 layer = -1;
   if (image_io_read (drawable, &box, &pixels, error) &&
       (vals->guide == -1 ||
-       image_io_read_scaled (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error))) {
+       image_io_read_scaled (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error)) &&
+      (vals->mask == -1 || image_io_read_mask (vals->mask, drawable, &box, &mask, error))) {
     gimp_progress_init ("DeepDream");
     gint64 start = g_get_monotonic_time ();
     DdDreamInfo info;
-    if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels,
-                      procedure_show_progress, &start, NULL, &info, error)) {
+    if (dd_dream_run_masked (model, card, params, guide.pixels ? &guide : NULL,
+                             mask.pixels ? &mask : NULL, &pixels, procedure_show_progress, &start,
+                             NULL, &info, error)) {
       g_autofree gchar *name = procedure_layer_name (card, params);
       g_autofree gchar *settings = dd_dream_settings_to_text (params, card, info.seed);
       layer = image_io_add_layer (drawable, &box, &pixels, name, vals->layer_mode, vals->opacity,
@@ -82,6 +93,7 @@ dream (gint32 drawable, const DdDreamParams *params, const PlugInValues *vals, G
   }
   pixels_clear (&pixels);
   pixels_clear (&guide);
+  pixels_clear (&mask);
   return layer;
 }
 

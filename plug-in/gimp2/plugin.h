@@ -15,9 +15,14 @@ typedef struct {
   gint32 guide;             /* drawable whose look to amplify, -1 = none */
   GimpLayerMode layer_mode; /* of the new layer */
   gdouble opacity;          /* of the new layer, 0..100 */
+  gint32 mask;              /* strength map (channel, layer mask, selection), -1 = none */
 } PlugInValues;
 
 #define PLUG_IN_VALUES_DEFAULT                                                                     \
   {                                                                                                \
-    -1, PROCEDURE_DEFAULT_LAYER_MODE, PROCEDURE_DEFAULT_OPACITY                                    \
+    -1, PROCEDURE_DEFAULT_LAYER_MODE, PROCEDURE_DEFAULT_OPACITY, -1                                \
   }
+
+/* plug-in-deepdream with every argument, the artists' controls included
+ * (see procedure_n_classic_args()). */
+#define PLUG_IN_PROC_FULL "plug-in-deepdream-full"

@@ -78,6 +78,14 @@ arguments_add (GimpProcedure *procedure)
       gimp_procedure_add_double_argument (procedure, args[i].name, "O_pacity", blurb, 0, 100,
                                           PROCEDURE_DEFAULT_OPACITY, G_PARAM_READWRITE);
       break;
+    case ARG_MASK:
+      gimp_procedure_add_drawable_argument (procedure, args[i].name, "Strength _map", blurb, TRUE,
+                                            G_PARAM_READWRITE);
+      break;
+    case ARG_PRESET:
+      gimp_procedure_add_string_argument (procedure, args[i].name, "Preset", blurb, "",
+                                          G_PARAM_READWRITE);
+      break;
     case ARG_DREAM:
       add_dream_arg (procedure, &args[i], blurb);
       break;
@@ -124,6 +132,11 @@ arguments_read (GimpProcedureConfig *config, DdDreamParams *params, PlugInValues
     case ARG_OPACITY:
       g_object_get (config, args[i].name, &vals->opacity, NULL);
       break;
+    case ARG_MASK:
+      g_object_get (config, args[i].name, &vals->mask, NULL);
+      break;
+    case ARG_PRESET:
+      break;
     case ARG_DREAM:
       read_dream_field (config, args[i].spec, params);
       break;
@@ -132,9 +145,58 @@ arguments_read (GimpProcedureConfig *config, DdDreamParams *params, PlugInValues
 }
 
 void
+arguments_write (GimpProcedureConfig *config, const DdDreamParams *params)
+{
+  int n_args;
+  const ProcedureArg *args = procedure_args (&n_args, NULL);
+  /* One notification for the lot: the dialog's preview dreams on each. */
+  g_object_freeze_notify (G_OBJECT (config));
+  for (int i = 0; i < n_args; i++) {
+    if (args[i].kind != ARG_DREAM)
+      continue;
+    gconstpointer field = (const char *) params + args[i].spec->offset;
+    switch (args[i].spec->type) {
+    case DD_PARAM_INT:
+    case DD_PARAM_CHOICE:
+      g_object_set (config, args[i].name, *(const int *) field, NULL);
+      break;
+    case DD_PARAM_DOUBLE:
+      g_object_set (config, args[i].name, *(const double *) field, NULL);
+      break;
+    case DD_PARAM_STRING:
+      g_object_set (config, args[i].name, *(char *const *) field, NULL);
+      break;
+    }
+  }
+  g_object_thaw_notify (G_OBJECT (config));
+}
+
+gboolean
+arguments_apply_preset (GimpProcedureConfig *config, GError **error)
+{
+  g_autofree gchar *preset = NULL;
+  g_object_get (config, "preset", &preset, NULL);
+  if (!preset || !*preset)
+    return TRUE;
+  DdDreamParams params;
+  PlugInValues vals = { 0 };
+  dd_dream_params_init (&params);
+  arguments_read (config, &params, &vals);
+  gboolean ok = procedure_apply_preset (&params, preset, error);
+  if (ok) {
+    arguments_write (config, &params);
+    g_object_set (config, "preset", "", NULL);
+  }
+  plug_in_values_clear (&vals);
+  dd_dream_params_clear (&params);
+  return ok;
+}
+
+void
 plug_in_values_clear (PlugInValues *vals)
 {
   g_clear_object (&vals->guide);
+  g_clear_object (&vals->mask);
   vals->layer_mode = PROCEDURE_DEFAULT_LAYER_MODE;
   vals->opacity = PROCEDURE_DEFAULT_OPACITY;
 }
@@ -200,6 +262,18 @@ arguments_check (GimpImage *image, GimpDrawable *drawable, const DdDreamParams *
     return FALSE;
   if (vals->guide && !gimp_item_is_valid (GIMP_ITEM (vals->guide))) {
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "guide: is not a drawable");
+    return FALSE;
+  }
+  if (vals->mask && (!gimp_item_is_valid (GIMP_ITEM (vals->mask)) ||
+                     gimp_item_get_image (GIMP_ITEM (vals->mask)) != image)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "mask: is not a drawable of this image");
+    return FALSE;
+  }
+  /* A layer's colours are not a strength. */
+  if (vals->mask && !GIMP_IS_CHANNEL (vals->mask)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "mask: '%s' is a layer; use a channel, a layer mask or the selection",
+                 gimp_item_get_name (GIMP_ITEM (vals->mask)));
     return FALSE;
   }
   return procedure_check_layer_values (vals->layer_mode, vals->opacity, error) &&

@@ -14,6 +14,11 @@ void arguments_add (GimpProcedure *procedure);
 
 /* Reads the config's values into params and vals (which it fills whole). */
 void arguments_read (GimpProcedureConfig *config, DdDreamParams *params, PlugInValues *vals);
+/* Sets the config's dream arguments to params. */
+void arguments_write (GimpProcedureConfig *config, const DdDreamParams *params);
+/* When the config names a preset: sets the arguments the preset sets to
+ * its values, and the preset argument back to "" (it has been applied). */
+gboolean arguments_apply_preset (GimpProcedureConfig *config, GError **error);
 
 /* The one drawable to dream on: GIMP 3 passes the selected ones, and a
  * dream is made on one layer. */

@@ -9,8 +9,10 @@
  * picker (installed models, or a model file), the layer picker (the
  * card's recommended layers and every other layer of the model, or any
  * "NAME[:WEIGHT],..." typed in) and the live preview with its time
- * estimate (shared with 2.10: common/preview.c). The sections are those of
- * 2.10's dialog: what to amplify, how hard, how the new layer blends.
+ * estimate (shared with 2.10: common/preview.c), the presets row, the
+ * colours and seamless toggles and the strength map's list. The sections
+ * are those of 2.10's dialog: what to amplify, how hard, how the new layer
+ * blends (under the preview). A preset sets the config's values; the run takes what they are.
  */
 #include "dialog.h"
 
@@ -22,6 +24,7 @@
 #include "layer-modes.h"
 #include "pickers.h"
 #include "pixels.h"
+#include "preset-picker.h"
 #include "preview.h"
 
 /* Tensor shapes are listed for this input size; only channels are used. */
@@ -30,6 +33,8 @@
 typedef struct {
   GimpProcedureConfig *config;
   GtkWidget *dialog, *model_status, *layer_combo, *mode_combo;
+  GtkWidget *preset_combo, *preset_save, *mask_combo;
+  GimpImage *image;
   gchar *model_id;   /* the model loaded */
   DreamModel *model; /* NULL when it could not be loaded */
   Preview *preview;
@@ -90,6 +95,8 @@ load_model (Dialog *d, const gchar *id)
   d->model = dream_model_open (id, &error);
   model_status_show (d->model_status, d->model, error);
   gtk_dialog_set_response_sensitive (GTK_DIALOG (d->dialog), GTK_RESPONSE_OK, d->model != NULL);
+  preset_picker_fill (d->preset_combo, d->model ? d->model->card : NULL);
+  gtk_widget_set_sensitive (d->preset_save, d->model != NULL);
   g_autoptr (GArray) tensors =
       d->model ? dd_model_list_tensors (d->model->model, SHAPE_EDGE, SHAPE_EDGE, NULL) : NULL;
   layer_picker_fill (d->layer_combo, d->model, tensors);
@@ -189,6 +196,114 @@ start_row (Dialog *d)
   return grid;
 }
 
+/* ---- Artists' controls: presets, colours, seamless, strength map ------------------------ */
+
+static void
+preset_chosen (GtkWidget *combo, Dialog *d)
+{
+  g_autofree gchar *name = preset_picker_get (combo);
+  if (!name || !d->model)
+    return;
+  DdDreamParams params;
+  PlugInValues vals = { 0 };
+  dd_dream_params_init (&params);
+  arguments_read (d->config, &params, &vals);
+  g_autoptr (GError) error = NULL;
+  if (dd_dream_params_apply_preset (&params, d->model->card, name, &error))
+    arguments_write (d->config, &params);
+  else
+    g_message ("%s", error->message);
+  plug_in_values_clear (&vals);
+  dd_dream_params_clear (&params);
+}
+
+static void
+save_preset (GtkWidget *button, Dialog *d)
+{
+  (void) button;
+  if (!d->model)
+    return;
+  DdDreamParams params;
+  PlugInValues vals = { 0 };
+  dd_dream_params_init (&params);
+  arguments_read (d->config, &params, &vals);
+  preset_picker_save (d->preset_combo, GTK_WINDOW (d->dialog), d->model->card, &params);
+  plug_in_values_clear (&vals);
+  dd_dream_params_clear (&params);
+}
+
+static GtkWidget *
+preset_row (Dialog *d)
+{
+  GtkWidget *grid = gtk_grid_new ();
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 6);
+  GtkWidget *box = preset_picker_new (&d->preset_combo, &d->preset_save);
+  gtk_widget_set_hexpand (box, TRUE);
+  gimp_grid_attach_aligned (GTK_GRID (grid), 0, 0, "_Preset", 0.0, 0.5, box, 1);
+  g_signal_connect (d->preset_combo, "changed", G_CALLBACK (preset_chosen), d);
+  g_signal_connect (d->preset_save, "clicked", G_CALLBACK (save_preset), d);
+  return grid;
+}
+
+/* A check button on a no|yes or dream|source choice of the table. */
+static GtkWidget *
+choice_toggle (Dialog *d, const char *name, const gchar *label)
+{
+  GtkWidget *toggle = gtk_check_button_new_with_mnemonic (label);
+  g_object_bind_property (d->config, name, toggle, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gimp_help_set_help_data (toggle, dd_dream_param_find (name)->help, NULL);
+  return toggle;
+}
+
+static void
+mask_chosen (GtkWidget *combo, Dialog *d)
+{
+  gint id;
+  if (!gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &id))
+    return;
+  GimpDrawable *mask = id == -1 ? NULL : gimp_drawable_get_by_id (id);
+  g_object_set (d->config, "mask", mask, NULL);
+}
+
+/* None, the selection, the image's channels and its layers' masks: the
+ * drawables whose values are a strength. */
+static GtkWidget *
+mask_row (Dialog *d)
+{
+  GimpSelection *selection = gimp_image_get_selection (d->image);
+  d->mask_combo = gimp_int_combo_box_new ("None", -1, "Selection",
+                                          gimp_item_get_id (GIMP_ITEM (selection)), NULL);
+  GimpIntComboBox *combo = GIMP_INT_COMBO_BOX (d->mask_combo);
+  g_autofree GimpChannel **channels = gimp_image_get_channels (d->image);
+  for (int i = 0; channels && channels[i]; i++)
+    gimp_int_combo_box_append (combo, GIMP_INT_STORE_VALUE,
+                               gimp_item_get_id (GIMP_ITEM (channels[i])), GIMP_INT_STORE_LABEL,
+                               gimp_item_get_name (GIMP_ITEM (channels[i])), -1);
+  g_autofree GimpLayer **layers = gimp_image_get_layers (d->image);
+  for (int i = 0; layers && layers[i]; i++) {
+    GimpLayerMask *mask = gimp_layer_get_mask (layers[i]);
+    if (!mask)
+      continue;
+    g_autofree gchar *label =
+        g_strdup_printf ("Mask of %s", gimp_item_get_name (GIMP_ITEM (layers[i])));
+    gimp_int_combo_box_append (combo, GIMP_INT_STORE_VALUE, gimp_item_get_id (GIMP_ITEM (mask)),
+                               GIMP_INT_STORE_LABEL, label, -1);
+  }
+  GimpDrawable *current = NULL;
+  g_object_get (d->config, "mask", &current, NULL);
+  if (!current || !gimp_int_combo_box_set_active (combo, gimp_item_get_id (GIMP_ITEM (current))))
+    gimp_int_combo_box_set_active (combo, -1);
+  g_clear_object (&current);
+  mask_chosen (d->mask_combo, d);
+  g_signal_connect (d->mask_combo, "changed", G_CALLBACK (mask_chosen), d);
+  gimp_help_set_help_data (d->mask_combo, dd_dream_param_find ("mask")->help, NULL);
+  GtkWidget *grid = gtk_grid_new ();
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 6);
+  gimp_grid_attach_aligned (GTK_GRID (grid), 0, 0, "Strength _map", 0.0, 0.5, d->mask_combo, 1);
+  return grid;
+}
+
 /* Packs widget into box at position. */
 static void
 insert (GtkWidget *box, GtkWidget *widget, int position)
@@ -232,6 +347,7 @@ build (Dialog *d, GimpDrawable *drawable)
   GtkWidget *what =
       gimp_procedure_dialog_fill_box (dialog, "what-box", "channel", "class", "guide", NULL);
   insert (what, pickers (d), 0);
+  insert (what, preset_row (d), 1);
   gimp_procedure_dialog_get_label (dialog, "what-title", "Model and layer", FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "what-frame", "what-title", FALSE, "what-box");
 
@@ -239,6 +355,9 @@ build (Dialog *d, GimpDrawable *drawable)
       gimp_procedure_dialog_fill_box (dialog, "how-box", "octaves", "octave-scale", "iterations",
                                       "step-size", "jitter", "seed", "laplacian", NULL);
   insert (how, start_row (d), -1);
+  insert (how, choice_toggle (d, "colours", "Keep the source's c_olours"), -1);
+  insert (how, choice_toggle (d, "seamless", "Seamless: the result _tiles"), -1);
+  insert (how, mask_row (d), -1);
   gimp_procedure_dialog_get_label (dialog, "how-title", "Dream", FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "how-frame", "how-title", FALSE, "how-box");
 
@@ -247,12 +366,15 @@ build (Dialog *d, GimpDrawable *drawable)
   gimp_procedure_dialog_get_label (dialog, "result-title", "Result", FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "result-frame", "result-title", FALSE, "result-box");
 
-  gimp_procedure_dialog_fill_box (dialog, "settings", "what-frame", "how-frame", "result-frame",
-                                  NULL);
-  GtkWidget *columns = gimp_procedure_dialog_fill_box (dialog, "columns", "settings", NULL);
+  /* The result's section goes under the preview, where the column has
+   * room: in one column the dialog is taller than an 800-pixel screen. */
+  GtkWidget *left = gimp_procedure_dialog_fill_box (dialog, "left", "result-frame", NULL);
+  gtk_box_set_spacing (GTK_BOX (left), 12);
+  insert (left, preview_column (d, drawable), 0);
+  gimp_procedure_dialog_fill_box (dialog, "settings", "what-frame", "how-frame", NULL);
+  GtkWidget *columns = gimp_procedure_dialog_fill_box (dialog, "columns", "left", "settings", NULL);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (columns), GTK_ORIENTATION_HORIZONTAL);
   gtk_box_set_spacing (GTK_BOX (columns), 12);
-  insert (columns, preview_column (d, drawable), 0);
   gimp_procedure_dialog_fill (dialog, "columns", NULL);
 }
 
@@ -260,8 +382,7 @@ gboolean
 deepdream_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpImage *image,
                   GimpDrawable *drawable)
 {
-  Dialog d = { .config = config };
-  (void) image;
+  Dialog d = { .config = config, .image = image };
   gimp_ui_init (PLUG_IN_BINARY);
   d.dialog = gimp_procedure_dialog_new (procedure, config, "DeepDream");
   build (&d, drawable);

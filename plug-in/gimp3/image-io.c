@@ -37,6 +37,20 @@ image_io_read (GimpDrawable *drawable, const GeglRectangle *box, int max_edge, D
   return ok;
 }
 
+gboolean
+image_io_read_mask (GimpDrawable *mask, GimpDrawable *drawable, const GeglRectangle *box,
+                    DdImage *out, GError **error)
+{
+  gint dx, dy, mx, my;
+  gimp_drawable_get_offsets (drawable, &dx, &dy);
+  gimp_drawable_get_offsets (mask, &mx, &my);
+  const GeglRectangle rect = { dx + box->x - mx, dy + box->y - my, box->width, box->height };
+  GeglBuffer *buffer = gimp_drawable_get_buffer (mask);
+  gboolean ok = pixels_read_mask (buffer, &rect, gimp_item_get_name (GIMP_ITEM (mask)), out, error);
+  g_object_unref (buffer);
+  return ok;
+}
+
 /* The new layer always has alpha: a layer mask and a position inside a
  * group both need it to composite like the source. */
 static GimpLayer *

@@ -20,6 +20,11 @@ gboolean image_io_selection_box (GimpDrawable *drawable, GeglRectangle *box, GEr
 gboolean image_io_read (GimpDrawable *drawable, const GeglRectangle *box, int max_edge,
                         DdImage *out, GError **error);
 
+/* Reads the strength map mask over box of drawable (whose coordinates box
+ * is in) as one plane of box's size; outside the map, 0. */
+gboolean image_io_read_mask (GimpDrawable *mask, GimpDrawable *drawable, const GeglRectangle *box,
+                             DdImage *out, GError **error);
+
 /* In one undo group: a new layer called name holding pixels, placed over
  * box of source, directly above it in the same group, masked by the
  * selection when there is one, and left selected with its pixels (not its

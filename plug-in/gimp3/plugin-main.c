@@ -52,15 +52,17 @@ dream (GimpDrawable *drawable, const DdDreamParams *params, const PlugInValues *
                        gimp_drawable_is_gray (drawable) ? 1 : 3, NULL, error))
     return NULL;
 
-  DdImage pixels = { 0 }, guide = { 0 };
+  DdImage pixels = { 0 }, guide = { 0 }, mask = { 0 };
   GimpLayer *layer = NULL;
   if (image_io_read (drawable, &box, G_MAXINT, &pixels, error) &&
-      (!vals->guide || image_io_read (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error))) {
+      (!vals->guide || image_io_read (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error)) &&
+      (!vals->mask || image_io_read_mask (vals->mask, drawable, &box, &mask, error))) {
     gimp_progress_init ("DeepDream");
     gint64 start = g_get_monotonic_time ();
     DdDreamInfo info;
-    if (dd_dream_run (model, card, params, guide.pixels ? &guide : NULL, &pixels,
-                      procedure_show_progress, &start, NULL, &info, error)) {
+    if (dd_dream_run_masked (model, card, params, guide.pixels ? &guide : NULL,
+                             mask.pixels ? &mask : NULL, &pixels, procedure_show_progress, &start,
+                             NULL, &info, error)) {
       g_autofree gchar *name = procedure_layer_name (card, params);
       g_autofree gchar *settings = dd_dream_settings_to_text (params, card, info.seed);
       layer = image_io_add_layer (drawable, &box, &pixels, name, vals->layer_mode, vals->opacity,
@@ -70,6 +72,7 @@ dream (GimpDrawable *drawable, const DdDreamParams *params, const PlugInValues *
   }
   pixels_clear (&pixels);
   pixels_clear (&guide);
+  pixels_clear (&mask);
   return layer;
 }
 
@@ -87,7 +90,10 @@ run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image, GimpDrawa
   gegl_init (NULL, NULL);
   dd_dream_params_init (&params);
   /* A layer we cannot dream on is refused before the dialog opens. */
-  if (arguments_pick_drawable (image, drawables, &drawable, &error)) {
+  /* A preset the call names is applied to the config first: the dialog
+   * opens with its values, and a non-interactive call runs with them. */
+  if (arguments_pick_drawable (image, drawables, &drawable, &error) &&
+      arguments_apply_preset (config, &error)) {
     arguments_read (config, &params, &vals);
     if (arguments_check (image, drawable, &params, &vals, &error) &&
         run_mode == GIMP_RUN_INTERACTIVE) {

@@ -15,6 +15,7 @@ typedef struct {
   GimpDrawable *guide;      /* drawable whose look to amplify, NULL = none; owned */
   GimpLayerMode layer_mode; /* of the new layer */
   gdouble opacity;          /* of the new layer, 0..100 */
+  GimpDrawable *mask;       /* strength map (channel, layer mask, selection), NULL = none; owned */
 } PlugInValues;
 
 void plug_in_values_clear (PlugInValues *vals);
