@@ -996,8 +996,9 @@ plan_octaves (Dream *d, Size s, int min_edge, GError **error)
                (int) lround (d->sizes[i - 1].height / d->p->octave_scale) };
     if (o.width < min_edge || o.height < min_edge) {
       /* A class is drawn on crops of min_edge, which need no more than
-       * that: the smallest octave is the one whose shorter side is a crop
-       * (unless the last octave is that already). */
+       * that: the smallest octave is the one whose shorter side is a crop,
+       * unless the last octave is within 3 % of that already (it would add
+       * steps, not a scale). */
       const Size last = d->sizes[i - 1];
       const double f = (double) min_edge / MIN (last.width, last.height);
       if (!d->class_mode || f > 0.97)
