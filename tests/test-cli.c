@@ -1855,6 +1855,37 @@ test_preset_user (void)
   g_assert_cmpstr (sum_a, ==, sum_b);
 }
 
+/* --class alone takes the card's class preset under the options given:
+ * byte for byte the same as --preset class with them, and not the same
+ * as the class drawn with the layer dream's settings. */
+static void
+test_class_preset (void)
+{
+  if (!need_data ())
+    return;
+  g_auto (CliRun) run = { 0 };
+  g_autofree char *input = make_sky_png ("class-in.png", "R'G'B' u8", 224, 224);
+  const char *names[] = { "class-alone.png", "class-preset.png", "class-plain.png" };
+  char *out[3], *sums[3];
+  for (int i = 0; i < 3; i++)
+    out[i] = tmp_path (names[i]);
+  run_cli (&run, "-q", "--class", "130", "--iterations", "2", "--seed", "5", input, out[0], NULL);
+  assert_dreamed (&run, out[0], 224, 224);
+  run_cli (&run, "-q", "--preset", "class", "--class", "130", "--iterations", "2", "--seed", "5",
+           input, out[1], NULL);
+  run_cli (&run, "-q", "--preset", "classic", "--class", "130", "--iterations", "2", "--seed", "5",
+           input, out[2], NULL);
+  assert_dreamed (&run, out[2], 224, 224);
+  for (int i = 0; i < 3; i++)
+    sums[i] = file_sha256 (out[i]);
+  g_assert_cmpstr (sums[0], ==, sums[1]);
+  g_assert_cmpstr (sums[0], !=, sums[2]);
+  for (int i = 0; i < 3; i++) {
+    g_free (sums[i]);
+    g_free (out[i]);
+  }
+}
+
 /* --list-presets names them; an unknown one is refused in one line that
  * lists those there are. */
 static void
@@ -2006,6 +2037,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/controls/mask-refused", test_mask_refused);
   g_test_add_func ("/cli/controls/keep-colours", test_keep_colours);
   g_test_add_func ("/cli/controls/preset", test_preset);
+  g_test_add_func ("/cli/controls/class-preset", test_class_preset);
   g_test_add_func ("/cli/controls/preset-listed-and-refused", test_preset_listed_and_refused);
   g_test_add_func ("/cli/controls/preset-user", test_preset_user);
   int status = g_test_run ();

@@ -511,6 +511,19 @@ apply_settings (GError **error)
   return replay_options (options, error);
 }
 
+/* A class drawn with the layer dream's defaults (10 steps of 1.5 on the
+ * photo) is a faint haze: --class alone takes the card's "class" preset,
+ * when it has one, under the options given. */
+static void
+choose_class_preset (void)
+{
+  /* A model that cannot be found is reported by the dream, in its words. */
+  g_autoptr (DdModelCard) card = options_card (NULL);
+  g_auto (GStrv) names = card ? dd_model_card_list_presets (card, NULL) : NULL;
+  if (names && g_strv_contains ((const char *const *) names, "class"))
+    preset = g_strdup ("class");
+}
+
 static int
 print_presets (void)
 {
@@ -698,6 +711,8 @@ main (int argc, char **argv)
     g_printerr ("deepdream: --preset and --settings-from each set every parameter; give one\n");
     return EXIT_USAGE;
   }
+  if (!preset && !settings_from && params.class_index >= 0)
+    choose_class_preset ();
   if (preset && !apply_preset (&error)) {
     g_printerr ("deepdream: %s\n", error->message);
     return EXIT_USAGE;
