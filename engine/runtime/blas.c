@@ -30,6 +30,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -309,6 +310,18 @@ dd_blas_reserve_buffers (int n)
   void (*release) (void *) = (void (*) (void *)) dlsym (RTLD_DEFAULT, "blas_memory_free");
   if (!alloc || !release || n < 1)
     return;
+  /* Under an address-space limit without room for them the allocation
+   * itself would retry for ever: left to the plan's own checks, which
+   * fail cleanly. OpenBLAS 0.3's buffer is 128 MB and a page. */
+  struct rlimit as;
+  g_autofree char *statm = NULL;
+  if (getrlimit (RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+    if (!g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
+      return;
+    const guint64 mapped = g_ascii_strtoull (statm, NULL, 10) * (guint64) sysconf (_SC_PAGESIZE);
+    if (mapped + (guint64) n * (129 << 20) > (guint64) as.rlim_cur)
+      return;
+  }
   g_autofree void **held = g_new (void *, n);
   for (int i = 0; i < n; i++)
     held[i] = alloc (0);
