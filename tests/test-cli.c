@@ -1463,25 +1463,6 @@ fill_fs (const char *folder, int free_kb)
   g_assert_true (g_file_set_contents (filler, zeros, (gssize) (avail - keep), NULL));
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* The names in folder, sorted and joined by spaces. */
-static char *
-folder_names (const char *folder)
-{
-  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  for (const char *name; dir && (name = g_dir_read_name (dir));)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  g_ptr_array_add (names, NULL);
-  return g_strjoinv (" ", (char **) names->pdata);
-}
-
 /* On a full disk, writing a new file or the input over itself fails with
  * the cause, leaves the input as it was and no file behind, in every
  * format; with room again, the input is replaced by its dream. */
@@ -1522,7 +1503,7 @@ test_full_disk (void)
       g_assert_nonnull (strstr (run.err, g_strerror (ENOSPC)));
       g_autofree char *sum_after = file_sha256 (input);
       g_assert_cmpstr (sum_after, ==, sum);
-      g_autofree char *names = folder_names (disk);
+      g_autofree char *names = tu_folder_names (disk);
       g_assert_cmpstr (names, ==, expected_names);
     }
 
@@ -1570,7 +1551,7 @@ test_kill_during_write (void)
   run_cli (&run, "-q", "--octaves", "1", "--iterations", "1", "--seed", "9", input, reference,
            NULL);
   assert_dreamed (&run, reference, 1600, 1200);
-  g_autofree char *names_before = folder_names (tmp_dir);
+  g_autofree char *names_before = tu_folder_names (tmp_dir);
   int killed_writing = 0;
   for (int delay_ms = 0; delay_ms <= 200; delay_ms += 100) {
     const char *args[] = { "-q",     "--octaves", "1",   "--iterations", "1",
@@ -1596,7 +1577,7 @@ test_kill_during_write (void)
     if (killed)
       g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
     g_remove (output);
-    g_autofree char *names = folder_names (tmp_dir);
+    g_autofree char *names = tu_folder_names (tmp_dir);
     g_assert_cmpstr (names, ==, names_before);
   }
   g_assert_cmpint (killed_writing, >, 0);
@@ -1949,7 +1930,7 @@ test_safe_file_by_name (void)
   GStatBuf st;
   g_assert_cmpint (g_stat (dest, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
-  g_autofree char *names = folder_names (folder);
+  g_autofree char *names = tu_folder_names (folder);
   g_assert_cmpstr (names, ==, "dream.png");
 
   g_autofree char *missing = g_build_filename (folder, "no", "dream.png", NULL);

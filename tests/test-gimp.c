@@ -940,25 +940,6 @@ test_batch_same_folder (void)
   case_end (&c);
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* The names in folder, sorted, joined by spaces. */
-static char *
-folder_names (const char *folder)
-{
-  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  for (const char *name; dir && (name = g_dir_read_name (dir));)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  g_ptr_array_add (names, NULL);
-  return g_strjoinv (" ", (char **) names->pdata);
-}
-
 /* The batch script into a folder on a full file system (a small tmpfs,
  * filled: only a real file system running out of space shows what GIMP's
  * savers do then; mounting it needs root, the case skips without): each
@@ -1015,7 +996,7 @@ test_batch_full_disk (void)
       g_error ("the batch did not say '%s':\n%s", said, c.output);
   }
   g_assert_nonnull (strstr (c.output, "no image was written"));
-  g_autofree char *left = folder_names (out);
+  g_autofree char *left = tu_folder_names (out);
   g_assert_cmpstr (left, ==, "a.png filler");
   g_autofree char *old_text = NULL;
   g_assert_true (g_file_get_contents (old_png, &old_text, NULL, NULL));
@@ -1028,7 +1009,7 @@ test_batch_full_disk (void)
   g_test_message ("%s", c.output);
   assert_succeeded (&c);
   g_assert_nonnull (strstr (c.output, "written: 2"));
-  g_autofree char *written = folder_names (out);
+  g_autofree char *written = tu_folder_names (out);
   g_assert_cmpstr (written, ==, "a.png b.bmp");
   Picture a, b;
   double max_diff, mean_diff;
@@ -1078,7 +1059,7 @@ test_save_refused (void)
     if (!strstr (c.output, said))
       g_error ("the call did not say '%s':\n%s", said, c.output);
   }
-  g_autofree char *left = folder_names (out);
+  g_autofree char *left = tu_folder_names (out);
   g_assert_cmpstr (left, ==, "folder.png");
   case_end (&c);
 }

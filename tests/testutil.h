@@ -36,6 +36,10 @@ GeglBuffer *tu_load_image (const char *path);
 gboolean tu_save_image (const char *path, const char *saver, const char *format, const void *pixels,
                         int width, int height, const char *first_property, ...);
 
+/* The names in a folder, sorted and joined by spaces ("" when empty or
+ * unreadable). */
+char *tu_folder_names (const char *folder);
+
 /* Deletes a folder and everything below it (symbolic links, not their
  * targets). */
 void tu_remove_tree (const char *path);

@@ -139,6 +139,20 @@ safe_file_opened (DdSafeFile *file, const char *path, int errsv, GError **error)
   return file;
 }
 
+/* Opens file's temporary file under names made by name_for (its path),
+ * tried until one is free; errno tells why when fd stays -1. */
+static void
+open_named_temp (DdSafeFile *file, char *(*name_for) (const char *path))
+{
+  for (int tries = 0; tries < 100 && file->fd < 0; tries++) {
+    g_free (file->temp_path);
+    file->temp_path = name_for (file->path);
+    file->fd = open (file->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (file->fd < 0 && errno != EEXIST)
+      break;
+  }
+}
+
 DdSafeFile *
 dd_safe_file_new (const char *path, GError **error)
 {
@@ -148,15 +162,8 @@ dd_safe_file_new (const char *path, GError **error)
   file->fd = open_unnamed (file->path);
   if (file->fd < 0 && errno != EACCES && errno != ENOENT && errno != EROFS && errno != ENOSPC &&
       errno != EDQUOT) {
-    /* No O_TMPFILE on this file system: a named temporary file, tried
-     * under fresh names until one is free. */
-    for (int tries = 0; tries < 100 && file->fd < 0; tries++) {
-      g_free (file->temp_path);
-      file->temp_path = temp_name (file->path);
-      file->fd = open (file->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (file->fd < 0 && errno != EEXIST)
-        break;
-    }
+    /* No O_TMPFILE on this file system: a named temporary file. */
+    open_named_temp (file, temp_name);
   }
   int errsv = errno;
   if (file->fd < 0)
@@ -182,13 +189,7 @@ dd_safe_file_new_named (const char *path, GError **error)
   if (!file)
     return NULL;
   file->by_name = TRUE;
-  for (int tries = 0; tries < 100 && file->fd < 0; tries++) {
-    g_free (file->temp_path);
-    file->temp_path = temp_name_by_name (file->path);
-    file->fd = open (file->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (file->fd < 0 && errno != EEXIST)
-      break;
-  }
+  open_named_temp (file, temp_name_by_name);
   int errsv = errno;
   if (file->fd < 0)
     g_clear_pointer (&file->temp_path, g_free);

@@ -169,6 +169,24 @@ procedure_show_progress (double fraction, int octave, int n_octaves, int iterati
   gimp_progress_update (fraction);
 }
 
+gboolean
+procedure_dream (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+                 const DdImage *guide, const DdImage *mask, DdImage *pixels, gchar **layer_name,
+                 gchar **settings, GError **error)
+{
+  gimp_progress_init ("DeepDream");
+  gint64 start = g_get_monotonic_time ();
+  DdDreamInfo info;
+  gboolean ok = dd_dream_run_masked (model, card, params, guide, mask, pixels,
+                                     procedure_show_progress, &start, NULL, &info, error);
+  if (ok) {
+    *layer_name = procedure_layer_name (card, params);
+    *settings = dd_dream_settings_to_text (params, card, info.seed);
+  }
+  gimp_progress_end ();
+  return ok;
+}
+
 /* The model when it is not the default one, then each layer without its
  * weight and without the "/output" every GoogLeNet block ends in. */
 gchar *

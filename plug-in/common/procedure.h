@@ -81,5 +81,12 @@ gboolean procedure_check_layer_values (GimpLayerMode mode, double opacity, GErro
 void procedure_show_progress (double fraction, int octave, int n_octaves, int iteration,
                               int n_iterations, gpointer data);
 
+/* Dreams pixels in place with GIMP's progress bar (either GIMP), guide and
+ * mask optional; on success sets the new layer's name and the settings
+ * text its parasite keeps (free both). */
+gboolean procedure_dream (DdModel *model, const DdModelCard *card, const DdDreamParams *params,
+                          const DdImage *guide, const DdImage *mask, DdImage *pixels,
+                          gchar **layer_name, gchar **settings, GError **error);
+
 /* "DeepDream inception_4c", "DeepDream squeezenet fire5+fire7". */
 gchar *procedure_layer_name (const DdModelCard *card, const DdDreamParams *params);

@@ -78,18 +78,11 @@ dream (gint32 drawable, const DdDreamParams *params, const PlugInValues *vals, G
       (vals->guide == -1 ||
        image_io_read_scaled (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error)) &&
       (vals->mask == -1 || image_io_read_mask (vals->mask, drawable, &box, &mask, error))) {
-    gimp_progress_init ("DeepDream");
-    gint64 start = g_get_monotonic_time ();
-    DdDreamInfo info;
-    if (dd_dream_run_masked (model, card, params, guide.pixels ? &guide : NULL,
-                             mask.pixels ? &mask : NULL, &pixels, procedure_show_progress, &start,
-                             NULL, &info, error)) {
-      g_autofree gchar *name = procedure_layer_name (card, params);
-      g_autofree gchar *settings = dd_dream_settings_to_text (params, card, info.seed);
+    g_autofree gchar *name = NULL, *settings = NULL;
+    if (procedure_dream (model, card, params, guide.pixels ? &guide : NULL,
+                         mask.pixels ? &mask : NULL, &pixels, &name, &settings, error))
       layer = image_io_add_layer (drawable, &box, &pixels, name, vals->layer_mode, vals->opacity,
                                   settings, error);
-    }
-    gimp_progress_end ();
   }
   pixels_clear (&pixels);
   pixels_clear (&guide);

@@ -57,18 +57,11 @@ dream (GimpDrawable *drawable, const DdDreamParams *params, const PlugInValues *
   if (image_io_read (drawable, &box, G_MAXINT, &pixels, error) &&
       (!vals->guide || image_io_read (vals->guide, NULL, GUIDE_READ_EDGE, &guide, error)) &&
       (!vals->mask || image_io_read_mask (vals->mask, drawable, &box, &mask, error))) {
-    gimp_progress_init ("DeepDream");
-    gint64 start = g_get_monotonic_time ();
-    DdDreamInfo info;
-    if (dd_dream_run_masked (model, card, params, guide.pixels ? &guide : NULL,
-                             mask.pixels ? &mask : NULL, &pixels, procedure_show_progress, &start,
-                             NULL, &info, error)) {
-      g_autofree gchar *name = procedure_layer_name (card, params);
-      g_autofree gchar *settings = dd_dream_settings_to_text (params, card, info.seed);
+    g_autofree gchar *name = NULL, *settings = NULL;
+    if (procedure_dream (model, card, params, guide.pixels ? &guide : NULL,
+                         mask.pixels ? &mask : NULL, &pixels, &name, &settings, error))
       layer = image_io_add_layer (drawable, &box, &pixels, name, vals->layer_mode, vals->opacity,
                                   settings, error);
-    }
-    gimp_progress_end ();
   }
   pixels_clear (&pixels);
   pixels_clear (&guide);

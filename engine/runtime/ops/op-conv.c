@@ -432,6 +432,22 @@ pointwise_chunk (int64_t ohw)
   return MIN (ohw, MAX ((ohw / chunks + 15) / 16 * 16, 512));
 }
 
+/* Chunk b's first column and length, of a pointwise conv's ohw. */
+static void
+pointwise_span (int64_t ohw, int64_t b, int64_t *at, int64_t *len)
+{
+  const int64_t chunk = pointwise_chunk (ohw);
+  *at = b * chunk;
+  *len = MIN (chunk, ohw - *at);
+}
+
+static int64_t
+pointwise_chunks (int64_t ohw)
+{
+  const int64_t chunk = pointwise_chunk (ohw);
+  return (ohw + chunk - 1) / chunk;
+}
+
 /* One group of one image, shared out in blocks (dd_parallel). */
 typedef struct {
   const DdOpCtx *c;
@@ -449,8 +465,9 @@ pointwise_forward_chunk (gpointer data, int64_t b, int slot)
 {
   const ConvJob *j = data;
   const ConvGeom *g = j->g;
-  const int64_t ohw = g->oh * g->ow, chunk = pointwise_chunk (ohw);
-  const int64_t at = b * chunk, len = MIN (chunk, ohw - at);
+  const int64_t ohw = g->oh * g->ow;
+  int64_t at, len;
+  pointwise_span (ohw, b, &at, &len);
   (void) slot;
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->cg, 1.0f, j->w, g->cg,
                j->x + at, ohw, 0.0f, j->y + at, ohw);
@@ -490,8 +507,7 @@ conv_forward_group (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t grp)
                 .w = c->x[1] + grp * g->og * g->kdim,
                 .y = c->y + (n * g->o + grp * g->og) * ohw };
   if (is_pointwise (c->a)) {
-    const int64_t chunk = pointwise_chunk (ohw);
-    dd_parallel ((ohw + chunk - 1) / chunk, pointwise_forward_chunk, &j);
+    dd_parallel (pointwise_chunks (ohw), pointwise_forward_chunk, &j);
     return;
   }
   dd_parallel ((g->oh + g->block_rows - 1) / g->block_rows, im2col_forward_block, &j);
@@ -532,8 +548,9 @@ pointwise_backward_chunk (gpointer data, int64_t b, int slot)
 {
   const ConvJob *j = data;
   const ConvGeom *g = j->g;
-  const int64_t ohw = g->oh * g->ow, chunk = pointwise_chunk (ohw);
-  const int64_t at = b * chunk, len = MIN (chunk, ohw - at);
+  const int64_t ohw = g->oh * g->ow;
+  int64_t at, len;
+  pointwise_span (ohw, b, &at, &len);
   (void) slot;
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->cg, len, g->og, 1.0f, j->w, g->cg,
                j->x + at, ohw, j->add ? 1.0f : 0.0f, j->y + at, ohw);
@@ -582,8 +599,7 @@ conv_backward_group (const DdOpCtx *c, const ConvGeom *g, const float *gy, const
   const int64_t ohw = g->oh * g->ow;
   ConvJob j = { .c = c, .g = g, .x = gy, .w = w, .y = gx, .mask = mask, .add = add };
   if (is_pointwise (c->a)) {
-    const int64_t chunk = pointwise_chunk (ohw);
-    dd_parallel ((ohw + chunk - 1) / chunk, pointwise_backward_chunk, &j);
+    dd_parallel (pointwise_chunks (ohw), pointwise_backward_chunk, &j);
     return;
   }
   if (!add)
