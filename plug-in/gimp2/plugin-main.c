@@ -9,6 +9,7 @@
  * plug-in by killing it, so a run stopped at any point before that leaves
  * the image exactly as it was.
  */
+#include "animation.h"
 #include "arguments.h"
 #include "dialog.h"
 #include "image-io.h"
@@ -43,6 +44,7 @@ query (void)
                           GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs, return_vals);
   gimp_plugin_menu_register (PLUG_IN_PROC, PROCEDURE_MENU_PATH);
   arguments_free_defs (defs, n_defs);
+  animation_query ();
 }
 
 /* Dreams the selected part of drawable into a new layer; returns it, or
@@ -128,8 +130,11 @@ run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_va
   PlugInValues vals = PLUG_IN_VALUES_DEFAULT;
   GError *error = NULL;
   gint32 layer = -1;
-  (void) name;
 
+  if (g_strcmp0 (name, PLUG_IN_PROC) != 0) {
+    animation_run (name, n_params, param, n_return_vals, return_vals);
+    return;
+  }
   gegl_init (NULL, NULL);
   dd_dream_params_init (&params);
   if (get_settings (run_mode, image, drawable, param, n_params, &params, &vals, &error) &&
