@@ -9,7 +9,6 @@
  */
 #include "animation.h"
 
-#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -134,6 +133,10 @@ animation_dream_frames (DdModel *model, const DdModelCard *card, const DdDreamPa
                         double blend, DdImage *frames, int n, AnimationProgressFunc progress,
                         gpointer progress_data, GError **error)
 {
+  if (n < 1) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "an animation needs frames, not %d", n);
+    return FALSE;
+  }
   DdSequenceParams sp;
   dd_sequence_params_init (&sp);
   sp.blend = blend;

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "pixels.h"
+
 const ProcedureArg *
 procedure_args (int *n_args, int *n_through_opacity)
 {
@@ -234,4 +236,56 @@ procedure_show_frame_progress (double fraction, int frame, int n_frames, gpointe
     gimp_progress_set_text_printf ("DeepDream: frame %d of %d", frame, n_frames);
   }
   gimp_progress_update (fraction);
+}
+
+gboolean
+procedure_animation_begin (AnimationRun *run, AnimationKind kind, const DdDreamParams *params,
+                           const AnimationValues *values, int n_layers, int width, int height,
+                           int channels, GError **error)
+{
+  *run = (AnimationRun){ 0 };
+  if (kind == ANIMATION_FRAMES && n_layers < 2) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "image: has %d layer; an animation is a stack of layers, one per frame (for a "
+                 "still, use Filters > Artistic > DeepDream)",
+                 n_layers);
+    return FALSE;
+  }
+  if (!(run->model = dd_model_open (params->model, &run->card, error)) ||
+      !dd_dream_check (run->model, run->card, params, width, height, channels, NULL, error))
+    return FALSE;
+  run->n = kind == ANIMATION_FRAMES ? n_layers : values->frames;
+  run->frames = g_new0 (DdImage, run->n);
+  run->names = g_new0 (char *, run->n + 1);
+  return TRUE;
+}
+
+gboolean
+procedure_animation_dream (AnimationRun *run, AnimationKind kind, const DdDreamParams *params,
+                           const AnimationValues *values, GError **error)
+{
+  gimp_progress_init (kind == ANIMATION_ZOOM ? "DeepDream zoom" : "DeepDream frames");
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok =
+      kind == ANIMATION_ZOOM
+          ? animation_zoom (run->model, run->card, params, values, &run->first, run->frames,
+                            procedure_show_frame_progress, &start, error)
+          : animation_dream_frames (run->model, run->card, params, values->blend, run->frames,
+                                    run->n, procedure_show_frame_progress, &start, error);
+  gimp_progress_end ();
+  for (int i = 0; ok && kind == ANIMATION_ZOOM && i < run->n; i++)
+    run->names[i] = g_strdup_printf ("DeepDream zoom %d", i + 1);
+  return ok;
+}
+
+void
+procedure_animation_end (AnimationRun *run)
+{
+  for (int i = 0; i < run->n; i++)
+    pixels_clear (&run->frames[i]);
+  g_clear_pointer (&run->frames, g_free);
+  g_clear_pointer (&run->names, g_strfreev);
+  pixels_clear (&run->first);
+  g_clear_pointer (&run->card, dd_model_card_free);
+  g_clear_pointer (&run->model, dd_model_unref);
 }

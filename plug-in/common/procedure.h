@@ -111,3 +111,28 @@ void procedure_animation_defaults (AnimationKind kind, DdDreamParams *params,
 /* Progress of an animation in the progress bar: the frame and the time
  * left. data points to the run's start, g_get_monotonic_time()'s. */
 void procedure_show_frame_progress (double fraction, int frame, int n_frames, gpointer data);
+
+/* One run of an animation filter: the model, and the frames in memory
+ * (bottom layer first) with the names of the layers they become. */
+typedef struct {
+  DdModel *model;
+  DdModelCard *card;
+  int n;           /* frames */
+  DdImage *frames; /* n; the frames filter reads its layers into them */
+  char **names;    /* n + 1; the frames filter fills it with its layers' names */
+  DdImage first;   /* the zoom's source, which it reads */
+} AnimationRun;
+
+/* Checks what can be checked from the sizes, before any pixel is read: n
+ * layers of width x height with channels colour channels (1 or 3) for the
+ * frames (two at least), the zoom's source for the zoom; opens the model
+ * and makes room for the frames. */
+gboolean procedure_animation_begin (AnimationRun *run, AnimationKind kind,
+                                    const DdDreamParams *params, const AnimationValues *values,
+                                    int n_layers, int width, int height, int channels,
+                                    GError **error);
+/* Dreams the frames with the progress bar over the whole run. */
+gboolean procedure_animation_dream (AnimationRun *run, AnimationKind kind,
+                                    const DdDreamParams *params, const AnimationValues *values,
+                                    GError **error);
+void procedure_animation_end (AnimationRun *run);

@@ -17,7 +17,6 @@
 #include "animation-dialog.h"
 #include "arguments.h"
 #include "image-io.h"
-#include "pixels.h"
 #include "plugin.h"
 
 static const char *
@@ -112,86 +111,51 @@ last_values_save (AnimationKind kind, const DdDreamParams *params, const Animati
 
 /* ---- Runs -------------------------------------------------------------------------- */
 
-/* The frames of image, bottom layer first, as Playback plays them; -1 with
- * error set and nothing changed, or the new image. */
-static gint32
-dream_frames (gint32 image, const DdDreamParams *params, const AnimationValues *values,
-              GError **error)
+/* Reads the frames: every layer of image as a frame of its canvas, bottom
+ * first, as Playback plays them. */
+static gboolean
+read_frames (gint32 image, const DdDreamParams *params, const AnimationValues *values,
+             AnimationRun *run, GError **error)
 {
   gint n;
   g_autofree gint32 *layers = gimp_image_get_layers (image, &n);
   const int width = gimp_image_width (image), height = gimp_image_height (image);
-  g_autoptr (DdModelCard) card = NULL;
-  g_autoptr (DdModel) model = NULL;
-  if (n < 2) {
-    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
-                 "image: has %d layer; an animation is a stack of layers, one per frame (for a "
-                 "still, use Filters > Artistic > DeepDream)",
-                 n);
-    return -1;
+  if (!procedure_animation_begin (run, ANIMATION_FRAMES, params, values, n, width, height,
+                                  gimp_image_base_type (image) == GIMP_GRAY ? 1 : 3, error))
+    return FALSE;
+  for (int i = 0; i < n; i++) {
+    run->names[i] = gimp_item_get_name (layers[n - 1 - i]);
+    if (!image_io_read_frame (layers[n - 1 - i], width, height, &run->frames[i], error))
+      return FALSE;
   }
-  if (!(model = dd_model_open (params->model, &card, error)) ||
-      !dd_dream_check (model, card, params, width, height,
-                       gimp_image_base_type (image) == GIMP_GRAY ? 1 : 3, NULL, error))
-    return -1;
-  DdImage *frames = g_new0 (DdImage, n);
-  char **names = g_new0 (char *, n + 1);
-  gboolean ok = TRUE;
-  for (int i = 0; ok && i < n; i++) {
-    gint32 layer = layers[n - 1 - i];
-    names[i] = gimp_item_get_name (layer);
-    ok = image_io_read_frame (layer, width, height, &frames[i], error);
-  }
-  gint32 result = -1;
-  if (ok) {
-    gimp_progress_init ("DeepDream frames");
-    gint64 start = g_get_monotonic_time ();
-    if (animation_dream_frames (model, card, params, values->blend, frames, n,
-                                procedure_show_frame_progress, &start, error))
-      result = image_io_new_animation (image, frames, names, n, error);
-    gimp_progress_end ();
-  }
-  for (int i = 0; i < n; i++)
-    pixels_clear (&frames[i]);
-  g_free (frames);
-  g_strfreev (names);
-  return result;
+  return TRUE;
 }
 
-/* The zoom into the selected part of drawable; -1 with error set, or the
- * new image. */
-static gint32
-dream_zoom (gint32 image, gint32 drawable, const DdDreamParams *params,
-            const AnimationValues *values, GError **error)
+/* Reads the zoom's source: the selected part of drawable. */
+static gboolean
+read_zoom_source (gint32 drawable, const DdDreamParams *params, const AnimationValues *values,
+                  AnimationRun *run, GError **error)
 {
   GeglRectangle box;
-  g_autoptr (DdModelCard) card = NULL;
-  g_autoptr (DdModel) model = NULL;
-  if (!image_io_selection_box (drawable, &box, error) ||
-      !(model = dd_model_open (params->model, &card, error)) ||
-      !dd_dream_check (model, card, params, box.width, box.height,
-                       gimp_drawable_is_gray (drawable) ? 1 : 3, NULL, error))
-    return -1;
-  const int n = values->frames;
-  DdImage first = { 0 }, *frames = g_new0 (DdImage, n);
+  return image_io_selection_box (drawable, &box, error) &&
+         procedure_animation_begin (run, ANIMATION_ZOOM, params, values, 1, box.width, box.height,
+                                    gimp_drawable_is_gray (drawable) ? 1 : 3, error) &&
+         image_io_read (drawable, &box, &run->first, error);
+}
+
+/* The new image of the kind's frames; -1 with error set and nothing
+ * changed. */
+static gint32
+dream (AnimationKind kind, gint32 image, gint32 drawable, const DdDreamParams *params,
+       const AnimationValues *values, GError **error)
+{
+  AnimationRun run = { 0 };
   gint32 result = -1;
-  if (image_io_read (drawable, &box, &first, error)) {
-    gimp_progress_init ("DeepDream zoom");
-    gint64 start = g_get_monotonic_time ();
-    if (animation_zoom (model, card, params, values, &first, frames, procedure_show_frame_progress,
-                        &start, error)) {
-      char **names = g_new0 (char *, n + 1);
-      for (int i = 0; i < n; i++)
-        names[i] = g_strdup_printf ("DeepDream zoom %d", i + 1);
-      result = image_io_new_animation (image, frames, names, n, error);
-      g_strfreev (names);
-    }
-    gimp_progress_end ();
-  }
-  for (int i = 0; i < n; i++)
-    pixels_clear (&frames[i]);
-  g_free (frames);
-  pixels_clear (&first);
+  if ((kind == ANIMATION_ZOOM ? read_zoom_source (drawable, params, values, &run, error)
+                              : read_frames (image, params, values, &run, error)) &&
+      procedure_animation_dream (&run, kind, params, values, error))
+    result = image_io_new_animation (image, run.frames, run.names, run.n, error);
+  procedure_animation_end (&run);
   return result;
 }
 
@@ -224,12 +188,9 @@ void
 animation_run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_vals,
                GimpParam **return_vals)
 {
-  static GimpParam values[2];
-  static gchar *message;
   const AnimationKind kind = g_strcmp0 (name, ZOOM_PROC) == 0 ? ANIMATION_ZOOM : ANIMATION_FRAMES;
   GimpRunMode run_mode = param[0].data.d_int32;
   gint32 image = param[1].data.d_image, drawable = param[2].data.d_drawable;
-  GimpPDBStatusType status = GIMP_PDB_CANCEL;
   DdDreamParams params;
   AnimationValues vals;
   GError *error = NULL;
@@ -241,30 +202,10 @@ animation_run (const gchar *name, gint n_params, const GimpParam *param, gint *n
   if ((kind == ANIMATION_ZOOM || dd_sequence_supported (&error)) &&
       get_settings (kind, run_mode, image, drawable, param, n_params, &params, &vals, &error) &&
       arguments_check_animation (kind, image, drawable, &params, &vals, &error))
-    result = kind == ANIMATION_ZOOM ? dream_zoom (image, drawable, &params, &vals, &error)
-                                    : dream_frames (image, &params, &vals, &error);
+    result = dream (kind, image, drawable, &params, &vals, &error);
 
-  *n_return_vals = 1;
-  *return_vals = values;
-  values[0].type = GIMP_PDB_STATUS;
-  if (result != -1) {
-    status = GIMP_PDB_SUCCESS;
-    *n_return_vals = 2;
-    values[1].type = GIMP_PDB_IMAGE;
-    values[1].data.d_image = result;
-    if (run_mode != GIMP_RUN_NONINTERACTIVE)
-      gimp_display_new (result);
-  } else if (error) {
-    status = GIMP_PDB_EXECUTION_ERROR;
-    g_free (message);
-    message = g_strdup (error->message);
-    g_error_free (error);
-    *n_return_vals = 2;
-    values[1].type = GIMP_PDB_STRING;
-    values[1].data.d_string = message;
-  }
-  values[0].data.d_status = status;
-  if (run_mode != GIMP_RUN_NONINTERACTIVE)
-    gimp_displays_flush ();
+  if (result != -1 && run_mode != GIMP_RUN_NONINTERACTIVE)
+    gimp_display_new (result);
+  plugin_return (run_mode, GIMP_PDB_IMAGE, result, error, n_return_vals, return_vals);
   dd_dream_params_clear (&params);
 }

@@ -117,15 +117,43 @@ get_settings (GimpRunMode run_mode, gint32 image, gint32 drawable, const GimpPar
   return FALSE;
 }
 
+void
+plugin_return (GimpRunMode run_mode, GimpPDBArgType type, gint32 id, GError *error,
+               gint *n_return_vals, GimpParam **return_vals)
+{
+  static GimpParam values[2];
+  static gchar *message;
+  GimpPDBStatusType status = GIMP_PDB_CANCEL;
+  *n_return_vals = 1;
+  *return_vals = values;
+  values[0].type = GIMP_PDB_STATUS;
+  if (id != -1) {
+    status = GIMP_PDB_SUCCESS;
+    *n_return_vals = 2;
+    values[1].type = type;
+    values[1].data.d_int32 = id; /* layer and image ids alike */
+  } else if (error) {
+    /* GIMP shows the message to interactive users; scripts get it as
+     * the procedure's error. */
+    status = GIMP_PDB_EXECUTION_ERROR;
+    g_free (message);
+    message = g_strdup (error->message);
+    g_error_free (error);
+    *n_return_vals = 2;
+    values[1].type = GIMP_PDB_STRING;
+    values[1].data.d_string = message;
+  }
+  values[0].data.d_status = status;
+  if (run_mode != GIMP_RUN_NONINTERACTIVE)
+    gimp_displays_flush ();
+}
+
 static void
 run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_vals,
      GimpParam **return_vals)
 {
-  static GimpParam values[2];
-  static gchar *message;
   GimpRunMode run_mode = param[0].data.d_int32;
   gint32 image = param[1].data.d_image, drawable = param[2].data.d_drawable;
-  GimpPDBStatusType status = GIMP_PDB_CANCEL;
   DdDreamParams params;
   PlugInValues vals = PLUG_IN_VALUES_DEFAULT;
   GError *error = NULL;
@@ -141,27 +169,6 @@ run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_va
       arguments_check (image, drawable, &params, &vals, &error))
     layer = dream (drawable, &params, &vals, &error);
 
-  *n_return_vals = 1;
-  *return_vals = values;
-  values[0].type = GIMP_PDB_STATUS;
-  if (layer != -1) {
-    status = GIMP_PDB_SUCCESS;
-    *n_return_vals = 2;
-    values[1].type = GIMP_PDB_LAYER;
-    values[1].data.d_layer = layer;
-  } else if (error) {
-    /* GIMP shows the message to interactive users; scripts get it as
-     * the procedure's error. */
-    status = GIMP_PDB_EXECUTION_ERROR;
-    g_free (message);
-    message = g_strdup (error->message);
-    g_error_free (error);
-    *n_return_vals = 2;
-    values[1].type = GIMP_PDB_STRING;
-    values[1].data.d_string = message;
-  }
-  values[0].data.d_status = status;
-  if (run_mode != GIMP_RUN_NONINTERACTIVE)
-    gimp_displays_flush ();
+  plugin_return (run_mode, GIMP_PDB_LAYER, layer, error, n_return_vals, return_vals);
   dd_dream_params_clear (&params);
 }

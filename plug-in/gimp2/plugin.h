@@ -21,3 +21,10 @@ typedef struct {
   {                                                                                                \
     -1, PROCEDURE_DEFAULT_LAYER_MODE, PROCEDURE_DEFAULT_OPACITY                                    \
   }
+
+/* Fills the return values of a run: success with the new item of type
+ * (a layer or an image) when id is not -1, else the error's message as
+ * an execution error (error taken), else a cancel; flushes the displays
+ * of an interactive run. */
+void plugin_return (GimpRunMode run_mode, GimpPDBArgType type, gint32 id, GError *error,
+                    gint *n_return_vals, GimpParam **return_vals);

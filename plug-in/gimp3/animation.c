@@ -15,90 +15,54 @@
 #include "arguments.h"
 #include "dialog.h"
 #include "image-io.h"
-#include "pixels.h"
 
-/* The frames of image, bottom layer first, as Playback plays them; NULL
- * with error set and nothing changed, or the new image. */
-static GimpImage *
-dream_frames (GimpImage *image, const DdDreamParams *params, const AnimationValues *values,
-              GError **error)
+/* Reads the frames: every layer of image as a frame of its canvas, bottom
+ * first, as Playback plays them. */
+static gboolean
+read_frames (GimpImage *image, const DdDreamParams *params, const AnimationValues *values,
+             AnimationRun *run, GError **error)
 {
   g_autofree GimpLayer **layers = gimp_image_get_layers (image);
   int n = 0;
   while (layers && layers[n])
     n++;
   const int width = gimp_image_get_width (image), height = gimp_image_get_height (image);
-  g_autoptr (DdModelCard) card = NULL;
-  g_autoptr (DdModel) model = NULL;
-  if (n < 2) {
-    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
-                 "image: has %d layer; an animation is a stack of layers, one per frame (for a "
-                 "still, use Filters > Artistic > DeepDream)",
-                 n);
-    return NULL;
+  if (!procedure_animation_begin (run, ANIMATION_FRAMES, params, values, n, width, height,
+                                  gimp_image_get_base_type (image) == GIMP_GRAY ? 1 : 3, error))
+    return FALSE;
+  for (int i = 0; i < n; i++) {
+    run->names[i] = g_strdup (gimp_item_get_name (GIMP_ITEM (layers[n - 1 - i])));
+    if (!image_io_read_frame (layers[n - 1 - i], width, height, &run->frames[i], error))
+      return FALSE;
   }
-  if (!(model = dd_model_open (params->model, &card, error)) ||
-      !dd_dream_check (model, card, params, width, height,
-                       gimp_image_get_base_type (image) == GIMP_GRAY ? 1 : 3, NULL, error))
-    return NULL;
-  DdImage *frames = g_new0 (DdImage, n);
-  char **names = g_new0 (char *, n + 1);
-  gboolean ok = TRUE;
-  for (int i = 0; ok && i < n; i++) {
-    GimpLayer *layer = layers[n - 1 - i];
-    names[i] = g_strdup (gimp_item_get_name (GIMP_ITEM (layer)));
-    ok = image_io_read_frame (layer, width, height, &frames[i], error);
-  }
-  GimpImage *result = NULL;
-  if (ok) {
-    gimp_progress_init ("DeepDream frames");
-    gint64 start = g_get_monotonic_time ();
-    if (animation_dream_frames (model, card, params, values->blend, frames, n,
-                                procedure_show_frame_progress, &start, error))
-      result = image_io_new_animation (image, frames, names, n, error);
-    gimp_progress_end ();
-  }
-  for (int i = 0; i < n; i++)
-    pixels_clear (&frames[i]);
-  g_free (frames);
-  g_strfreev (names);
-  return result;
+  return TRUE;
 }
 
-/* The zoom into the selected part of drawable; NULL with error set, or
- * the new image. */
-static GimpImage *
-dream_zoom (GimpImage *image, GimpDrawable *drawable, const DdDreamParams *params,
-            const AnimationValues *values, GError **error)
+/* Reads the zoom's source: the selected part of drawable. */
+static gboolean
+read_zoom_source (GimpDrawable *drawable, const DdDreamParams *params,
+                  const AnimationValues *values, AnimationRun *run, GError **error)
 {
   GeglRectangle box;
-  g_autoptr (DdModelCard) card = NULL;
-  g_autoptr (DdModel) model = NULL;
-  if (!image_io_selection_box (drawable, &box, error) ||
-      !(model = dd_model_open (params->model, &card, error)) ||
-      !dd_dream_check (model, card, params, box.width, box.height,
-                       gimp_drawable_is_gray (drawable) ? 1 : 3, NULL, error))
-    return NULL;
-  const int n = values->frames;
-  DdImage first = { 0 }, *frames = g_new0 (DdImage, n);
+  return image_io_selection_box (drawable, &box, error) &&
+         procedure_animation_begin (run, ANIMATION_ZOOM, params, values, 1, box.width, box.height,
+                                    gimp_drawable_is_gray (drawable) ? 1 : 3, error) &&
+         image_io_read (drawable, &box, G_MAXINT, &run->first, error);
+}
+
+/* The new image of the kind's frames; NULL with error set and nothing
+ * changed. */
+static GimpImage *
+dream (AnimationKind kind, GimpImage *image, GimpDrawable *drawable, const DdDreamParams *params,
+       const AnimationValues *values, GError **error)
+{
+  AnimationRun run = { 0 };
   GimpImage *result = NULL;
-  if (image_io_read (drawable, &box, G_MAXINT, &first, error)) {
-    gimp_progress_init ("DeepDream zoom");
-    gint64 start = g_get_monotonic_time ();
-    if (animation_zoom (model, card, params, values, &first, frames, procedure_show_frame_progress,
-                        &start, error)) {
-      char **names = g_new0 (char *, n + 1);
-      for (int i = 0; i < n; i++)
-        names[i] = g_strdup_printf ("DeepDream zoom %d", i + 1);
-      result = image_io_new_animation (image, frames, names, n, error);
-      g_strfreev (names);
-    }
-    gimp_progress_end ();
-  }
-  for (int i = 0; i < n; i++)
-    pixels_clear (&frames[i]);
-  g_free (frames);
-  pixels_clear (&first);
+  if ((kind == ANIMATION_ZOOM ? read_zoom_source (drawable, params, values, &run, error)
+                              : read_frames (image, params, values, &run, error)) &&
+      procedure_animation_dream (&run, kind, params, values, error))
+    result = image_io_new_animation (image, run.frames, run.names, run.n, error);
+  procedure_animation_end (&run);
   return result;
 }
 
@@ -127,8 +91,7 @@ run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image, GimpDrawa
     ok = arguments_check_animation (kind, image, drawables, &params, &values, &error);
   }
   if (ok)
-    result = kind == ANIMATION_ZOOM ? dream_zoom (image, drawables[0], &params, &values, &error)
-                                    : dream_frames (image, &params, &values, &error);
+    result = dream (kind, image, drawables ? drawables[0] : NULL, &params, &values, &error);
   dd_dream_params_clear (&params);
   if (!result)
     return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
