@@ -117,7 +117,7 @@ outside() {
 
 open_sky="(dd3-open \"$sky\")"
 
-# A keyword call as the users write it, on a rectangle selection:
+# A keyword call as users write it, on a rectangle selection:
 # one new layer above, the selection's box, mode, opacity, name and mask
 # as asked; pixels outside the selection exactly as before, inside changed.
 case_keywords_selection() {
