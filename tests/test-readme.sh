@@ -106,12 +106,15 @@ picture_scripts="$src/scripts/readme-pictures"
 for s in $(grep -o 'scripts/[a-z-]*-pictures' "$src/scripts/readme-pictures" | sort -u); do
   picture_scripts+=" $src/$s"
 done
+in_git=$([ "$(git -C "$src" rev-parse --show-toplevel 2>/dev/null)" = "$src" ] && echo yes)
 for doc in "$@"; do
   dir=$(dirname "$doc")
   for picture in $(grep -o '](\([a-z0-9/._-]*\.\(jpg\|png\)\))' "$doc" | sed 's/^](//; s/)$//'); do
     rel=$(realpath -m --relative-to="$src" "$dir/$picture")
     name=$(basename "$rel")
-    if ! git -C "$src" ls-files --error-unmatch "$rel" >/dev/null 2>&1 && [ -d "$src/.git" ]; then
+    # tracked in a checkout (so meson dist ships it), present in a tarball
+    if [ ! -f "$src/$rel" ] || { [ -n "$in_git" ] &&
+      ! git -C "$src" ls-files --error-unmatch "$rel" >/dev/null 2>&1; }; then
       not_ok "picture $rel of $(basename "$doc") is tracked"
     elif ! grep -hv -e '^[[:space:]]*#' -e 'wrote' -e '^[[:space:]]*"doc/' $picture_scripts |
       grep -q "doc/$name"; then
