@@ -106,6 +106,10 @@ picture_scripts="$src/scripts/readme-pictures"
 for s in $(grep -o 'scripts/[a-z-]*-pictures' "$src/scripts/readme-pictures" | sort -u); do
   picture_scripts+=" $src/$s"
 done
+# The scripts' lines without comments and the closing message, which name
+# pictures without making them.
+# shellcheck disable=SC2086 # a list of paths without spaces
+making_lines=$(grep -hv -e '^[[:space:]]*#' -e 'wrote' -e '^[[:space:]]*"doc/' $picture_scripts)
 in_git=$([ "$(git -C "$src" rev-parse --show-toplevel 2>/dev/null)" = "$src" ] && echo yes)
 for doc in "$@"; do
   dir=$(dirname "$doc")
@@ -116,8 +120,7 @@ for doc in "$@"; do
     if [ ! -f "$src/$rel" ] || { [ -n "$in_git" ] &&
       ! git -C "$src" ls-files --error-unmatch "$rel" >/dev/null 2>&1; }; then
       not_ok "picture $rel of $(basename "$doc") is tracked"
-    elif ! grep -hv -e '^[[:space:]]*#' -e 'wrote' -e '^[[:space:]]*"doc/' $picture_scripts |
-      grep -q "doc/$name"; then
+    elif ! grep -q "doc/$name" <<<"$making_lines"; then
       not_ok "picture $rel of $(basename "$doc") is made by scripts/readme-pictures"
     else
       ok "picture $rel of $(basename "$doc")"
