@@ -146,13 +146,25 @@ max_pool_band (const PoolGeom *g, int64_t *kept_rows)
   return rows;
 }
 
+/* The rows and columns of a plane with its padding around, wide enough
+ * that every window lies inside: where a stride-1 backward gathers its
+ * gradient (max_pool_backward_plane). */
+static void
+max_pool_padded_plane (const PoolGeom *g, int64_t *rows, int64_t *cols)
+{
+  *rows = MAX (g->h + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
+  *cols = MAX (g->w + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
+}
+
 static gsize
 max_pool_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
 {
   const PoolGeom g = pool_geom (a, in, out);
-  int64_t kept;
+  int64_t kept, rows = 0, cols = 0;
   max_pool_band (&g, &kept);
-  return dd_thread_slots () * (2 * kept + 1) * g.ow;
+  if (g.sw == 1)
+    max_pool_padded_plane (&g, &rows, &cols);
+  return dd_thread_slots () * MAX ((2 * kept + 1) * g.ow, rows * cols);
 }
 
 /* Horizontal maxima of the outputs [lo, hi) whose windows lie inside the
@@ -326,6 +338,50 @@ typedef struct {
   int64_t place[NO_WINNER]; /* each window place's offset from its corner */
 } MaxPoolBackJob;
 
+/* Output row oy's gradient into the padded plane (cols wide), for stride
+ * 1 across: one pass over the row for each window place, adding gy where
+ * that place won, so the loop vectorises; in the padded plane every
+ * window lies inside, so the passes need no bounds. */
+DD_VECTOR_CLONES static void
+max_pool_row_backward_s1 (const PoolGeom *g, const float *gy, const guint8 *arg, int64_t oy,
+                          int64_t cols, float *padded)
+{
+  for (int64_t ky = 0; ky < g->kh; ky++) {
+    float *row = padded + (oy * g->sh + ky * g->dh) * cols;
+    for (int64_t kx = 0; kx < g->kw; kx++) {
+      const int64_t shift = kx * g->dw;
+      const guint8 place = (guint8) (ky * g->kw + kx);
+#pragma omp simd
+      for (int64_t ox = 0; ox < g->ow; ox++)
+        row[ox + shift] += arg[ox] == place ? gy[ox] : 0.0f;
+    }
+  }
+}
+
+/* A plane's gradient with stride 1 across, gathered in the slot's padded
+ * plane and then moved into gx. */
+static void
+max_pool_backward_plane_s1 (const MaxPoolBackJob *j, const float *gy, const guint8 *arg, float *gx,
+                            int slot)
+{
+  const PoolGeom *g = &j->g;
+  int64_t rows, cols;
+  max_pool_padded_plane (g, &rows, &cols);
+  float *padded = j->c->work + slot * rows * cols;
+  memset (padded, 0, (size_t) (rows * cols) * sizeof *padded);
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    max_pool_row_backward_s1 (g, gy + oy * g->ow, arg + oy * g->ow, oy, cols, padded);
+  for (int64_t iy = 0; iy < g->h; iy++) {
+    const float *from = padded + (iy + g->pt) * cols + g->pl;
+    float *to = gx + iy * g->w;
+    if (j->c->gx_add[0])
+      for (int64_t ix = 0; ix < g->w; ix++)
+        to[ix] += from[ix];
+    else
+      memcpy (to, from, (size_t) g->w * sizeof *to);
+  }
+}
+
 static void
 max_pool_backward_plane (gpointer data, int64_t p, int slot)
 {
@@ -335,7 +391,10 @@ max_pool_backward_plane (gpointer data, int64_t p, int slot)
   float *gx = j->c->gx[0] + p * g->h * g->w;
   const float *gy = j->c->gy + p * out_plane;
   const guint8 *arg = (const guint8 *) j->c->saved + p * out_plane;
-  (void) slot;
+  if (g->sw == 1) {
+    max_pool_backward_plane_s1 (j, gy, arg, gx, slot);
+    return;
+  }
   if (!j->c->gx_add[0])
     memset (gx, 0, (size_t) (g->h * g->w) * sizeof *gx);
   for (int64_t oy = 0; oy < g->oh; oy++) {
