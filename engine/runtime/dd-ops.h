@@ -238,8 +238,9 @@ void dd_parallel (int64_t n_chunks, DdChunkFunc fn, gpointer data);
  * small enough that a thread the scheduler delays late in an op holds the
  * others up only briefly, large enough that a block's claim costs
  * nothing against its memory traffic. GoogLeNet's ReLU backward at
- * 1024x768 beside a busy loop on 2 cores took the same with blocks of 16 K
- * to 256 K floats (medians 7.3-7.5 ms a step, spread 5.3-9.5 ms). */
+ * 1024x768 (build/tools/bench) beside a shell busy loop on 2 cores took the
+ * same with blocks of 16 K to 256 K floats (medians 7.3-7.5 ms a step,
+ * spread 5.3-9.5 ms). */
 #define DD_STREAM_BLOCK (1 << 16)
 typedef void (*DdRangeFunc) (gpointer data, int64_t from, int64_t to, int slot);
 void dd_parallel_range (int64_t n, int64_t block, int64_t align, DdRangeFunc fn, gpointer data);

@@ -55,14 +55,16 @@ static _Thread_local int current_slot = -1; /* inside a block: its slot */
 /* Where another program keeps a core busy, the scheduler puts a job's
  * threads on the same core more often than not: each futex wake-up pulls
  * the woken thread to the waker's core, and two threads on one core
- * against one alone on the other is a balance it does not undo. Measured
- * with GoogLeNet at 1024x768 on 2 cores beside one busy loop: 375 ms a
- * step unpinned, as slow as one thread (400 ms), against 330 ms with the
- * caller and the worker each kept to a CPU of its own (211 ms idle). So a
- * job that has a thread for every CPU the process may use keeps each of
- * them to one of those CPUs while it runs; a job with fewer threads than
- * CPUs leaves the placement to the scheduler, which then has a free CPU
- * to move them to. */
+ * against one alone on the other is a balance it does not undo. GoogLeNet
+ * at 1024x768 (build/tools/bench) beside one shell busy loop on 2 cores:
+ * 374 ms a step with the threads free, 387 ms with only the worker kept to
+ * a CPU, 330 ms with the caller and the worker each kept to one for the
+ * whole run (331-419 ms, median 376, over eight rounds with the caller
+ * kept only while its job runs, as here), against 400 ms on one thread
+ * and 207-279 ms idle. So a job that has a thread for
+ * every CPU the process may use keeps each of them to one of those CPUs
+ * while it runs; a job with fewer threads than CPUs leaves the placement
+ * to the scheduler, which then has a free CPU to move them to. */
 typedef struct {
   int n;     /* CPUs the process may use */
   int *cpus; /* their numbers, in order */
