@@ -61,10 +61,10 @@ static _Thread_local int current_slot = -1; /* inside a block: its slot */
  * a CPU, 330 ms with the caller and the worker each kept to one for the
  * whole run (331-419 ms, median 376, over eight rounds with the caller
  * kept only while its job runs, as here), against 400 ms on one thread
- * and 207-279 ms idle. So a job that has a thread for
- * every CPU the process may use keeps each of them to one of those CPUs
- * while it runs; a job with fewer threads than CPUs leaves the placement
- * to the scheduler, which then has a free CPU to move them to. */
+ * and 207-279 ms idle. So a job that has a thread for every CPU the
+ * process may use keeps each of them to one of those CPUs while it runs;
+ * a job with fewer threads than CPUs leaves the placement to the
+ * scheduler, which then has a free CPU to move them to. */
 typedef struct {
   int n;     /* CPUs the process may use */
   int *cpus; /* their numbers, in order */
