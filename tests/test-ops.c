@@ -867,6 +867,11 @@ static const PoolCfg max_pool_cfgs[] = {
   { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE, 1 },
   { 3, 2, { 0, 1, 1, 0 }, TRUE, FALSE, 1 },
   { 5, 3, { 2, 1, 2, 1 }, FALSE, FALSE, 1 },
+  /* Stride 1 across, whose backward goes one window place at a time:
+   * without padding, with uneven padding, and a window past the end. */
+  { 3, 1, { 0, 0, 0, 0 }, FALSE, FALSE, 1 },
+  { 3, 1, { 1, 0, 0, 2 }, FALSE, FALSE, 1 },
+  { 2, 1, { 0, 1, 1, 0 }, TRUE, FALSE, 1 },
   /* Dilated: on inputs of one or two columns or rows some windows hold
    * padding only (output 0, no gradient). */
   { 3, 1, { 2, 2, 2, 2 }, FALSE, FALSE, 2 },
@@ -947,9 +952,12 @@ pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
   const int d = cfg->dilation;
   int h = pool_side (c, r, cfg, cfg->pads[0] + cfg->pads[2]);
   int w = pool_side (c, r, cfg, cfg->pads[1] + cfg->pads[3]);
-  /* Dilated windows over one or two columns: some hold padding only. */
-  if (d > 1 && !c->large)
-    w = rdim (c, r, 1, 2);
+  /* Dilated windows over one or two columns (as few as fit): some hold
+   * padding only. */
+  if (d > 1 && !c->large) {
+    const int fit = MAX ((cfg->k - 1) * d + 1 - cfg->pads[1] - cfg->pads[3], 1);
+    w = rdim (c, r, fit, MAX (fit, 2));
+  }
   DdShape s = shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 1, 3), h, w);
   float *x = case_input (c, 0, s);
 

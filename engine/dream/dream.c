@@ -20,6 +20,7 @@
 #include "dd-blas.h"
 #include "dd-controls.h"
 #include "dd-model.h"
+#include "dd-ops.h"
 #include "deepdream.h"
 
 #include <errno.h>
@@ -482,45 +483,65 @@ wrap_split (int first, int n, int w)
   return MIN (n, w - first);
 }
 
+/* One tile's copy in or out of the plan, shared out by rows. */
+typedef struct {
+  Dream *d;
+  Size s;
+  int wx, wy, ox, oy;
+  int cx0, cx1, cy0; /* take_gradient's core */
+} WindowJob;
+
+static void
+fill_window_rows (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const WindowJob *j = data;
+  const Dream *d = j->d;
+  const Size s = j->s;
+  float *in = dd_plan_get_input (d->plan);
+  const gsize plane = plane_of (s), wplane = plane_of (d->window);
+  const float unit = d->card->range / 255.0f;
+  const int width = d->window.width, first = wrap (j->wx - j->ox, s.width);
+  (void) slot;
+  for (int64_t r = from; r < to; r++) {
+    const int k = (int) (r / d->window.height), y = (int) (r % d->window.height);
+    const float *src =
+        d->x + rgb_of (d, k) * plane + (gsize) wrap (j->wy + y - j->oy, s.height) * s.width;
+    float *dst = in + k * wplane + (gsize) y * width;
+    const float scale = unit / d->card->std[k], shift = d->card->mean[k] / d->card->std[k];
+    /* Runs up to the row's end, then on from its start: seamless
+     * windows may be wider than the image. */
+    for (int x = 0, col = first; x < width; col = 0) {
+      const int run = MIN (width - x, s.width - col);
+      for (int i = 0; i < run; i++)
+        dst[x + i] = src[col + i] * scale - shift;
+      x += run;
+    }
+  }
+}
+
 /* Fills the plan input with the window at (wx, wy) of x rolled by (ox, oy). */
 static void
 fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
 {
-  float *in = dd_plan_get_input (d->plan);
-  const gsize plane = plane_of (s), wplane = plane_of (d->window);
-  const float unit = d->card->range / 255.0f;
-  const int width = d->window.width, first = wrap (wx - ox, s.width);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int k = 0; k < 3; k++)
-    for (int y = 0; y < d->window.height; y++) {
-      const float *src =
-          d->x + rgb_of (d, k) * plane + (gsize) wrap (wy + y - oy, s.height) * s.width;
-      float *dst = in + k * wplane + (gsize) y * width;
-      const float scale = unit / d->card->std[k], shift = d->card->mean[k] / d->card->std[k];
-      /* Runs up to the row's end, then on from its start: seamless
-       * windows may be wider than the image. */
-      for (int x = 0, col = first; x < width; col = 0) {
-        const int run = MIN (width - x, s.width - col);
-        for (int i = 0; i < run; i++)
-          dst[x + i] = src[col + i] * scale - shift;
-        x += run;
-      }
-    }
+  WindowJob j = { .d = d, .s = s, .wx = wx, .wy = wy, .ox = ox, .oy = oy };
+  dd_parallel_range (3 * (int64_t) d->window.height,
+                     MAX (DD_STREAM_BLOCK / MAX (d->window.width, 1), 1), 1, fill_window_rows, &j);
 }
 
-/* Writes the input gradient of the core [cx0, cx1) x [cy0, cy1) of the
- * window at (wx, wy) into g, undoing the roll. */
 static void
-take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int cy1, int ox, int oy)
+take_gradient_rows (gpointer data, int64_t from, int64_t to, int slot)
 {
+  const WindowJob *j = data;
+  const Dream *d = j->d;
+  const Size s = j->s;
   const float *gin = dd_plan_get_input_grad (d->plan);
   const gsize plane = plane_of (s), wplane = plane_of (d->window);
   const float unit = d->card->range / 255.0f;
-  const int n = cx1 - cx0, first = wrap (cx0 - ox, s.width);
+  const int n = j->cx1 - j->cx0, first = wrap (j->cx0 - j->ox, s.width);
   const int split = wrap_split (first, n, s.width);
-#pragma omp parallel for schedule(static)
-  for (int y = cy0; y < cy1; y++) {
-    const gsize row = (gsize) wrap (y - oy, s.height) * s.width;
+  (void) slot;
+  for (int y = j->cy0 + (int) from; y < j->cy0 + (int) to; y++) {
+    const gsize row = (gsize) wrap (y - j->oy, s.height) * s.width;
     for (int c = 0; c < d->channels; c++) {
       memset (d->g + c * plane + row + first, 0, split * sizeof (float));
       memset (d->g + c * plane + row, 0, (n - split) * sizeof (float));
@@ -528,7 +549,8 @@ take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int 
     /* A grey image gets the sum of the three channels' gradients. */
     for (int k = 0; k < 3; k++) {
       const float scale = unit / d->card->std[k];
-      const float *src = gin + k * wplane + (gsize) (y - wy) * d->window.width + (cx0 - wx);
+      const float *src =
+          gin + k * wplane + (gsize) (y - j->wy) * d->window.width + (j->cx0 - j->wx);
       float *dst = d->g + rgb_of (d, k) * plane + row;
       for (int i = 0; i < split; i++)
         dst[first + i] += src[i] * scale;
@@ -536,6 +558,26 @@ take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int 
         dst[i - split] += src[i] * scale;
     }
   }
+}
+
+/* Writes the input gradient of the core [cx0, cx1) x [cy0, cy1) of the
+ * window at (wx, wy) into g, undoing the roll. */
+static void
+take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int cy1, int ox, int oy)
+{
+  WindowJob j = {
+    .d = d,
+    .s = s,
+    .wx = wx,
+    .wy = wy,
+    .ox = ox,
+    .oy = oy,
+    .cx0 = cx0,
+    .cx1 = cx1,
+    .cy0 = cy0,
+  };
+  dd_parallel_range (cy1 - cy0, MAX (DD_STREAM_BLOCK / MAX (3 * (cx1 - cx0), 1), 1), 1,
+                     take_gradient_rows, &j);
 }
 
 /* TRUE, with the error set, when the caller cancelled the dream. */
@@ -626,21 +668,49 @@ check_gradient (const Dream *d, double sum, GError **error)
 static void lap_normalize (Dream *d, Size s);
 static void gaussian_blur (Dream *d, float *img, int w, int h, float sigma);
 
+/* One step's move of x along g, shared out in ranges of pixels (of every
+ * channel, for the masked step). */
+typedef struct {
+  Dream *d;
+  gsize plane;
+  float rate;
+} StepJob;
+
+static void
+masked_step_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const StepJob *j = data;
+  const float *m = j->d->mask;
+  (void) slot;
+  for (int c = 0; c < j->d->channels; c++) {
+    float *x = j->d->x + c * j->plane;
+    const float *g = j->d->g + c * j->plane;
+#pragma omp simd
+    for (int64_t k = from; k < to; k++)
+      x[k] = CLAMP (x[k] + j->rate * m[k] * g[k], 0.0f, 255.0f);
+  }
+}
+
 /* The step scaled by the strength map at each pixel. The rate stays the
  * one normalised over the whole image, so that full strength is the same
  * step as without a map. */
 static void
 masked_step (Dream *d, Size s, float rate)
 {
-  const gsize plane = plane_of (s);
-  const float *m = d->mask;
-  for (int c = 0; c < d->channels; c++) {
-    float *x = d->x + c * plane;
-    const float *g = d->g + c * plane;
-#pragma omp parallel for simd schedule(static)
-    for (gsize k = 0; k < plane; k++)
-      x[k] = CLAMP (x[k] + rate * m[k] * g[k], 0.0f, 255.0f);
-  }
+  StepJob j = { d, plane_of (s), rate };
+  dd_parallel_range ((int64_t) j.plane, DD_STREAM_BLOCK, 64, masked_step_range, &j);
+}
+
+static void
+plain_step_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const StepJob *j = data;
+  float *x = j->d->x;
+  const float *g = j->d->g;
+  (void) slot;
+#pragma omp simd
+  for (int64_t k = from; k < to; k++)
+    x[k] = CLAMP (x[k] + j->rate * g[k], 0.0f, 255.0f);
 }
 
 /* The sum of |v|: in SUM_RUNS fixed runs added up in their order, not in
@@ -649,22 +719,33 @@ masked_step (Dream *d, Size s, float rate)
  * threads evenly busy. */
 #define SUM_RUNS 64
 
+typedef struct {
+  const float *v;
+  gsize n;
+  double partial[SUM_RUNS];
+} SumJob;
+
+static void
+sum_abs_run (gpointer data, int64_t r, int slot)
+{
+  SumJob *j = data;
+  const gsize from = j->n * r / SUM_RUNS, to = j->n * (r + 1) / SUM_RUNS;
+  double sum = 0;
+  (void) slot;
+#pragma omp simd reduction(+ : sum)
+  for (gsize k = from; k < to; k++)
+    sum += fabsf (j->v[k]);
+  j->partial[r] = sum;
+}
+
 static double
 sum_abs (const float *v, gsize n)
 {
-  double partial[SUM_RUNS];
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < SUM_RUNS; r++) {
-    const gsize from = n * r / SUM_RUNS, to = n * (r + 1) / SUM_RUNS;
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (gsize k = from; k < to; k++)
-      sum += fabsf (v[k]);
-    partial[r] = sum;
-  }
+  SumJob j = { .v = v, .n = n };
+  dd_parallel (SUM_RUNS, sum_abs_run, &j);
   double sum = 0;
   for (int r = 0; r < SUM_RUNS; r++)
-    sum += partial[r];
+    sum += j.partial[r];
   return sum;
 }
 
@@ -687,9 +768,8 @@ step (Dream *d, Size s, GError **error)
   if (d->mask) {
     masked_step (d, s, rate);
   } else {
-#pragma omp parallel for simd schedule(static)
-    for (gsize k = 0; k < n; k++)
-      d->x[k] = CLAMP (d->x[k] + rate * d->g[k], 0.0f, 255.0f);
+    StepJob sj = { d, n, rate };
+    dd_parallel_range ((int64_t) n, DD_STREAM_BLOCK, 64, plain_step_range, &sj);
   }
   lap (d, DD_PHASE_NORMALISE);
   return TRUE;

@@ -99,16 +99,17 @@ dd_bias_relu_stream (const float *x, float *y, gint64 n, float bias, guint8 *rel
 }
 
 static void
+relu_forward_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  (void) slot;
+  dd_bias_relu (c->x[0] + from, c->y + from, to - from, 0.0f, (guint8 *) c->saved + from);
+}
+
+static void
 relu_forward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys), chunk = 1 << 16;
-  const float *x = c->x[0];
-  guint8 *mask = (guint8 *) c->saved;
-#pragma omp parallel for schedule(static)
-  for (int64_t at = 0; at < n; at += chunk) {
-    const int64_t len = MIN (chunk, n - at);
-    dd_bias_relu (x + at, c->y + at, len, 0.0f, mask + at);
-  }
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, relu_forward_range, (gpointer) c);
 }
 
 /* Multiplying by the 0/1 mask, unlike a select, vectorises. */
@@ -124,13 +125,19 @@ dd_relu_gradient (const guint8 *mask, const float *gy, float *gx, gboolean add, 
 }
 
 static void
+relu_backward_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  (void) slot;
+  dd_relu_gradient ((const guint8 *) c->saved + from, c->gy + from, c->gx[0] + from, c->gx_add[0],
+                    to - from);
+}
+
+static void
 relu_backward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys), chunk = 1 << 16;
-#pragma omp parallel for schedule(static)
-  for (int64_t at = 0; at < n; at += chunk)
-    dd_relu_gradient ((const guint8 *) c->saved + at, c->gy + at, c->gx[0] + at, c->gx_add[0],
-                      MIN (chunk, n - at));
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, relu_backward_range,
+                     (gpointer) c);
 }
 
 const DdOpClass dd_op_relu = {
@@ -153,26 +160,42 @@ leaky_relu_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
 }
 
 static void
-leaky_relu_forward (const DdOpCtx *c)
+leaky_relu_forward_range (gpointer data, int64_t from, int64_t to, int slot)
 {
-  const int64_t n = dd_shape_numel (c->ys);
+  const DdOpCtx *c = data;
   const float *x = c->x[0], alpha = c->a->alpha;
   float *y = c->y;
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
     y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+}
+
+static void
+leaky_relu_forward (const DdOpCtx *c)
+{
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, leaky_relu_forward_range,
+                     (gpointer) c);
+}
+
+static void
+leaky_relu_backward_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const float *x = c->x[0], *gy = c->gy, alpha = c->a->alpha;
+  float *gx = c->gx[0];
+  const gboolean add = c->gx_add[0];
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
+    put (gx, add, i, x[i] > 0 ? gy[i] : alpha * gy[i]);
 }
 
 static void
 leaky_relu_backward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys);
-  const float *x = c->x[0], *gy = c->gy, alpha = c->a->alpha;
-  float *gx = c->gx[0];
-  const gboolean add = c->gx_add[0];
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    put (gx, add, i, x[i] > 0 ? gy[i] : alpha * gy[i]);
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, leaky_relu_backward_range,
+                     (gpointer) c);
 }
 
 const DdOpClass dd_op_leaky_relu = {
@@ -217,26 +240,41 @@ clip_setup (DdAttrs *a, DdNodeDesc *n, GError **error)
 }
 
 static void
-clip_forward (const DdOpCtx *c)
+clip_forward_range (gpointer data, int64_t from, int64_t to, int slot)
 {
-  const int64_t n = dd_shape_numel (c->ys);
+  const DdOpCtx *c = data;
   const float *x = c->x[0], lo = c->a->min, hi = c->a->max;
   float *y = c->y;
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
     y[i] = fminf (fmaxf (x[i], lo), hi);
+}
+
+static void
+clip_forward (const DdOpCtx *c)
+{
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, clip_forward_range, (gpointer) c);
+}
+
+static void
+clip_backward_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const float *x = c->x[0], *gy = c->gy, lo = c->a->min, hi = c->a->max;
+  float *gx = c->gx[0];
+  const gboolean add = c->gx_add[0];
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
+    put (gx, add, i, gy[i] * (float) (x[i] >= lo && x[i] <= hi));
 }
 
 static void
 clip_backward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys);
-  const float *x = c->x[0], *gy = c->gy, lo = c->a->min, hi = c->a->max;
-  float *gx = c->gx[0];
-  const gboolean add = c->gx_add[0];
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    put (gx, add, i, gy[i] * (float) (x[i] >= lo && x[i] <= hi));
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, clip_backward_range,
+                     (gpointer) c);
 }
 
 const DdOpClass dd_op_clip = {
@@ -253,26 +291,41 @@ const DdOpClass dd_op_clip = {
 /* ---- Sigmoid ------------------------------------------------------------------ */
 
 static void
-sigmoid_forward (const DdOpCtx *c)
+sigmoid_forward_range (gpointer data, int64_t from, int64_t to, int slot)
 {
-  const int64_t n = dd_shape_numel (c->ys);
+  const DdOpCtx *c = data;
   const float *x = c->x[0];
   float *y = c->y;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++)
+  (void) slot;
+  for (int64_t i = from; i < to; i++)
     y[i] = 1.0f / (1.0f + expf (-x[i]));
+}
+
+static void
+sigmoid_forward (const DdOpCtx *c)
+{
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, sigmoid_forward_range,
+                     (gpointer) c);
+}
+
+static void
+sigmoid_backward_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const float *y = c->y, *gy = c->gy;
+  float *gx = c->gx[0];
+  const gboolean add = c->gx_add[0];
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
+    put (gx, add, i, gy[i] * y[i] * (1.0f - y[i]));
 }
 
 static void
 sigmoid_backward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys);
-  const float *y = c->y, *gy = c->gy;
-  float *gx = c->gx[0];
-  const gboolean add = c->gx_add[0];
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    put (gx, add, i, gy[i] * y[i] * (1.0f - y[i]));
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, sigmoid_backward_range,
+                     (gpointer) c);
 }
 
 const DdOpClass dd_op_sigmoid = {

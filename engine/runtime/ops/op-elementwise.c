@@ -75,31 +75,94 @@ binary_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShape *out, GErro
   return broadcast_shape (&in[0], &in[1], out, error);
 }
 
+/* One Add or Mul call, forward or to input k, shared out in ranges of
+ * elements (both inputs full) or of output rows. */
+typedef struct {
+  const DdOpCtx *c;
+  Broadcast bc;
+  int64_t inner;
+  int k;
+  gboolean mul;
+} Binary;
+
+/* Output rows per block: about DD_STREAM_BLOCK floats. */
+static int64_t
+rows_block (int64_t inner)
+{
+  return MAX (DD_STREAM_BLOCK / MAX (inner, 1), 1);
+}
+
+static void
+binary_forward_full (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const Binary *b = data;
+  const float *x0 = b->c->x[0], *x1 = b->c->x[1];
+  float *y = b->c->y;
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
+    y[i] = b->mul ? x0[i] * x1[i] : x0[i] + x1[i];
+}
+
+static void
+binary_forward_rows (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const Binary *b = data;
+  const Broadcast *bc = &b->bc;
+  const int64_t s0 = bc->rank ? bc->stride[0][bc->rank - 1] : 0;
+  const int64_t s1 = bc->rank ? bc->stride[1][bc->rank - 1] : 0;
+  (void) slot;
+  for (int64_t r = from; r < to; r++) {
+    const float *x0 = b->c->x[0] + row_offset (bc, 0, r), *x1 = b->c->x[1] + row_offset (bc, 1, r);
+    float *out = b->c->y + r * b->inner;
+    for (int64_t j = 0; j < b->inner; j++)
+      out[j] = b->mul ? x0[j * s0] * x1[j * s1] : x0[j * s0] + x1[j * s1];
+  }
+}
+
 /* y = x0 + x1 or x0 * x1. */
 static void
 binary_forward (const DdOpCtx *c, gboolean mul)
 {
-  Broadcast bc = broadcast_plan (c->xs[0], c->xs[1], c->ys);
-  const float *x0 = c->x[0], *x1 = c->x[1];
-  float *y = c->y;
-
-  if (bc.full[0] && bc.full[1]) {
-    const int64_t n = dd_shape_numel (c->ys);
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; i++)
-      y[i] = mul ? x0[i] * x1[i] : x0[i] + x1[i];
+  Binary b = { .c = c, .bc = broadcast_plan (c->xs[0], c->xs[1], c->ys), .mul = mul };
+  const int64_t n = dd_shape_numel (c->ys);
+  if (b.bc.full[0] && b.bc.full[1]) {
+    dd_parallel_range (n, DD_STREAM_BLOCK, 64, binary_forward_full, &b);
     return;
   }
-  const int64_t inner = bc.rank ? bc.d[bc.rank - 1] : 1;
-  const int64_t rows = dd_shape_numel (c->ys) / inner;
-  const int64_t s0 = bc.rank ? bc.stride[0][bc.rank - 1] : 0;
-  const int64_t s1 = bc.rank ? bc.stride[1][bc.rank - 1] : 0;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *a = x0 + row_offset (&bc, 0, r), *b = x1 + row_offset (&bc, 1, r);
-    float *out = y + r * inner;
+  b.inner = b.bc.rank ? b.bc.d[b.bc.rank - 1] : 1;
+  dd_parallel_range (n / b.inner, rows_block (b.inner), 1, binary_forward_rows, &b);
+}
+
+static void
+binary_backward_full (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const Binary *b = data;
+  const float *gy = b->c->gy, *other = b->mul ? b->c->x[1 - b->k] : NULL;
+  float *gx = b->c->gx[b->k];
+  const gboolean add = b->c->gx_add[b->k];
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++) {
+    float v = b->mul ? gy[i] * other[i] : gy[i];
+    gx[i] = add ? gx[i] + v : v;
+  }
+}
+
+/* Only the other input repeats: rows are disjoint. */
+static void
+binary_backward_rows (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const Binary *b = data;
+  const Broadcast *bc = &b->bc;
+  const int64_t so = bc->rank ? bc->stride[1 - b->k][bc->rank - 1] : 0, inner = b->inner;
+  const float *gy = b->c->gy;
+  float *gx = b->c->gx[b->k];
+  (void) slot;
+  for (int64_t r = from; r < to; r++) {
+    const float *o = b->c->x[1 - b->k] + row_offset (bc, 1 - b->k, r);
     for (int64_t j = 0; j < inner; j++)
-      out[j] = mul ? a[j * s0] * b[j * s1] : a[j * s0] + b[j * s1];
+      gx[r * inner + j] += gy[r * inner + j] * o[j * so];
   }
 }
 
@@ -108,34 +171,26 @@ binary_forward (const DdOpCtx *c, gboolean mul)
 static void
 binary_backward_input (const DdOpCtx *c, const Broadcast *bc, int k, gboolean mul)
 {
+  Binary b = { .c = c, .bc = *bc, .k = k, .mul = mul };
   float *gx = c->gx[k];
   const float *gy = c->gy, *other = mul ? c->x[1 - k] : NULL;
   const int64_t n = dd_shape_numel (c->ys);
-  const gboolean add = c->gx_add[k];
 
   if (bc->full[k] && (!mul || bc->full[1 - k])) {
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-      float v = mul ? gy[i] * other[i] : gy[i];
-      gx[i] = add ? gx[i] + v : v;
-    }
+    dd_parallel_range (n, DD_STREAM_BLOCK, 64, binary_backward_full, &b);
     return;
   }
   const int64_t inner = bc->rank ? bc->d[bc->rank - 1] : 1, rows = n / inner;
   const int64_t sk = bc->rank ? bc->stride[k][bc->rank - 1] : 0;
   const int64_t so = bc->rank ? bc->stride[1 - k][bc->rank - 1] : 0;
-  if (!add)
+  if (!c->gx_add[k])
     memset (gx, 0, dd_shape_numel (c->xs[k]) * sizeof *gx);
   if (bc->full[k]) {
-    /* Only the other input repeats: rows are disjoint, run them in parallel. */
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-      const float *o = other + row_offset (bc, 1 - k, r);
-      for (int64_t j = 0; j < inner; j++)
-        gx[r * inner + j] += gy[r * inner + j] * o[j * so];
-    }
+    b.inner = inner;
+    dd_parallel_range (rows, rows_block (inner), 1, binary_backward_rows, &b);
     return;
   }
+  /* Input k repeats: rows add into the same elements, in order. */
   for (int64_t r = 0; r < rows; r++) {
     float *g = gx + row_offset (bc, k, r);
     const float *o = mul ? other + row_offset (bc, 1 - k, r) : NULL;
@@ -237,14 +292,22 @@ batch_norm_coefficients (const DdOpCtx *c, int64_t ch, float *scale, float *shif
   *shift = c->x[2][ch] - c->x[3][ch] * *scale;
 }
 
-static void
-batch_norm_forward (const DdOpCtx *c)
+/* Planes per block: about DD_STREAM_BLOCK floats. */
+static int64_t
+planes_block (const DdOpCtx *c)
 {
+  const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
+  return MAX (DD_STREAM_BLOCK / MAX (dd_shape_numel (c->xs[0]) / planes, 1), 1);
+}
+
+static void
+batch_norm_forward_planes (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
   const int64_t channels = c->xs[0]->d[1];
-  const int64_t planes = c->xs[0]->d[0] * channels;
-  const int64_t plane = dd_shape_numel (c->xs[0]) / planes;
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; p++) {
+  const int64_t plane = dd_shape_numel (c->xs[0]) / (c->xs[0]->d[0] * channels);
+  (void) slot;
+  for (int64_t p = from; p < to; p++) {
     float scale, shift;
     batch_norm_coefficients (c, p % channels, &scale, &shift);
     const float *x = c->x[0] + p * plane;
@@ -255,14 +318,21 @@ batch_norm_forward (const DdOpCtx *c)
 }
 
 static void
-batch_norm_backward (const DdOpCtx *c)
+batch_norm_forward (const DdOpCtx *c)
 {
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], planes_block (c), 1,
+                     batch_norm_forward_planes, (gpointer) c);
+}
+
+static void
+batch_norm_backward_planes (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
   const int64_t channels = c->xs[0]->d[1];
-  const int64_t planes = c->xs[0]->d[0] * channels;
-  const int64_t plane = dd_shape_numel (c->xs[0]) / planes;
+  const int64_t plane = dd_shape_numel (c->xs[0]) / (c->xs[0]->d[0] * channels);
   const gboolean add = c->gx_add[0];
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; p++) {
+  (void) slot;
+  for (int64_t p = from; p < to; p++) {
     float scale, shift;
     batch_norm_coefficients (c, p % channels, &scale, &shift);
     const float *gy = c->gy + p * plane;
@@ -270,6 +340,13 @@ batch_norm_backward (const DdOpCtx *c)
     for (int64_t i = 0; i < plane; i++)
       gx[i] = add ? gx[i] + gy[i] * scale : gy[i] * scale;
   }
+}
+
+static void
+batch_norm_backward (const DdOpCtx *c)
+{
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], planes_block (c), 1,
+                     batch_norm_backward_planes, (gpointer) c);
 }
 
 const DdOpClass dd_op_batch_norm = {

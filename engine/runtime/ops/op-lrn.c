@@ -19,7 +19,6 @@
 #include "dd-ops.h"
 
 #include <math.h>
-#include <omp.h>
 
 /* Positions per block: wide enough to vectorise, small enough that the few
  * channels in flight stay in L1. */
@@ -151,16 +150,36 @@ lrn_forward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t len
   }
 }
 
+/* The block of positions `chunk` counts to, over the batch and then the
+ * plane. */
+static void
+lrn_block_at (const LrnGeom *g, int64_t chunk, int64_t *base, int64_t *len)
+{
+  const int64_t b = chunk / g->blocks, p0 = chunk % g->blocks * LRN_BLOCK;
+  *base = b * g->c * g->plane + p0;
+  *len = MIN (LRN_BLOCK, g->plane - p0);
+}
+
+typedef struct {
+  const DdOpCtx *c;
+  LrnGeom g;
+} LrnJob;
+
+static void
+lrn_forward_chunk (gpointer data, int64_t chunk, int slot)
+{
+  const LrnJob *j = data;
+  int64_t base, len;
+  (void) slot;
+  lrn_block_at (&j->g, chunk, &base, &len);
+  lrn_forward_block (j->c, &j->g, base, len);
+}
+
 static void
 lrn_forward (const DdOpCtx *c)
 {
-  const LrnGeom g = lrn_geom (c);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < g.n; b++)
-    for (int64_t blk = 0; blk < g.blocks; blk++) {
-      const int64_t p0 = blk * LRN_BLOCK;
-      lrn_forward_block (c, &g, b * g.c * g.plane + p0, MIN (LRN_BLOCK, g.plane - p0));
-    }
+  LrnJob j = { c, lrn_geom (c) };
+  dd_parallel (j.g.n * j.g.blocks, lrn_forward_chunk, &j);
 }
 
 /* Backward needs, for each channel in the window, s^-beta and its share
@@ -225,21 +244,22 @@ lrn_backward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t le
 }
 
 static void
+lrn_backward_chunk (gpointer data, int64_t chunk, int slot)
+{
+  const LrnJob *j = data;
+  int64_t base, len;
+  lrn_block_at (&j->g, chunk, &base, &len);
+  lrn_backward_block (j->c, &j->g, base, len,
+                      j->c->work + slot * 2 * (j->c->a->size + 1) * LRN_BLOCK);
+}
+
+static void
 lrn_backward (const DdOpCtx *c)
 {
-  const LrnGeom g = lrn_geom (c);
+  LrnJob j = { c, lrn_geom (c) };
   if (c->gx[0] == NULL)
     return;
-#pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
-  {
-    float *ring = c->work + omp_get_thread_num () * 2 * (c->a->size + 1) * LRN_BLOCK;
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t b = 0; b < g.n; b++)
-      for (int64_t blk = 0; blk < g.blocks; blk++) {
-        const int64_t p0 = blk * LRN_BLOCK;
-        lrn_backward_block (c, &g, b * g.c * g.plane + p0, MIN (LRN_BLOCK, g.plane - p0), ring);
-      }
-  }
+  dd_parallel (j.g.n * j.g.blocks, lrn_backward_chunk, &j);
 }
 
 const DdOpClass dd_op_lrn = {

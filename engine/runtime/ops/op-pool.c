@@ -9,7 +9,6 @@
  */
 #include "dd-ops.h"
 
-#include <omp.h>
 #include <string.h>
 
 /* Window geometry of one 2-D pool call, from the attributes and shapes. */
@@ -147,13 +146,25 @@ max_pool_band (const PoolGeom *g, int64_t *kept_rows)
   return rows;
 }
 
+/* The rows and columns of a plane with its padding around, wide enough
+ * that every window lies inside: where a stride-1 backward gathers its
+ * gradient (max_pool_backward_plane). */
+static void
+max_pool_padded_plane (const PoolGeom *g, int64_t *rows, int64_t *cols)
+{
+  *rows = MAX (g->h + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
+  *cols = MAX (g->w + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
+}
+
 static gsize
 max_pool_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
 {
   const PoolGeom g = pool_geom (a, in, out);
-  int64_t kept;
+  int64_t kept, rows = 0, cols = 0;
   max_pool_band (&g, &kept);
-  return dd_thread_slots () * (2 * kept + 1) * g.ow;
+  if (g.sw == 1)
+    max_pool_padded_plane (&g, &rows, &cols);
+  return dd_thread_slots () * MAX ((2 * kept + 1) * g.ow, rows * cols);
 }
 
 /* Horizontal maxima of the outputs [lo, hi) whose windows lie inside the
@@ -268,6 +279,34 @@ max_pool_row_v (const PoolGeom *g, const float *hv, const int32_t *ha, int64_t f
       }
 }
 
+/* One MaxPool forward call, shared out by band of output rows. */
+typedef struct {
+  const DdOpCtx *c;
+  PoolGeom g;
+  int64_t kept, band, bands, lo, hi;
+  gboolean empty_across;
+} MaxPoolJob;
+
+static void
+max_pool_forward_band (gpointer data, int64_t chunk, int slot)
+{
+  const MaxPoolJob *j = data;
+  const PoolGeom *g = &j->g;
+  float *hv = j->c->work + slot * (2 * j->kept + 1) * g->ow;
+  int32_t *ha = (int32_t *) (hv + j->kept * g->ow), *best = ha + j->kept * g->ow;
+  const int64_t p = chunk / j->bands, b = chunk % j->bands;
+  const float *x = j->c->x[0] + p * g->h * g->w;
+  const int64_t r0 = b * j->band, r1 = MIN (r0 + j->band, g->oh);
+  const int64_t first = MAX (r0 * g->sh - g->pt, 0);
+  const int64_t last = MIN ((r1 - 1) * g->sh - g->pt + (g->kh - 1) * g->dh, g->h - 1);
+  for (int64_t iy = first; iy <= last; iy++)
+    max_pool_row_h (g, x + iy * g->w, j->lo, j->hi, hv + (iy - first) * g->ow,
+                    ha + (iy - first) * g->ow);
+  for (int64_t oy = r0; oy < r1; oy++)
+    max_pool_row_v (g, hv, ha, first, oy, j->empty_across, best, j->c->y + (p * g->oh + oy) * g->ow,
+                    (guint8 *) j->c->saved + (p * g->oh + oy) * g->ow);
+}
+
 /* Forward keeps, for each output, its winner's place in the window:
  * backward then needs neither x nor y. The window is separable: the
  * maxima along each input row first, then down the rows, which for a 3x3
@@ -277,69 +316,104 @@ max_pool_row_v (const PoolGeom *g, const float *hv, const int32_t *ha, int64_t f
 static void
 max_pool_forward (const DdOpCtx *c)
 {
-  const PoolGeom g = pool_geom (c->a, c->xs[0], c->ys);
+  MaxPoolJob j = { .c = c, .g = pool_geom (c->a, c->xs[0], c->ys) };
+  const PoolGeom *g = &j.g;
   const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-  int64_t kept;
-  const int64_t band = max_pool_band (&g, &kept), bands = (g.oh + band - 1) / band;
+  j.band = max_pool_band (g, &j.kept);
+  j.bands = (g->oh + j.band - 1) / j.band;
   /* Outputs whose window lies inside the image horizontally. */
-  const int64_t lo = MIN ((g.pl + g.sw - 1) / g.sw, g.ow);
-  const int64_t reach = (g.kw - 1) * g.dw - g.pl;
-  const int64_t hi = g.w - 1 - reach < 0 ? lo : MAX (MIN ((g.w - 1 - reach) / g.sw + 1, g.ow), lo);
-  gboolean empty_across = FALSE;
-  for (int64_t ox = 0, kx_lo, kx_hi; ox < g.ow; ox++) {
-    tap_range (ox * g.sw - g.pl, g.kw, g.dw, g.w, &kx_lo, &kx_hi);
-    empty_across |= kx_lo == kx_hi;
+  j.lo = MIN ((g->pl + g->sw - 1) / g->sw, g->ow);
+  const int64_t reach = (g->kw - 1) * g->dw - g->pl;
+  j.hi = g->w - 1 - reach < 0 ? j.lo : MAX (MIN ((g->w - 1 - reach) / g->sw + 1, g->ow), j.lo);
+  for (int64_t ox = 0, kx_lo, kx_hi; ox < g->ow; ox++) {
+    tap_range (ox * g->sw - g->pl, g->kw, g->dw, g->w, &kx_lo, &kx_hi);
+    j.empty_across |= kx_lo == kx_hi;
   }
+  dd_parallel (planes * j.bands, max_pool_forward_band, &j);
+}
 
-#pragma omp parallel num_threads(MIN(dd_thread_slots(), omp_get_max_threads()))
-  {
-    float *hv = c->work + omp_get_thread_num () * (2 * kept + 1) * g.ow;
-    int32_t *ha = (int32_t *) (hv + kept * g.ow), *best = ha + kept * g.ow;
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t p = 0; p < planes; p++)
-      for (int64_t b = 0; b < bands; b++) {
-        const float *x = c->x[0] + p * g.h * g.w;
-        const int64_t r0 = b * band, r1 = MIN (r0 + band, g.oh);
-        const int64_t first = MAX (r0 * g.sh - g.pt, 0);
-        const int64_t last = MIN ((r1 - 1) * g.sh - g.pt + (g.kh - 1) * g.dh, g.h - 1);
-        for (int64_t iy = first; iy <= last; iy++)
-          max_pool_row_h (&g, x + iy * g.w, lo, hi, hv + (iy - first) * g.ow,
-                          ha + (iy - first) * g.ow);
-        for (int64_t oy = r0; oy < r1; oy++)
-          max_pool_row_v (&g, hv, ha, first, oy, empty_across, best, c->y + (p * g.oh + oy) * g.ow,
-                          (guint8 *) c->saved + (p * g.oh + oy) * g.ow);
-      }
+typedef struct {
+  const DdOpCtx *c;
+  PoolGeom g;
+  int64_t place[NO_WINNER]; /* each window place's offset from its corner */
+} MaxPoolBackJob;
+
+/* Output row oy's gradient into the padded plane (cols wide), for stride
+ * 1 across: one pass over the row for each window place, adding gy where
+ * that place won, so the loop vectorises; in the padded plane every
+ * window lies inside, so the passes need no bounds. */
+DD_VECTOR_CLONES static void
+max_pool_row_backward_s1 (const PoolGeom *g, const float *gy, const guint8 *arg, int64_t oy,
+                          int64_t cols, float *padded)
+{
+  for (int64_t ky = 0; ky < g->kh; ky++) {
+    float *row = padded + (oy * g->sh + ky * g->dh) * cols;
+    for (int64_t kx = 0; kx < g->kw; kx++) {
+      const int64_t shift = kx * g->dw;
+      const guint8 place = (guint8) (ky * g->kw + kx);
+#pragma omp simd
+      for (int64_t ox = 0; ox < g->ow; ox++)
+        row[ox + shift] += arg[ox] == place ? gy[ox] : 0.0f;
+    }
+  }
+}
+
+/* A plane's gradient with stride 1 across, gathered in the slot's padded
+ * plane and then moved into gx. */
+static void
+max_pool_backward_plane_s1 (const MaxPoolBackJob *j, const float *gy, const guint8 *arg, float *gx,
+                            int slot)
+{
+  const PoolGeom *g = &j->g;
+  int64_t rows, cols;
+  max_pool_padded_plane (g, &rows, &cols);
+  float *padded = j->c->work + slot * rows * cols;
+  memset (padded, 0, (size_t) (rows * cols) * sizeof *padded);
+  for (int64_t oy = 0; oy < g->oh; oy++)
+    max_pool_row_backward_s1 (g, gy + oy * g->ow, arg + oy * g->ow, oy, cols, padded);
+  for (int64_t iy = 0; iy < g->h; iy++) {
+    const float *from = padded + (iy + g->pt) * cols + g->pl;
+    float *to = gx + iy * g->w;
+    if (j->c->gx_add[0])
+      for (int64_t ix = 0; ix < g->w; ix++)
+        to[ix] += from[ix];
+    else
+      memcpy (to, from, (size_t) g->w * sizeof *to);
+  }
+}
+
+static void
+max_pool_backward_plane (gpointer data, int64_t p, int slot)
+{
+  const MaxPoolBackJob *j = data;
+  const PoolGeom *g = &j->g;
+  const int64_t out_plane = g->oh * g->ow;
+  float *gx = j->c->gx[0] + p * g->h * g->w;
+  const float *gy = j->c->gy + p * out_plane;
+  const guint8 *arg = (const guint8 *) j->c->saved + p * out_plane;
+  if (g->sw == 1) {
+    max_pool_backward_plane_s1 (j, gy, arg, gx, slot);
+    return;
+  }
+  if (!j->c->gx_add[0])
+    memset (gx, 0, (size_t) (g->h * g->w) * sizeof *gx);
+  for (int64_t oy = 0; oy < g->oh; oy++) {
+    const int64_t corner = (oy * g->sh - g->pt) * g->w - g->pl;
+    for (int64_t ox = 0, o = oy * g->ow; ox < g->ow; ox++, o++)
+      if (arg[o] != NO_WINNER)
+        gx[corner + ox * g->sw + j->place[arg[o]]] += gy[o];
   }
 }
 
 static void
 max_pool_backward (const DdOpCtx *c)
 {
-  const PoolGeom g = pool_geom (c->a, c->xs[0], c->ys);
-  const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-  const guint8 *arg_all = (const guint8 *) c->saved;
-  const int64_t out_plane = g.oh * g.ow;
-
+  MaxPoolBackJob j = { .c = c, .g = pool_geom (c->a, c->xs[0], c->ys) };
   if (c->gx[0] == NULL)
     return;
-  /* Offset of each window place from the window's corner. */
-  int64_t place[NO_WINNER];
-  for (int64_t i = 0; i < g.kh * g.kw; i++)
-    place[i] = i / g.kw * g.dh * g.w + i % g.kw * g.dw;
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; p++) {
-    float *gx = c->gx[0] + p * g.h * g.w;
-    const float *gy = c->gy + p * out_plane;
-    const guint8 *arg = arg_all + p * out_plane;
-    if (!c->gx_add[0])
-      memset (gx, 0, (size_t) (g.h * g.w) * sizeof *gx);
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      const int64_t corner = (oy * g.sh - g.pt) * g.w - g.pl;
-      for (int64_t ox = 0, o = oy * g.ow; ox < g.ow; ox++, o++)
-        if (arg[o] != NO_WINNER)
-          gx[corner + ox * g.sw + place[arg[o]]] += gy[o];
-    }
-  }
+  for (int64_t i = 0; i < j.g.kh * j.g.kw; i++)
+    j.place[i] = i / j.g.kw * j.g.dh * j.g.w + i % j.g.kw * j.g.dw;
+  dd_parallel (c->xs[0]->d[0] * c->xs[0]->d[1], max_pool_backward_plane, &j);
 }
 
 const DdOpClass dd_op_max_pool = {
@@ -392,66 +466,79 @@ average_pool_divisor (const PoolGeom *g, gboolean include_pad, int64_t y0, int64
   return (float) ((MIN (y1, g->h) - MAX (y0, 0)) * (MIN (x1, g->w) - MAX (x0, 0)));
 }
 
+/* Output rows (over every plane) of an AveragePool forward. */
+static void
+average_pool_forward_rows (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const PoolGeom g = pool_geom (c->a, c->xs[0], c->ys);
+  const gboolean include_pad = c->a->count_include_pad;
+  (void) slot;
+  for (int64_t row = from; row < to; row++) {
+    const int64_t p = row / g.oh, oy = row % g.oh;
+    const float *x = c->x[0] + p * g.h * g.w;
+    float *y = c->y + row * g.ow;
+    int64_t y0 = oy * g.sh - g.pt, ky_lo, ky_hi;
+    tap_range (y0, g.kh, 1, g.h, &ky_lo, &ky_hi);
+
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      int64_t x0 = ox * g.sw - g.pl, kx_lo, kx_hi;
+      tap_range (x0, g.kw, 1, g.w, &kx_lo, &kx_hi);
+      float sum = 0.0f;
+      for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
+        const float *in = x + (y0 + ky) * g.w + x0;
+        for (int64_t kx = kx_lo; kx < kx_hi; kx++)
+          sum += in[kx];
+      }
+      y[ox] = sum / average_pool_divisor (&g, include_pad, y0, x0);
+    }
+  }
+}
+
 static void
 average_pool_forward (const DdOpCtx *c)
 {
+  const int64_t rows = c->xs[0]->d[0] * c->xs[0]->d[1] * c->ys->d[2];
+  dd_parallel_range (rows, MAX (DD_STREAM_BLOCK / c->ys->d[3], 1), 1, average_pool_forward_rows,
+                     (gpointer) c);
+}
+
+/* One plane of an AveragePool backward: windows overlap, so a plane
+ * belongs to one thread. */
+static void
+average_pool_backward_plane (gpointer data, int64_t p, int slot)
+{
+  const DdOpCtx *c = data;
   const PoolGeom g = pool_geom (c->a, c->xs[0], c->ys);
   const gboolean include_pad = c->a->count_include_pad;
-  const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
+  float *gx = c->gx[0] + p * g.h * g.w;
+  const float *gy = c->gy + p * g.oh * g.ow;
+  (void) slot;
+  if (!c->gx_add[0])
+    memset (gx, 0, (size_t) (g.h * g.w) * sizeof *gx);
 
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t p = 0; p < planes; p++)
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      const float *x = c->x[0] + p * g.h * g.w;
-      float *y = c->y + (p * g.oh + oy) * g.ow;
-      int64_t y0 = oy * g.sh - g.pt, ky_lo, ky_hi;
-      tap_range (y0, g.kh, 1, g.h, &ky_lo, &ky_hi);
-
-      for (int64_t ox = 0; ox < g.ow; ox++) {
-        int64_t x0 = ox * g.sw - g.pl, kx_lo, kx_hi;
-        tap_range (x0, g.kw, 1, g.w, &kx_lo, &kx_hi);
-        float sum = 0.0f;
-        for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
-          const float *row = x + (y0 + ky) * g.w + x0;
-          for (int64_t kx = kx_lo; kx < kx_hi; kx++)
-            sum += row[kx];
-        }
-        y[ox] = sum / average_pool_divisor (&g, include_pad, y0, x0);
+  for (int64_t oy = 0; oy < g.oh; oy++) {
+    int64_t y0 = oy * g.sh - g.pt, ky_lo, ky_hi;
+    tap_range (y0, g.kh, 1, g.h, &ky_lo, &ky_hi);
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      int64_t x0 = ox * g.sw - g.pl, kx_lo, kx_hi;
+      tap_range (x0, g.kw, 1, g.w, &kx_lo, &kx_hi);
+      float share = gy[oy * g.ow + ox] / average_pool_divisor (&g, include_pad, y0, x0);
+      for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
+        float *row = gx + (y0 + ky) * g.w + x0;
+        for (int64_t kx = kx_lo; kx < kx_hi; kx++)
+          row[kx] += share;
       }
     }
+  }
 }
 
 static void
 average_pool_backward (const DdOpCtx *c)
 {
-  const PoolGeom g = pool_geom (c->a, c->xs[0], c->ys);
-  const gboolean include_pad = c->a->count_include_pad;
-  const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-
   if (c->gx[0] == NULL)
     return;
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; p++) {
-    float *gx = c->gx[0] + p * g.h * g.w;
-    const float *gy = c->gy + p * g.oh * g.ow;
-    if (!c->gx_add[0])
-      memset (gx, 0, (size_t) (g.h * g.w) * sizeof *gx);
-
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      int64_t y0 = oy * g.sh - g.pt, ky_lo, ky_hi;
-      tap_range (y0, g.kh, 1, g.h, &ky_lo, &ky_hi);
-      for (int64_t ox = 0; ox < g.ow; ox++) {
-        int64_t x0 = ox * g.sw - g.pl, kx_lo, kx_hi;
-        tap_range (x0, g.kw, 1, g.w, &kx_lo, &kx_hi);
-        float share = gy[oy * g.ow + ox] / average_pool_divisor (&g, include_pad, y0, x0);
-        for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
-          float *row = gx + (y0 + ky) * g.w + x0;
-          for (int64_t kx = kx_lo; kx < kx_hi; kx++)
-            row[kx] += share;
-        }
-      }
-    }
-  }
+  dd_parallel (c->xs[0]->d[0] * c->xs[0]->d[1], average_pool_backward_plane, (gpointer) c);
 }
 
 const DdOpClass dd_op_average_pool = {
@@ -499,13 +586,12 @@ global_average_pool_infer (const DdAttrs *a, int n_in, const DdShape *in, DdShap
 /* The mean of a whole plane: a double sum, since planes can hold a million
  * cells and a float sum would lose digits. */
 static void
-global_average_pool_forward (const DdOpCtx *c)
+global_average_pool_forward_planes (gpointer data, int64_t from, int64_t to, int slot)
 {
-  const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-  const int64_t size = dd_shape_numel (c->xs[0]) / planes;
-
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; p++) {
+  const DdOpCtx *c = data;
+  const int64_t size = dd_shape_numel (c->xs[0]) / (c->xs[0]->d[0] * c->xs[0]->d[1]);
+  (void) slot;
+  for (int64_t p = from; p < to; p++) {
     const float *x = c->x[0] + p * size;
     double sum = 0.0;
     for (int64_t i = 0; i < size; i++)
@@ -514,17 +600,29 @@ global_average_pool_forward (const DdOpCtx *c)
   }
 }
 
-static void
-global_average_pool_backward (const DdOpCtx *c)
+/* Planes per block: about DD_STREAM_BLOCK floats. */
+static int64_t
+global_planes_block (const DdOpCtx *c)
 {
   const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-  const int64_t size = dd_shape_numel (c->xs[0]) / planes;
-  const gboolean add = c->gx_add[0];
+  return MAX (DD_STREAM_BLOCK / MAX (dd_shape_numel (c->xs[0]) / planes, 1), 1);
+}
 
-  if (c->gx[0] == NULL)
-    return;
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; p++) {
+static void
+global_average_pool_forward (const DdOpCtx *c)
+{
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], global_planes_block (c), 1,
+                     global_average_pool_forward_planes, (gpointer) c);
+}
+
+static void
+global_average_pool_backward_planes (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const int64_t size = dd_shape_numel (c->xs[0]) / (c->xs[0]->d[0] * c->xs[0]->d[1]);
+  const gboolean add = c->gx_add[0];
+  (void) slot;
+  for (int64_t p = from; p < to; p++) {
     float *gx = c->gx[0] + p * size;
     const float share = (float) (c->gy[p] / (double) size);
     if (add)
@@ -534,6 +632,15 @@ global_average_pool_backward (const DdOpCtx *c)
       for (int64_t i = 0; i < size; i++)
         gx[i] = share;
   }
+}
+
+static void
+global_average_pool_backward (const DdOpCtx *c)
+{
+  if (c->gx[0] == NULL)
+    return;
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], global_planes_block (c), 1,
+                     global_average_pool_backward_planes, (gpointer) c);
 }
 
 const DdOpClass dd_op_global_average_pool = {

@@ -33,13 +33,32 @@ norm_axis (int64_t axis, int rank, gboolean allow_end, int64_t *out, GError **er
   return TRUE;
 }
 
+typedef struct {
+  float *dst;
+  const float *src;
+  gboolean add;
+} CopyJob;
+
+static void
+copy_or_add_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const CopyJob *j = data;
+  (void) slot;
+  if (!j->add) {
+    memcpy (j->dst + from, j->src + from, (size_t) (to - from) * sizeof *j->dst);
+    return;
+  }
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
+    j->dst[i] += j->src[i];
+}
+
 /* Copies n floats, or adds them when add is set, using every thread. */
 static void
 copy_or_add (float *dst, const float *src, int64_t n, gboolean add)
 {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++)
-    dst[i] = add ? dst[i] + src[i] : src[i];
+  CopyJob j = { dst, src, add };
+  dd_parallel_range (n, DD_STREAM_BLOCK, 64, copy_or_add_range, &j);
 }
 
 /* ---- Views ------------------------------------------------------------------- */
@@ -352,33 +371,64 @@ pad_row_offset (const DdAttrs *a, const DdShape *xs, const DdShape *ys, int64_t 
 }
 
 static void
+pad_fill_range (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const float value = c->a->pad_value;
+  (void) slot;
+#pragma omp simd
+  for (int64_t i = from; i < to; i++)
+    c->y[i] = value;
+}
+
+static void
+pad_forward_rows (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const int64_t inner = c->xs[0]->d[c->xs[0]->rank - 1];
+  (void) slot;
+  for (int64_t r = from; r < to; r++)
+    memcpy (c->y + pad_row_offset (c->a, c->xs[0], c->ys, r), c->x[0] + r * inner,
+            inner * sizeof *c->y);
+}
+
+/* Input rows per block: about DD_STREAM_BLOCK floats. */
+static int64_t
+pad_rows_block (const DdOpCtx *c)
+{
+  return MAX (DD_STREAM_BLOCK / MAX (c->xs[0]->d[c->xs[0]->rank - 1], 1), 1);
+}
+
+static void
 pad_forward (const DdOpCtx *c)
 {
-  const int64_t n = dd_shape_numel (c->ys), inner = c->xs[0]->d[c->xs[0]->rank - 1];
+  const int64_t inner = c->xs[0]->d[c->xs[0]->rank - 1];
   const int64_t rows = dd_shape_numel (c->xs[0]) / inner;
-  const float value = c->a->pad_value;
-  float *y = c->y;
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    y[i] = value;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++)
-    memcpy (y + pad_row_offset (c->a, c->xs[0], c->ys, r), c->x[0] + r * inner, inner * sizeof *y);
+  dd_parallel_range (dd_shape_numel (c->ys), DD_STREAM_BLOCK, 64, pad_fill_range, (gpointer) c);
+  dd_parallel_range (rows, pad_rows_block (c), 1, pad_forward_rows, (gpointer) c);
+}
+
+static void
+pad_backward_rows (gpointer data, int64_t from, int64_t to, int slot)
+{
+  const DdOpCtx *c = data;
+  const int64_t inner = c->xs[0]->d[c->xs[0]->rank - 1];
+  const gboolean add = c->gx_add[0];
+  (void) slot;
+  for (int64_t r = from; r < to; r++) {
+    const float *gy = c->gy + pad_row_offset (c->a, c->xs[0], c->ys, r);
+    float *gx = c->gx[0] + r * inner;
+    for (int64_t j = 0; j < inner; j++)
+      gx[j] = add ? gx[j] + gy[j] : gy[j];
+  }
 }
 
 static void
 pad_backward (const DdOpCtx *c)
 {
   const int64_t inner = c->xs[0]->d[c->xs[0]->rank - 1];
-  const int64_t rows = dd_shape_numel (c->xs[0]) / inner;
-  const gboolean add = c->gx_add[0];
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *gy = c->gy + pad_row_offset (c->a, c->xs[0], c->ys, r);
-    float *gx = c->gx[0] + r * inner;
-    for (int64_t j = 0; j < inner; j++)
-      gx[j] = add ? gx[j] + gy[j] : gy[j];
-  }
+  dd_parallel_range (dd_shape_numel (c->xs[0]) / inner, pad_rows_block (c), 1, pad_backward_rows,
+                     (gpointer) c);
 }
 
 const DdOpClass dd_op_pad = {

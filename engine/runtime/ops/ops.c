@@ -72,6 +72,31 @@ dd_balanced_block (int64_t n, int64_t block, int64_t multiple)
   return MAX ((n + blocks - 1) / blocks, 1);
 }
 
+typedef struct {
+  int64_t n, block;
+  DdRangeFunc fn;
+  gpointer data;
+} RangeJob;
+
+static void
+range_chunk (gpointer data, int64_t chunk, int slot)
+{
+  const RangeJob *j = data;
+  const int64_t from = chunk * j->block;
+  j->fn (j->data, from, MIN (from + j->block, j->n), slot);
+}
+
+void
+dd_parallel_range (int64_t n, int64_t block, int64_t align, DdRangeFunc fn, gpointer data)
+{
+  if (n <= 0)
+    return;
+  align = MAX (align, 1);
+  const int64_t balanced = dd_balanced_block (n, block, 1);
+  RangeJob j = { n, (balanced + align - 1) / align * align, fn, data };
+  dd_parallel ((n + j.block - 1) / j.block, range_chunk, &j);
+}
+
 static gboolean
 fail_with (GError **error, int code, const char *fmt, va_list args)
 {
