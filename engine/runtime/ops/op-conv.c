@@ -34,9 +34,12 @@
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */
 #define WINOGRAD_MIN_CHANNELS 32
-/* Outputs of more floats than this (16 MB, half of a 32 MB L3 that other
- * processes share) are written with streaming stores. */
-#define STREAM_FLOATS (4 << 20)
+/* Outputs of more floats than this (8 MB) are written with streaming
+ * stores. GoogLeNet's conv2/3x3_reduce at 1024x768 (12.6 MB, written
+ * tile by tile straight from dd_product's registers) took 5.1-5.2 ms a
+ * step written through the caches, 2.2 ms streamed; conv1 (50 MB) gains
+ * too; nothing smaller was measured to. */
+#define STREAM_FLOATS (2 << 20)
 
 static gsize budget_floats; /* 0: the defaults above */
 static gboolean winograd_enabled = TRUE;
