@@ -88,35 +88,56 @@ product_tile (const DdProduct *p, const float *b, int64_t ldb, int64_t i0, const
   }
 }
 
-/* The tiles of one column block, every row. */
+/* Where tile t of a panel starting at column j0 finds its B. */
+typedef struct {
+  const float *b;
+  int64_t ldb, tile_floats; /* from one tile's B to the next */
+} PanelB;
+
+/* Every tile of the panel [j0, j0 + len) for rows [i0, i0 + rows): the
+ * rows' weights stay in the L1 cache while the panel's B streams past. */
+AVX512 static inline __attribute__ ((always_inline)) void
+product_rows (const DdProduct *p, const PanelB *pb, int64_t i0, const int rows, int64_t j0,
+              int64_t len)
+{
+  for (int64_t t = 0; t * TILE_COLUMNS < len; t++) {
+    __mmask16 m[TILE_VECTORS];
+    for (int v = 0; v < TILE_VECTORS; v++) {
+      const int64_t left = CLAMP (len - t * TILE_COLUMNS - 16 * v, 0, 16);
+      m[v] = (__mmask16) ((1u << left) - 1);
+    }
+    product_tile (p, pb->b + t * pb->tile_floats, pb->ldb, i0, rows, j0 + t * TILE_COLUMNS, m);
+  }
+}
+
 AVX512 static void
-product_column (const DdProduct *p, const float *b, int64_t ldb, int64_t j0, const __mmask16 *m)
+product_panel (const DdProduct *p, const PanelB *pb, int64_t j0, int64_t len)
 {
   int64_t i0 = 0;
   for (; i0 + TILE_ROWS <= p->m; i0 += TILE_ROWS)
-    product_tile (p, b, ldb, i0, TILE_ROWS, j0, m);
+    product_rows (p, pb, i0, TILE_ROWS, j0, len);
   /* The last rows, with as many accumulators as they need. */
   switch (p->m - i0) {
   case 7:
-    product_tile (p, b, ldb, i0, 7, j0, m);
+    product_rows (p, pb, i0, 7, j0, len);
     break;
   case 6:
-    product_tile (p, b, ldb, i0, 6, j0, m);
+    product_rows (p, pb, i0, 6, j0, len);
     break;
   case 5:
-    product_tile (p, b, ldb, i0, 5, j0, m);
+    product_rows (p, pb, i0, 5, j0, len);
     break;
   case 4:
-    product_tile (p, b, ldb, i0, 4, j0, m);
+    product_rows (p, pb, i0, 4, j0, len);
     break;
   case 3:
-    product_tile (p, b, ldb, i0, 3, j0, m);
+    product_rows (p, pb, i0, 3, j0, len);
     break;
   case 2:
-    product_tile (p, b, ldb, i0, 2, j0, m);
+    product_rows (p, pb, i0, 2, j0, len);
     break;
   case 1:
-    product_tile (p, b, ldb, i0, 1, j0, m);
+    product_rows (p, pb, i0, 1, j0, len);
     break;
   default:
     break;
@@ -145,23 +166,22 @@ pack_panel (const DdProduct *p, int64_t j0, int64_t len, float *pack)
 AVX512 static void
 product_avx512 (const DdProduct *p)
 {
+  /* Unpacked, a tile of B at a time for every row: B is the wider
+   * operand, and its tile stays in the L1 cache while the weights stream
+   * past. Packed, the panel (in L2) for every row, block after block of
+   * rows, whose weights stay in L1. Measured on one core (Xeon, AVX-512):
+   * 16 x 192 x 12288 products packed went from 81 to 93 GFLOP/s, a conv1
+   * block (64 x 147 x 8192) unpacked fell from 156 to 75 GFLOP/s the
+   * other way round. */
   const int64_t panel = p->pack ? DD_PRODUCT_PANEL : TILE_COLUMNS;
   for (int64_t j0 = 0; j0 < p->n; j0 += panel) {
     const int64_t len = MIN (panel, p->n - j0);
-    if (p->pack)
+    PanelB pb = { p->b + j0, p->ldb, TILE_COLUMNS };
+    if (p->pack) {
       pack_panel (p, j0, len, p->pack);
-    for (int64_t t = 0; t * TILE_COLUMNS < len; t++) {
-      __mmask16 m[TILE_VECTORS];
-      for (int v = 0; v < TILE_VECTORS; v++) {
-        const int64_t left = CLAMP (len - t * TILE_COLUMNS - 16 * v, 0, 16);
-        m[v] = (__mmask16) ((1u << left) - 1);
-      }
-      const int64_t j = j0 + t * TILE_COLUMNS;
-      if (p->pack)
-        product_column (p, p->pack + t * p->k * TILE_COLUMNS, TILE_COLUMNS, j, m);
-      else
-        product_column (p, p->b + j, p->ldb, j, m);
+      pb = (PanelB){ p->pack, TILE_COLUMNS, p->k * TILE_COLUMNS };
     }
+    product_panel (p, &pb, j0, len);
   }
   if (p->stream)
     _mm_sfence ();
