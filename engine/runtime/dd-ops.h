@@ -190,7 +190,7 @@ void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in
                       gboolean add, float *work, gsize budget);
 
 /* A convolution's product, single-threaded (ops/product.c): C [m, n] =
- * A B, or C + A B when add; A's element (i, k) at a[i * a_row + k * a_col]
+ * A B; A's element (i, k) at a[i * a_row + k * a_col]
  * (one of the two strides 1), B [k, n] with rows ldb apart, C's rows ldc
  * apart. Then, per row i, C += bias[i] when bias is not NULL and the ReLU
  * when relu_mask is not NULL (its mask laid out as C, as dd_bias_relu).
@@ -207,7 +207,7 @@ typedef struct {
   int64_t ldb;
   float *c;
   int64_t ldc;
-  gboolean add, stream;
+  gboolean stream;
   const float *bias;
   guint8 *relu_mask;
   float *pack;
