@@ -5,7 +5,8 @@
  *
  * A convolution is a matrix product: weights [O, C*kh*kw] times the
  * unrolled input (im2col) [C*kh*kw, OH*OW]. The gradient to the input is the
- * transposed product folded back (col2im). Both go through OpenBLAS sgemm;
+ * transposed product folded back (col2im). Both go through dd_product
+ * (product.c), which finishes the forward's tiles with bias and ReLU;
  * the unrolled matrix is built a band of output rows at a time so that the
  * work buffer stays small whatever the image size. Pointwise (1x1) convs
  * need no unrolling; depthwise convs run directly; 3x3 stride-1 convs with
@@ -429,7 +430,8 @@ finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_
 
 /* Columns of a pointwise conv's chunk: DD_SHARE_BLOCKS chunks a thread,
  * at least 512 columns (a 16-float multiple), so that each single-threaded
- * product still packs its weights once for enough work. */
+ * OpenBLAS product (where dd_product is not ours, and the backward that
+ * adds) still packs its weights once for enough work. */
 static int64_t
 pointwise_chunk (int64_t ohw)
 {
