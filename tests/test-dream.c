@@ -1056,13 +1056,13 @@ looks_of (const DdImage *im, int class_index)
   return l;
 }
 
-/* The class preset's picture against the way classes were drawn before
- * (tiles covering the image every step, a steady step and blur), in as
- * many network passes: 15 steps of 4 tiles at 320x240 from noise with the
- * issue's command otherwise (--class 309 --start noise --octaves 1, seed
- * 3) gave p = 0.903, contrast 2.1 and colourfulness 3.7, a grey haze. The
- * preset's picture must be surer of the class and at least three times as
- * contrasted and colourful. */
+/* The class preset's picture against a class drawn the plain way (OLD_:
+ * tiles covering the image every step, a steady step and blur), in as
+ * many network passes: 15 steps of 4 tiles at 320x240 from noise
+ * (--class 309 --start noise --octaves 1, seed 3) gave p = 0.903,
+ * contrast 2.1 and colourfulness 3.7, a grey haze. The preset's picture
+ * must be surer of the class and at least three times as contrasted and
+ * colourful. */
 #define OLD_PROB 0.903
 #define OLD_CONTRAST 2.1
 #define OLD_COLOURFULNESS 3.7

@@ -26,10 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "deepdream.h"
 #include <unistd.h>
 
+#include "deepdream.h"
+#include "dream/dd-flow.h"
 #include "testutil.h"
 
 /* libgimp's header needs GTK; the test only needs these values of its
@@ -1222,6 +1222,238 @@ test_controls_preset (void)
   g_unlink (file);
 }
 
+/* ---- Animations ------------------------------------------------------------------- */
+
+/* The panned clip of dd-open-panned: frame k shows at (x, y) what frame
+ * k - 1 shows at (x + PAN_X, y + PAN_Y). */
+#define PAN_FRAMES 4
+#define PAN_X 4
+#define PAN_Y 2
+
+/* Mean PSNR, in dB, of each frame of prefix against the frame before it
+ * moved by the pan, over their overlap. */
+static double
+pan_psnr (const Case *c, const char *prefix)
+{
+  double sum_db = 0;
+  for (int k = 1; k < PAN_FRAMES; k++) {
+    g_autofree char *a_name = g_strdup_printf ("%s-%d.png", prefix, k - 1);
+    g_autofree char *b_name = g_strdup_printf ("%s-%d.png", prefix, k);
+    Picture a, b;
+    picture_load (c, a_name, &a);
+    picture_load (c, b_name, &b);
+    double se = 0;
+    gsize n = 0;
+    for (int y = 0; y + PAN_Y < b.height; y++)
+      for (int x = 0; x + PAN_X < b.width; x++)
+        for (int ch = 0; ch < 3; ch++) {
+          double d = b.rgba[((gsize) y * b.width + x) * 4 + ch] -
+                     a.rgba[((gsize) (y + PAN_Y) * a.width + x + PAN_X) * 4 + ch];
+          se += d * d;
+          n++;
+        }
+    sum_db += 10 * log10 (1 / MAX (se / n, 1e-12));
+    picture_clear (&a);
+    picture_clear (&b);
+  }
+  return sum_db / (PAN_FRAMES - 1);
+}
+
+/* Mean of the colour channels and mean difference from another picture. */
+static void
+picture_means (const Picture *p, const Picture *other, double *mean, double *difference)
+{
+  double sum = 0, diff = 0;
+  gsize n = (gsize) p->width * p->height;
+  for (gsize i = 0; i < n; i++)
+    for (int ch = 0; ch < 3; ch++) {
+      sum += p->rgba[i * 4 + ch];
+      diff += fabs (p->rgba[i * 4 + ch] - other->rgba[i * 4 + ch]);
+    }
+  *mean = sum / (3 * n);
+  *difference = diff / (3 * n);
+}
+
+/* The layers of a panned photo dreamed as frames, once carried along the
+ * motion (blend 0.75) and once each frame anew (blend 0: independent
+ * dreams with the same seed and all the steps): new images of four
+ * frames, named as their sources, each a real dream; the carried ones
+ * agree with the motion far better; the source image is untouched. */
+static void
+test_animation_frames (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  if (!dd_flow_available ()) {
+    g_test_skip ("built without optical flow (OpenCV): /gimp/animation/no-flow checks the refusal");
+    case_end (&c);
+    return;
+  }
+  g_autofree char *command = g_strdup_printf (
+      "(let* ((img (dd-open-panned \"%s\" %d %d %d)))"
+      " (dd-report img \"%s/before.txt\") (dd-save-frames img \"%s/source\")"
+      " (let ((carried (dd-frames img 0.75 4)) (independent (dd-frames img 0 4)))"
+      "  (dd-report carried \"%s/carried.txt\") (dd-save-frames carried \"%s/carried\")"
+      "  (dd-save-frames independent \"%s/independent\")"
+      "  (dd-report img \"%s/after.txt\") (dd-save-frames img \"%s/after\")))",
+      c.image, PAN_FRAMES, -PAN_X, -PAN_Y, c.dir, c.dir, c.dir, c.dir, c.dir, c.dir, c.dir);
+  const char *commands[] = { command, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  assert_succeeded (&c);
+
+  Report carried;
+  report_load (&c, "carried", &carried);
+  g_assert_cmpint (carried.n_layers, ==, PAN_FRAMES);
+  for (int i = 0; i < PAN_FRAMES; i++) {
+    g_autofree char *name = g_strdup_printf ("frame %d (100ms)", PAN_FRAMES - 1 - i);
+    g_assert_cmpstr (carried.layers[i].name, ==, name);
+    g_assert_cmpint (carried.layers[i].width, ==, EDGE_W);
+    g_assert_cmpint (carried.layers[i].height, ==, EDGE_H);
+  }
+  for (int k = 0; k < PAN_FRAMES; k++) {
+    g_autofree char *source_name = g_strdup_printf ("source-%d.png", k);
+    g_autofree char *dream_name = g_strdup_printf ("carried-%d.png", k);
+    g_autofree char *after_name = g_strdup_printf ("after-%d.png", k);
+    Picture source, dream, after;
+    picture_load (&c, source_name, &source);
+    picture_load (&c, dream_name, &dream);
+    picture_load (&c, after_name, &after);
+    double mean, difference, unused, max_change;
+    picture_means (&dream, &source, &mean, &difference);
+    g_test_message ("frame %d: mean %.3f, mean difference from its source %.4f", k, mean,
+                    difference);
+    g_assert_true (isfinite (mean));
+    g_assert_cmpfloat (mean, >, 0.1);
+    g_assert_cmpfloat (difference, >, 2.0 / 255);
+    compare (&source, &after, NULL, NULL, &max_change, &unused);
+    g_assert_cmpfloat (max_change, ==, 0);
+    picture_clear (&source);
+    picture_clear (&dream);
+    picture_clear (&after);
+  }
+  assert_layers_unchanged (&c);
+
+  double psnr_source = pan_psnr (&c, "source");
+  double psnr_carried = pan_psnr (&c, "carried");
+  double psnr_independent = pan_psnr (&c, "independent");
+  g_test_message ("PSNR of each frame against the one before moved by the pan: sources %.1f dB, "
+                  "carried %.1f dB, independent dreams %.1f dB",
+                  psnr_source, psnr_carried, psnr_independent);
+  g_assert_cmpfloat (psnr_source, >, 40);
+  g_assert_cmpfloat (psnr_carried, >, psnr_independent + 3);
+  case_end (&c);
+}
+
+/* The zoom: N new layers of the layer's size in a new image, the first at
+ * the bottom, each frame another picture; the source image untouched. */
+static void
+test_animation_zoom (void)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *command =
+      g_strdup_printf ("(let* ((img (dd-open \"%s\")) (drw (dd-layer img)))"
+                       " (dd-report img \"%s/before.txt\")"
+                       " (let ((zoom (dd-zoom img drw 5 1.1 2 2)))"
+                       "  (dd-report zoom \"%s/zoom.txt\") (dd-save-frames zoom \"%s/zoom\")"
+                       "  (dd-report img \"%s/after.txt\")))",
+                       c.image, c.dir, c.dir, c.dir, c.dir);
+  const char *commands[] = { command, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  assert_succeeded (&c);
+  assert_layers_unchanged (&c);
+  Report zoom;
+  report_load (&c, "zoom", &zoom);
+  g_assert_cmpint (zoom.n_layers, ==, 5);
+  for (int i = 0; i < 5; i++) {
+    g_autofree char *name = g_strdup_printf ("DeepDream zoom %d", 5 - i);
+    g_assert_cmpstr (zoom.layers[i].name, ==, name);
+    g_assert_cmpint (zoom.layers[i].width, ==, EDGE_W);
+    g_assert_cmpint (zoom.layers[i].height, ==, EDGE_H);
+  }
+  for (int k = 1; k < 5; k++) {
+    g_autofree char *a_name = g_strdup_printf ("zoom-%d.png", k - 1);
+    g_autofree char *b_name = g_strdup_printf ("zoom-%d.png", k);
+    Picture a, b;
+    picture_load (&c, a_name, &a);
+    picture_load (&c, b_name, &b);
+    double mean, difference;
+    picture_means (&b, &a, &mean, &difference);
+    g_test_message ("zoom frame %d: mean %.3f, mean difference from the frame before %.4f", k, mean,
+                    difference);
+    g_assert_cmpfloat (mean, >, 0.1);
+    g_assert_cmpfloat (difference, >, 1.0 / 255);
+    picture_clear (&a);
+    picture_clear (&b);
+  }
+  case_end (&c);
+}
+
+/* An animation filter's call that must fail with a message containing
+ * expected, leaving the image as it was and making no new one. */
+static void
+check_animation_refused (const char *prepare, const char *call, const char *expected)
+{
+  Case c;
+  if (!case_begin (&c, "sky1024px.jpg"))
+    return;
+  g_autofree char *command = g_strdup_printf (
+      "(let* ((img (dd-open \"%s\")) (drw (dd-layer img)))"
+      " %s (dd-snapshot img \"%s\" \"before\")"
+      " (gimp-message (string-append \"images before: \" (number->string (dd-image-count))))"
+      " (catch #t %s)"
+      " (gimp-message (string-append \"images after: \" (number->string (dd-image-count))))"
+      " (dd-snapshot img \"%s\" \"after\"))",
+      c.image, prepare, c.dir, call, c.dir);
+  const char *commands[] = { command, NULL };
+  c.output = run_gimp (commands);
+  g_test_message ("%s", c.output);
+  if (!strstr (c.output, expected))
+    g_error ("the error does not say '%s':\n%s", expected, c.output);
+  g_assert_nonnull (strstr (c.output, "images before: 1"));
+  g_assert_nonnull (strstr (c.output, "images after: 1"));
+  assert_image_unchanged (&c);
+  case_end (&c);
+}
+
+static void
+test_animation_one_layer (void)
+{
+  if (!dd_flow_available ()) {
+    g_test_skip ("built without optical flow (OpenCV): refused before the layers are counted");
+    return;
+  }
+  check_animation_refused ("", "(dd-frames img 0.75 1)", "image: has 1 layer");
+}
+
+static void
+test_animation_zoom_loop (void)
+{
+  check_animation_refused ("", "(dd-zoom img drw 3 1.1 0 3)", "loop: 3 must be fewer than the 3");
+}
+
+static void
+test_animation_zoom_factor (void)
+{
+  check_animation_refused ("", "(dd-zoom img drw 3 2.5 0 0)", "zoom: 2.5 is out of range");
+}
+
+/* Without optical flow the frames filter refuses in one line. */
+static void
+test_animation_no_flow (void)
+{
+  if (dd_flow_available ()) {
+    g_test_skip ("built with optical flow (OpenCV): the frames filter runs");
+    return;
+  }
+  check_animation_refused ("(gimp-image-insert-layer img (car (gimp-layer-copy drw FALSE)) 0 0)",
+                           "(dd-frames img 0.75 1)", "built without OpenCV");
+}
+
 /* ---- The dialog, on a virtual display ---------------------------------------------- */
 
 /* The plug-in's dialog in the real gimp-2.10 on an Xvfb display of its
@@ -1508,6 +1740,12 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp/controls/strength-map-layer", test_controls_strength_map_layer);
   g_test_add_func ("/gimp/controls/seamless", test_controls_seamless);
   g_test_add_func ("/gimp/controls/preset", test_controls_preset);
+  g_test_add_func ("/gimp/animation/frames", test_animation_frames);
+  g_test_add_func ("/gimp/animation/zoom", test_animation_zoom);
+  g_test_add_func ("/gimp/animation/one-layer", test_animation_one_layer);
+  g_test_add_func ("/gimp/animation/zoom-loop", test_animation_zoom_loop);
+  g_test_add_func ("/gimp/animation/zoom-factor", test_animation_zoom_factor);
+  g_test_add_func ("/gimp/animation/no-flow", test_animation_no_flow);
   g_test_add_func ("/gimp/dialog/ok", test_dialog_ok);
 
   int status = g_test_run ();

@@ -95,3 +95,49 @@
 (define (dd-say-nargs proc)
   (gimp-message (string-append "nargs " proc ": "
                                (number->string (nth 6 (gimp-procedural-db-proc-info proc))))))
+
+; ---- Animations ----
+
+; The sky at 288x162 seen through a 256x144 canvas, as n layers, each the
+; photo moved by (dx, dy) more than the one below it: a camera panning,
+; with the bottom layer the first frame.
+(define (dd-open-panned path n dx dy)
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE path path)))
+         (base (dd-layer img)))
+    (gimp-image-scale img 288 162)
+    (gimp-image-resize img 256 144 0 0)
+    (gimp-item-set-name base "frame 0 (100ms)")
+    (let loop ((k 1))
+      (if (< k n)
+          (let ((copy (car (gimp-layer-copy base FALSE))))
+            (gimp-image-insert-layer img copy 0 0)
+            (gimp-item-set-name copy (string-append "frame " (number->string k) " (100ms)"))
+            (gimp-layer-set-offsets copy (* k dx) (* k dy))
+            (loop (+ k 1)))))
+    img))
+
+; One octave of inception_3b, no jitter, seed 7: quick and reproducible.
+(define (dd-frames img blend iterations)
+  (car (plug-in-deepdream-frames RUN-NONINTERACTIVE img (dd-layer img) blend
+                                 "" "inception_3b/output" -1 1 1.4 iterations 1.5 0 7 -1 0 0 0 0)))
+
+(define (dd-zoom img drw frames zoom angle loop)
+  (car (plug-in-deepdream-zoom RUN-NONINTERACTIVE img drw frames zoom angle loop
+                               "" "inception_3b/output" -1 1 1.4 2 1.5 0 7 -1 0 0 0 0)))
+
+; Each layer of img as it covers the canvas, bottom first, to
+; PREFIX-0.png, PREFIX-1.png, ...
+(define (dd-save-frames img prefix)
+  (let* ((layers (cadr (gimp-image-get-layers img)))
+         (n (vector-length layers)))
+    (let loop ((i 0))
+      (if (< i n)
+          (let* ((copy (car (gimp-image-duplicate img)))
+                 (layer (vector-ref (cadr (gimp-image-get-layers copy)) (- n 1 i)))
+                 (path (string-append prefix "-" (number->string i) ".png")))
+            (gimp-layer-resize-to-image-size layer)
+            (file-png-save-defaults RUN-NONINTERACTIVE copy layer path path)
+            (gimp-image-delete copy)
+            (loop (+ i 1)))))))
+
+(define (dd-image-count) (car (gimp-image-list)))

@@ -66,3 +66,44 @@
 (define (dd3-try thunk)
   (let ((result (catch 'failed (begin (thunk) 'done))))
     (dd3-say "call" (if (eq? result 'done) "ok" "failed"))))
+
+; ---- Animations ----
+
+; The sky at 288x162 seen through a 256x144 canvas, as n layers, each the
+; photo moved by (dx, dy) more than the one below it: a camera panning,
+; with the bottom layer the first frame.
+(define (dd3-open-panned path n dx dy)
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE path)))
+         (base (dd3-layer img)))
+    (gimp-image-scale img 288 162)
+    (gimp-image-resize img 256 144 0 0)
+    (gimp-item-set-name base "frame 0 (100ms)")
+    (let loop ((k 1))
+      (if (< k n)
+          (let ((copy (car (gimp-layer-copy base))))
+            (gimp-image-insert-layer img copy 0 0)
+            (gimp-item-set-name copy (string-append "frame " (number->string k) " (100ms)"))
+            (gimp-layer-set-offsets copy (* k dx) (* k dy))
+            (loop (+ k 1)))))
+    img))
+
+; Each layer of img alone over the canvas, bottom first, to PREFIX-0.png,
+; PREFIX-1.png, ...
+(define (dd3-save-frames img prefix)
+  (let ((n (vector-length (dd3-layers img))))
+    (let loop ((i 0))
+      (if (< i n)
+          (let* ((copy (car (gimp-image-duplicate img)))
+                 (layers (dd3-layers copy))
+                 (keep (vector-ref layers (- n 1 i))))
+            (let remove ((j 0))
+              (if (< j n)
+                  (begin
+                    (if (not (= j (- n 1 i)))
+                        (gimp-image-remove-layer copy (vector-ref layers j)))
+                    (remove (+ j 1)))))
+            (dd3-save-composite copy (string-append prefix "-" (number->string i) ".png"))
+            (gimp-image-delete copy)
+            (loop (+ i 1)))))))
+
+(define (dd3-image-count) (vector-length (car (gimp-get-images))))

@@ -68,6 +68,8 @@ run_case() {
   rm -f "$tmp/gimp.log"
   if log=$("$2" 2>&1); then
     echo "ok $n $1 # $((SECONDS - start)) s"
+    # Figures a case measured, for the log.
+    sed -n 's/^figure: /# /p' <<<"$log"
   elif [ $? -eq 77 ]; then
     echo "ok $n $1 # SKIP $(tail -n 1 <<<"$log")"
   else
@@ -115,7 +117,7 @@ outside() {
 
 open_sky="(dd3-open \"$sky\")"
 
-# A keyword call as the issue's users write it, on a rectangle selection:
+# A keyword call as users write it, on a rectangle selection:
 # one new layer above, the selection's box, mode, opacity, name and mask
 # as asked; pixels outside the selection exactly as before, inside changed.
 case_keywords_selection() {
@@ -489,6 +491,142 @@ case_preset() {
   return $ok
 }
 
+# ---- Animations ----
+
+# The panned clip of dd3-open-panned: frame k shows at (x, y) what frame
+# k - 1 shows at (x + 4, y + 2).
+panned_sky="(dd3-open-panned \"$sky\" 4 -4 -2)"
+animation_args='#:layers "inception_3b/output" #:octaves 1 #:jitter 0 #:seed 7'
+
+# pan_psnr PREFIX: the mean PSNR (dB) of each of the 4 frames PREFIX-K.png
+# against the one before moved by the pan, over their overlap.
+pan_psnr() {
+  local k sum=0 db
+  for k in 1 2 3; do
+    convert "$1-$k.png" -crop 252x142+0+0 +repage "$tmp/psnr-b.png" &&
+      convert "$1-$((k - 1)).png" -crop 252x142+4+2 +repage "$tmp/psnr-a.png" || return 1
+    db=$(compare -metric PSNR "$tmp/psnr-a.png" "$tmp/psnr-b.png" null: 2>&1 | cut -d' ' -f1)
+    [ "$db" = inf ] && db=100
+    sum=$(awk -v s="$sum" -v d="$db" 'BEGIN { print s + d }')
+  done
+  awk -v s="$sum" 'BEGIN { printf "%.1f\n", s / 3 }'
+}
+
+# The layers of a panned photo dreamed as frames, carried along the motion
+# (blend 0.75) and each anew (blend 0: independent dreams, same seed, all
+# the steps): new images of four frames named as their sources, each a
+# real dream; the carried ones agree with the pan far better; the source
+# image keeps its layers and pixels.
+case_animation_frames() {
+  run_gimp "(let* ((img $panned_sky))
+     (dd3-report img) (dd3-save-frames img \"$tmp/source\")
+     (let ((carried (car (plug-in-deepdream-frames #:run-mode RUN-NONINTERACTIVE #:image img
+                           #:drawables (vector (dd3-layer img)) #:blend 0.75 #:iterations 4
+                           $animation_args)))
+           (independent (car (plug-in-deepdream-frames #:run-mode RUN-NONINTERACTIVE #:image img
+                               #:drawables (vector (dd3-layer img)) #:blend 0.0 #:iterations 4
+                               $animation_args))))
+       (dd3-say \"carried\" \"\") (dd3-report carried) (dd3-save-frames carried \"$tmp/carried\")
+       (dd3-save-frames independent \"$tmp/independent\")
+       (dd3-say \"source after\" \"\") (dd3-report img) (dd3-save-frames img \"$tmp/after\")))"
+  [ "$status" -eq 0 ] || return 1
+  local before after
+  before=$(sed -n '/^carried: /q; /^layer: /p' <<<"$out")
+  after=$(sed -n '/^source after: /,$ { /^layer: /p }' <<<"$out")
+  [ -n "$before" ] && [ "$before" = "$after" ] || {
+    echo "the source image's layers changed: $before / $after"
+    return 1
+  }
+  sed -n '/^carried: /,/^source after: /p' <<<"$out" >"$tmp/carried.txt"
+  out=$(cat "$tmp/carried.txt")
+  expect "layers: 4" &&
+    expect_layers "frame 3 (100ms)|28|100.0|0|0|256|144|nomask|1; frame 2 (100ms)|28|100.0|0|0|256|144|nomask|1; frame 1 (100ms)|28|100.0|0|0|256|144|nomask|1; frame 0 (100ms)|28|100.0|0|0|256|144|nomask|1" ||
+    return 1
+  local k changed mean
+  for k in 0 1 2 3; do
+    [ "$(pixels_differ "$tmp/source-$k.png" "$tmp/after-$k.png")" = 0 ] || {
+      echo "source frame $k changed"
+      return 1
+    }
+    changed=$(pixels_differ "$tmp/source-$k.png" "$tmp/carried-$k.png")
+    mean=$(convert "$tmp/carried-$k.png" -colorspace gray -format '%[fx:mean]' info:)
+    echo "frame $k: $changed of 36864 pixels dreamed, mean $mean"
+    [ "$changed" -gt 18000 ] && awk -v m="$mean" 'BEGIN { exit !(m > 0.1 && m < 0.95) }' || return 1
+  done
+  local carried independent
+  carried=$(pan_psnr "$tmp/carried") && independent=$(pan_psnr "$tmp/independent") || return 1
+  echo "figure: PSNR of each frame against the one before moved by the pan: carried" \
+    "$carried dB, independent dreams $independent dB"
+  awk -v c="$carried" -v i="$independent" 'BEGIN { exit !(c > i + 3) }'
+}
+
+# The zoom: N new layers of the layer's size in a new image, the first at
+# the bottom, each frame another picture; the source image untouched.
+case_animation_zoom() {
+  run_gimp "(let* ((img $open_sky) (lyr (dd3-layer img))
+                   (zoom (car (plug-in-deepdream-zoom #:run-mode RUN-NONINTERACTIVE #:image img
+                                #:drawables (vector lyr) #:frames 5 #:zoom 1.1 #:angle 2.0
+                                #:loop 2 #:iterations 2 $animation_args))))
+     (dd3-report zoom) (dd3-save-frames zoom \"$tmp/zoom\")
+     (dd3-say \"source layers\" (vector-length (dd3-layers img))))"
+  [ "$status" -eq 0 ] && expect "layers: 5" && expect "source layers: 1" &&
+    expect_layers "DeepDream zoom 5|28|100.0|0|0|256|144|nomask|1; DeepDream zoom 4|28|100.0|0|0|256|144|nomask|1; DeepDream zoom 3|28|100.0|0|0|256|144|nomask|1; DeepDream zoom 2|28|100.0|0|0|256|144|nomask|1; DeepDream zoom 1|28|100.0|0|0|256|144|nomask|1" ||
+    return 1
+  local k changed
+  for k in 1 2 3 4; do
+    changed=$(pixels_differ "$tmp/zoom-$((k - 1)).png" "$tmp/zoom-$k.png")
+    echo "zoom frame $k: $changed of 36864 pixels differ from the frame before"
+    [ "$changed" -gt 18000 ] || return 1
+  done
+}
+
+# animation_refused CALL MESSAGE [IMAGE]: the call fails with MESSAGE,
+# makes no image, and leaves the image's layers and pixels as they were.
+animation_refused() {
+  run_gimp "(let* ((img ${3:-$open_sky}) (lyr (dd3-layer img)))
+     (dd3-save-composite img \"$tmp/before.png\")
+     (dd3-try (lambda () ($1 #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector lyr)
+                         $animation_args $2)))
+     (dd3-say \"images\" (dd3-image-count))
+     (dd3-report img)
+     (dd3-save-composite img \"$tmp/after.png\"))"
+}
+
+case_animation_refused() {
+  animation_refused plug-in-deepdream-frames "#:iterations 1" &&
+    expect "call: failed" && expect "image: has 1 layer" && expect "images: 1" || return 1
+  animation_refused plug-in-deepdream-zoom "#:frames 3 #:loop 3" &&
+    expect "call: failed" && expect "loop: 3 must be fewer than the 3 frames" &&
+    expect "images: 1" && expect "layers: 1" || return 1
+  [ "$(pixels_differ "$tmp/before.png" "$tmp/after.png")" = 0 ]
+}
+
+# The frames filter killed in the middle of its run, as GIMP 3 does when
+# the user cancels the progress: no new image, the source as it was.
+case_animation_cancel_killed() {
+  (
+    for _ in $(seq 100); do
+      sleep 0.2
+      pid=$(pgrep -n -x plug-in-deepdre -P "$(pgrep -n -f "$tmp/cancel-frames" || echo 1)")
+      [ -n "$pid" ] && break
+    done
+    sleep 2
+    [ -n "$pid" ] && kill -KILL "$pid"
+  ) &
+  local killer=$!
+  run_gimp "(let* ((img $panned_sky))
+     (dd3-say \"marker\" \"$tmp/cancel-frames\")
+     (dd3-save-composite img \"$tmp/before.png\")
+     (dd3-try (lambda () (plug-in-deepdream-frames #:run-mode RUN-NONINTERACTIVE #:image img
+                           #:drawables (vector (dd3-layer img)) #:iterations 1000 $animation_args)))
+     (dd3-say \"images\" (dd3-image-count))
+     (dd3-report img)
+     (dd3-save-composite img \"$tmp/after.png\"))"
+  wait "$killer"
+  expect "call: failed" && expect "images: 1" && expect "layers: 4" || return 1
+  [ "$(pixels_differ "$tmp/before.png" "$tmp/after.png")" = 0 ]
+}
+
 start=$SECONDS
 # seed_last_values SETTINGS...: GimpProcedureConfig's last values of
 # plug-in-deepdream, as GIMP 3 writes them after an interactive run (a
@@ -603,6 +741,10 @@ cases=(
   /gimp3/controls/preset case_preset
   /gimp3/dialog/ok case_dialog
   /gimp3/settings/last-values case_last_values
+  /gimp3/animation/frames case_animation_frames
+  /gimp3/animation/zoom case_animation_zoom
+  /gimp3/animation/refused case_animation_refused
+  /gimp3/animation/cancel-killed case_animation_cancel_killed
 )
 # DD_CASES: a pattern of the case names to run (all by default).
 echo "1..$(for ((i = 0; i < ${#cases[@]}; i += 2)); do [[ ${cases[i]} == *${DD_CASES:-}* ]] && echo; done | wc -l)"

@@ -565,6 +565,83 @@ test_cli_zoom (void)
   g_assert_cmpint (frames, ==, 4);
 }
 
+static void
+copy_file (const char *from_folder, const char *from, const char *to_folder, const char *to)
+{
+  g_autoptr (GBytes) bytes = read_bytes (from_folder, from);
+  g_autofree char *path = g_build_filename (tmp_dir, to_folder, to, NULL);
+  gsize size;
+  gconstpointer data = g_bytes_get_data (bytes, &size);
+  g_assert_true (g_file_set_contents (path, data, (gssize) size, NULL));
+}
+
+/* A looping zoom stopped and started again makes the same frames, byte for
+ * byte, as one that never stopped. The zoom dreams its n + loop frames
+ * alike whatever the loop, so a zoom of 6 frames without one gives the
+ * files a zoom of 4 + 2 leaves when stopped after k frames: the first loop
+ * frames hidden until the cross-fade, the frames past the 4th too. */
+static void
+test_cli_zoom_resume (void)
+{
+  if (!have_cli ())
+    return;
+  DdImage im = frame_new ();
+  frame_sky (&im, 0, 0, 0, 1);
+  g_autofree char *picture = g_build_filename (tmp_dir, "resume.png", NULL);
+  g_assert_true (tu_save_image (picture, "gegl:png-save", "R'G'B' u8", im.pixels, W, H, NULL));
+  g_free (im.pixels);
+  const char *common[] = { "--zoom=1.1",     "--zoom-angle=2", "--layer=" LAYER,
+                           "--iterations=2", "--octaves=1",    "resume.png" };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_cli (&err, "--zoom-frames=6", "--seed=3", common[0], common[1], common[2],
+                            common[3], common[4], common[5], "straight", NULL),
+                   ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (&err, "--zoom-frames=4", "--loop=2", "--seed=3", common[0], common[1],
+                            common[2], common[3], common[4], common[5], "whole", NULL),
+                   ==, 0);
+  g_clear_pointer (&err, g_free);
+  /* The premise: the frames the loop does not touch are the straight ones. */
+  for (int j = 2; j < 4; j++) {
+    g_autofree char *name = g_strdup_printf ("frame-%05d.png", j);
+    g_autoptr (GBytes) a = read_bytes ("straight", name), b = read_bytes ("whole", name);
+    g_assert_true (g_bytes_equal (a, b));
+  }
+  const struct {
+    const char *folder;
+    int done; /* frames a stopped run had written */
+  } stops[] = { { "stopped-3", 3 }, { "stopped-5", 5 } };
+  for (gsize s = 0; s < G_N_ELEMENTS (stops); s++) {
+    g_autofree char *folder = g_build_filename (tmp_dir, stops[s].folder, NULL);
+    g_mkdir_with_parents (folder, 0755);
+    copy_file ("whole", ".deepdream-animation", stops[s].folder, ".deepdream-animation");
+    for (int j = 0; j < stops[s].done; j++) {
+      g_autofree char *from = g_strdup_printf ("frame-%05d.png", j);
+      g_autofree char *to = j < 2 || j >= 4 ? g_strdup_printf (".zoom-%05d.png", j)
+                                            : g_strdup_printf ("frame-%05d.png", j);
+      copy_file ("straight", from, stops[s].folder, to);
+    }
+    g_assert_cmpint (run_cli (&err, "--zoom-frames=4", "--loop=2", common[0], common[1], common[2],
+                              common[3], common[4], common[5], stops[s].folder, NULL),
+                     ==, 0);
+    g_autofree char *going_on = g_strdup_printf ("%d of 6 frames already in", stops[s].done);
+    g_assert_nonnull (strstr (err, going_on));
+    g_assert_nonnull (strstr (err, "(seed 3)"));
+    g_clear_pointer (&err, g_free);
+    g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+    int frames = 0;
+    for (const char *name; (name = g_dir_read_name (dir));) {
+      if (strcmp (name, ".deepdream-animation") == 0)
+        continue;
+      g_assert_true (g_str_has_prefix (name, "frame-"));
+      g_autoptr (GBytes) a = read_bytes ("whole", name), b = read_bytes (stops[s].folder, name);
+      g_assert_true (g_bytes_equal (a, b));
+      frames++;
+    }
+    g_assert_cmpint (frames, ==, 4);
+  }
+}
+
 /* Bad input: one line naming the problem, and a failure status. */
 static void
 test_cli_refused (void)
@@ -623,6 +700,7 @@ main (int argc, char **argv)
   g_test_add_func ("/video/refused", test_refused);
   g_test_add_func ("/video/cli/resume", test_cli_resume);
   g_test_add_func ("/video/cli/zoom", test_cli_zoom);
+  g_test_add_func ("/video/cli/zoom-resume", test_cli_zoom_resume);
   g_test_add_func ("/video/cli/refused", test_cli_refused);
   int status = g_test_run ();
   if (tmp_dir)

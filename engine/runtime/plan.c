@@ -54,12 +54,13 @@ struct _DdPlan {
 /* A plan's memory, in huge pages (dd_alloc_huge), populated before the
  * first step a huge page per call, the calls shared by the threads. The
  * memory is all used from the first step on. On a 2-core virtual
- * machine, 190 MB of 4 KB pages cost 245 ms populated in one call (460 ms
- * a fault at a time, measured earlier); in huge pages 20 ms while the host
- * still backed them from a run a moment before, and after a pause 300 ms
- * in one call, 130-220 ms in calls shared by two threads. A one-step
- * 1024x768 dream went from 0.69 to 0.53 s (medians) run after run, 0.71 to
- * 0.69 s after pauses, and a 6000x4000 one 3 % faster. Kernels before 5.14
+ * machine, 190 MB of 4 KB pages cost 245 ms populated in one call and
+ * 460 ms a fault at a time; in huge pages 20 ms while the host still
+ * backed them from a run a moment before, and after a pause 300 ms in one
+ * call, 130-220 ms in calls shared by two threads. A one-step 1024x768
+ * dream (build/tools/bench-dream --case small) takes 0.53 s in huge pages
+ * against 0.69 s in 4 KB pages run after run (medians), 0.69 against
+ * 0.71 s after pauses; a 6000x4000 one (--case big) 3 % less. Kernels before 5.14
  * refuse the advice, and the pages come by faults; where the system has
  * not the memory, the plan fails here with a clear error rather than the
  * process later. */

@@ -7,12 +7,12 @@
  * every thread of its team has reached the barrier, even one that found no
  * work left. On a machine where another program keeps a core busy, the
  * thread sharing that core waits a scheduler slice for each region before
- * it even starts, and a step has about two hundred regions: measured with
- * GoogLeNet at 1024x768 beside one busy loop on 2 cores, two OpenMP threads
- * took 355-385 ms a step, no better than one thread (375-390 ms), where the
- * same step takes 200-210 ms idle. Here the caller waits only for blocks
- * that a thread has taken: a thread that wakes late finds the work gone and
- * holds nobody up.
+ * it even starts, and a step has about two hundred regions: GoogLeNet at
+ * 1024x768 (build/tools/bench) beside one shell busy loop on 2 cores, two
+ * OpenMP threads took 355-385 ms a step, no better than one thread
+ * (375-390 ms), where the same step takes 200-210 ms idle. Here the
+ * caller waits only for blocks that a thread has taken: a thread that
+ * wakes late finds the work gone and holds nobody up.
  *
  * The job is published as one 64-bit ticket, its generation in the high
  * half and the next unclaimed block in the low half, so that a thread

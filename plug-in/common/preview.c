@@ -30,10 +30,10 @@
 #define PREVIEW_ITERATIONS 3
 #define DEBOUNCE_MS 300
 /* Seconds for one iteration over a million pixels with GoogLeNet's
- * inception_4c/output, measured with the command line on the 2-core
- * machine this was written on (512x288, 4 octaves of 10 iterations, that
- * is 2.8 million pixel-steps: 3.2 s with the model's loading). Only used
- * until the first preview has timed the chosen layers where it runs. */
+ * inception_4c/output on 2 cores of an x86-64 laptop-class CPU (deepdream
+ * on a 512x288 picture, 4 octaves of 10 iterations, that is 2.8 million
+ * pixel-steps: 3.2 s with the model's loading). Only used until the first
+ * preview has timed the chosen layers where it runs. */
 #define DEFAULT_SECONDS_PER_MPX_STEP 1.2
 
 /* ---- Shared models ------------------------------------------------------------- */

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "pixels.h"
+
 const ProcedureArg *
 procedure_args (int *n_args, int *n_through_opacity)
 {
@@ -98,6 +100,7 @@ procedure_arg_description (const ProcedureArg *arg, const char *none_text)
     return g_strdup ("Preset of the model (its card's or one the user saved): its values "
                      "replace those of the arguments it sets (\"\" = none)");
   case ARG_DREAM:
+  case ARG_ANIMATION:
     break;
   }
   return dream_arg_description (arg->spec);
@@ -211,4 +214,134 @@ procedure_layer_name (const DdModelCard *card, const DdDreamParams *params)
     g_string_append_printf (name, "%s%s", i ? "+" : " ", layer);
   }
   return g_string_free (name, FALSE);
+}
+
+/* ---- The animation filters ------------------------------------------------------- */
+
+/* The zoom dreams each frame from the one before: a few steps at two
+ * octaves build on the last frame's dream, as the command line's
+ * documentation recommends (--iterations 3 --octaves 2), where a still
+ * dream's defaults would take ten times as long per frame. */
+static const struct {
+  const char *name;
+  double def;
+} zoom_dream_defaults[] = { { "octaves", 2 }, { "iterations", 3 } };
+
+static GArray *
+make_animation_args (AnimationKind kind)
+{
+  GArray *list = g_array_new (FALSE, FALSE, sizeof (ProcedureArg));
+  int n;
+  const DdParamSpec *own = animation_param_specs (kind, &n);
+  for (int i = 0; i < n; i++) {
+    ProcedureArg a = { ARG_ANIMATION, own[i].name, &own[i] };
+    g_array_append_val (list, a);
+  }
+  /* The classic rows only: the animations hold colours and tile by their
+   * own rules, and scripts written for them keep their argument count. */
+  const ProcedureArg *dream = procedure_args (&n, NULL);
+  n = procedure_n_classic_args ();
+  for (int i = 0; i < n; i++) {
+    if (dream[i].kind != ARG_DREAM)
+      continue;
+    ProcedureArg a = dream[i];
+    for (gsize k = 0; kind == ANIMATION_ZOOM && k < G_N_ELEMENTS (zoom_dream_defaults); k++)
+      if (strcmp (a.name, zoom_dream_defaults[k].name) == 0) {
+        /* A copy of the row with the zoom's default, kept for the process. */
+        DdParamSpec *spec = g_memdup2 (a.spec, sizeof *spec);
+        spec->def = zoom_dream_defaults[k].def;
+        a.spec = spec;
+      }
+    g_array_append_val (list, a);
+  }
+  return list;
+}
+
+const ProcedureArg *
+procedure_animation_args (AnimationKind kind, int *n_args)
+{
+  static GArray *args[2];
+  if (g_once_init_enter (&args[kind]))
+    g_once_init_leave (&args[kind], make_animation_args (kind));
+  *n_args = args[kind]->len;
+  return (const ProcedureArg *) args[kind]->data;
+}
+
+void
+procedure_animation_defaults (AnimationKind kind, DdDreamParams *params, AnimationValues *values)
+{
+  dd_dream_params_init (params);
+  animation_values_init (values);
+  int n;
+  const ProcedureArg *args = procedure_animation_args (kind, &n);
+  for (int i = 0; i < n; i++)
+    if (args[i].kind == ARG_DREAM && args[i].spec->type == DD_PARAM_INT)
+      *(int *) ((char *) params + args[i].spec->offset) = (int) args[i].spec->def;
+}
+
+void
+procedure_show_frame_progress (double fraction, int frame, int n_frames, gpointer data)
+{
+  double elapsed_s = (g_get_monotonic_time () - *(const gint64 *) data) / 1e6;
+  if (fraction >= TIME_LEFT_MIN_FRACTION && fraction < 1) {
+    double left_s = elapsed_s * (1 - fraction) / fraction;
+    gimp_progress_set_text_printf ("DeepDream: frame %d of %d, about %.0f %s left", frame, n_frames,
+                                   left_s < 90 ? MAX (left_s, 1) : left_s / 60,
+                                   left_s < 90 ? "s" : "min");
+  } else {
+    gimp_progress_set_text_printf ("DeepDream: frame %d of %d", frame, n_frames);
+  }
+  gimp_progress_update (fraction);
+}
+
+gboolean
+procedure_animation_begin (AnimationRun *run, AnimationKind kind, const DdDreamParams *params,
+                           const AnimationValues *values, int n_layers, int width, int height,
+                           int channels, GError **error)
+{
+  *run = (AnimationRun){ 0 };
+  if (kind == ANIMATION_FRAMES && n_layers < 2) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
+                 "image: has %d layer; an animation is a stack of layers, one per frame (for a "
+                 "still, use Filters > Artistic > DeepDream)",
+                 n_layers);
+    return FALSE;
+  }
+  if (!(run->model = dd_model_open (params->model, &run->card, error)) ||
+      !dd_dream_check (run->model, run->card, params, width, height, channels, NULL, error))
+    return FALSE;
+  run->n = kind == ANIMATION_FRAMES ? n_layers : values->frames;
+  run->frames = g_new0 (DdImage, run->n);
+  run->names = g_new0 (char *, run->n + 1);
+  return TRUE;
+}
+
+gboolean
+procedure_animation_dream (AnimationRun *run, AnimationKind kind, const DdDreamParams *params,
+                           const AnimationValues *values, GError **error)
+{
+  gimp_progress_init (kind == ANIMATION_ZOOM ? "DeepDream zoom" : "DeepDream frames");
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok =
+      kind == ANIMATION_ZOOM
+          ? animation_zoom (run->model, run->card, params, values, &run->first, run->frames,
+                            procedure_show_frame_progress, &start, error)
+          : animation_dream_frames (run->model, run->card, params, values->blend, run->frames,
+                                    run->n, procedure_show_frame_progress, &start, error);
+  gimp_progress_end ();
+  for (int i = 0; ok && kind == ANIMATION_ZOOM && i < run->n; i++)
+    run->names[i] = g_strdup_printf ("DeepDream zoom %d", i + 1);
+  return ok;
+}
+
+void
+procedure_animation_end (AnimationRun *run)
+{
+  for (int i = 0; i < run->n; i++)
+    pixels_clear (&run->frames[i]);
+  g_clear_pointer (&run->frames, g_free);
+  g_clear_pointer (&run->names, g_strfreev);
+  pixels_clear (&run->first);
+  g_clear_pointer (&run->card, dd_model_card_free);
+  g_clear_pointer (&run->model, dd_model_unref);
 }

@@ -9,6 +9,7 @@
 /* For GimpLayerMode only, which both GIMPs' libgimp define alike. */
 #include <libgimp/gimp.h>
 
+#include "animation.h"
 #include "deepdream.h"
 
 #define PLUG_IN_PROC "plug-in-deepdream"
@@ -40,12 +41,20 @@
  * Rows added to the table later therefore land after opacity, and scripts
  * written for older versions keep working. Both GIMPs name their arguments
  * after these. */
-typedef enum { ARG_DREAM, ARG_GUIDE, ARG_LAYER_MODE, ARG_OPACITY, ARG_MASK, ARG_PRESET } ArgKind;
+typedef enum {
+  ARG_DREAM,
+  ARG_GUIDE,
+  ARG_LAYER_MODE,
+  ARG_OPACITY,
+  ARG_MASK,
+  ARG_PRESET,
+  ARG_ANIMATION
+} ArgKind;
 
 typedef struct {
   ArgKind kind;
   const char *name;
-  const DdParamSpec *spec; /* ARG_DREAM only */
+  const DdParamSpec *spec; /* ARG_DREAM (DdDreamParams), ARG_ANIMATION (AnimationValues) */
 } ProcedureArg;
 
 /* n_through_opacity: how many come up to and including opacity (2.10's
@@ -90,3 +99,66 @@ gboolean procedure_dream (DdModel *model, const DdModelCard *card, const DdDream
 
 /* "DeepDream inception_4c", "DeepDream squeezenet fire5+fire7". */
 gchar *procedure_layer_name (const DdModelCard *card, const DdDreamParams *params);
+
+/* ---- The animation filters ------------------------------------------------------- */
+
+#define FRAMES_PROC "plug-in-deepdream-frames"
+#define FRAMES_MENU_LABEL "DeepDream _Frames…"
+#define FRAMES_BLURB "Dream every layer as a frame of an animation, the dream following the motion"
+#define FRAMES_HELP                                                                                \
+  "Dreams the layers of the image as the frames of an animation, the bottom layer first as "       \
+  "Filters > Animation > Playback plays them, into a new image with one layer per frame, named "   \
+  "as its source (frame timings such as \"(100ms)\" are kept). Each frame starts from the "        \
+  "previous frame's dream carried along the motion between the two layers (optical flow), "        \
+  "blended with the new layer, so the dream moves with the picture instead of flickering. The "    \
+  "image itself is not changed. Needs a libdeepdream built with OpenCV."
+
+#define ZOOM_PROC "plug-in-deepdream-zoom"
+#define ZOOM_MENU_LABEL "DeepDream _Zoom…"
+#define ZOOM_BLURB "Make an endless dream zoom into the layer, as the layers of a new image"
+#define ZOOM_HELP                                                                                  \
+  "Makes an endless zoom into the layer: the first frame is the layer dreamed, each next frame "   \
+  "the one before zoomed in (and turned) about its centre and dreamed again, its colours held to " \
+  "the first frame's. The frames go into a new image, one layer each, the first at the bottom, "   \
+  "ready for Filters > Animation > Playback and export as GIF or WebP. A few steps per frame "     \
+  "are enough: the dream builds up from frame to frame. The image itself is not changed."
+
+#define ANIMATION_MENU_PATH "<Image>/Filters/Animation"
+
+/* The arguments after run-mode, image and drawable(s): the kind's own
+ * (AnimationValues), then the dream's as in procedure_args() without the
+ * guide and the new layer's mode and opacity, under the same names. The
+ * zoom's octaves and iterations default to a few steps a frame. */
+const ProcedureArg *procedure_animation_args (AnimationKind kind, int *n_args);
+/* params and values with the kind's defaults. */
+void procedure_animation_defaults (AnimationKind kind, DdDreamParams *params,
+                                   AnimationValues *values);
+
+/* Progress of an animation in the progress bar: the frame and the time
+ * left. data points to the run's start, g_get_monotonic_time()'s. */
+void procedure_show_frame_progress (double fraction, int frame, int n_frames, gpointer data);
+
+/* One run of an animation filter: the model, and the frames in memory
+ * (bottom layer first) with the names of the layers they become. */
+typedef struct {
+  DdModel *model;
+  DdModelCard *card;
+  int n;           /* frames */
+  DdImage *frames; /* n; the frames filter reads its layers into them */
+  char **names;    /* n + 1; the frames filter fills it with its layers' names */
+  DdImage first;   /* the zoom's source, which it reads */
+} AnimationRun;
+
+/* Checks what can be checked from the sizes, before any pixel is read: n
+ * layers of width x height with channels colour channels (1 or 3) for the
+ * frames (two at least), the zoom's source for the zoom; opens the model
+ * and makes room for the frames. */
+gboolean procedure_animation_begin (AnimationRun *run, AnimationKind kind,
+                                    const DdDreamParams *params, const AnimationValues *values,
+                                    int n_layers, int width, int height, int channels,
+                                    GError **error);
+/* Dreams the frames with the progress bar over the whole run. */
+gboolean procedure_animation_dream (AnimationRun *run, AnimationKind kind,
+                                    const DdDreamParams *params, const AnimationValues *values,
+                                    GError **error);
+void procedure_animation_end (AnimationRun *run);

@@ -27,6 +27,7 @@ arg_type (const ProcedureArg *arg)
   case ARG_OPACITY:
     return GIMP_PDB_FLOAT;
   case ARG_DREAM:
+  case ARG_ANIMATION:
     break;
   }
   switch (arg->spec->type) {
@@ -41,6 +42,22 @@ arg_type (const ProcedureArg *arg)
   return GIMP_PDB_INT32;
 }
 
+static GimpParamDef *
+make_defs (const ProcedureArg *args, int n_args, const char *drawable_text, gint *n_defs)
+{
+  GimpParamDef *defs = g_new (GimpParamDef, N_FIXED + n_args);
+  defs[0] =
+      (GimpParamDef){ GIMP_PDB_INT32, g_strdup ("run-mode"),
+                      g_strdup ("The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }") };
+  defs[1] = (GimpParamDef){ GIMP_PDB_IMAGE, g_strdup ("image"), g_strdup ("Input image") };
+  defs[2] = (GimpParamDef){ GIMP_PDB_DRAWABLE, g_strdup ("drawable"), g_strdup (drawable_text) };
+  for (gint i = 0; i < n_args; i++)
+    defs[N_FIXED + i] = (GimpParamDef){ arg_type (&args[i]), g_strdup (args[i].name),
+                                        procedure_arg_description (&args[i], "-1 = none") };
+  *n_defs = N_FIXED + n_args;
+  return defs;
+}
+
 GimpParamDef *
 arguments_make_defs (gboolean full, gint *n_defs)
 {
@@ -48,18 +65,18 @@ arguments_make_defs (gboolean full, gint *n_defs)
   const ProcedureArg *args = procedure_args (&n_args, NULL);
   if (!full)
     n_args = procedure_n_classic_args ();
-  GimpParamDef *defs = g_new (GimpParamDef, N_FIXED + n_args);
-  defs[0] =
-      (GimpParamDef){ GIMP_PDB_INT32, g_strdup ("run-mode"),
-                      g_strdup ("The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }") };
-  defs[1] = (GimpParamDef){ GIMP_PDB_IMAGE, g_strdup ("image"), g_strdup ("Input image") };
-  defs[2] = (GimpParamDef){ GIMP_PDB_DRAWABLE, g_strdup ("drawable"),
-                            g_strdup ("The layer to dream on") };
-  for (gint i = 0; i < n_args; i++)
-    defs[N_FIXED + i] = (GimpParamDef){ arg_type (&args[i]), g_strdup (args[i].name),
-                                        procedure_arg_description (&args[i], "-1 = none") };
-  *n_defs = N_FIXED + n_args;
-  return defs;
+  return make_defs (args, n_args, "The layer to dream on", n_defs);
+}
+
+GimpParamDef *
+arguments_make_animation_defs (AnimationKind kind, gint *n_defs)
+{
+  int n_args;
+  const ProcedureArg *args = procedure_animation_args (kind, &n_args);
+  return make_defs (args, n_args,
+                    kind == ANIMATION_ZOOM ? "The layer to zoom into"
+                                           : "Any layer of the image (every layer is a frame)",
+                    n_defs);
 }
 
 void
@@ -72,10 +89,11 @@ arguments_free_defs (GimpParamDef *defs, gint n_defs)
   g_free (defs);
 }
 
+/* Sets spec's field of base (DdDreamParams or AnimationValues). */
 static void
-set_dream_field (DdDreamParams *params, const DdParamSpec *spec, const GimpParam *value)
+set_field (gpointer base, const DdParamSpec *spec, const GimpParam *value)
 {
-  gpointer field = (char *) params + spec->offset;
+  gpointer field = (char *) base + spec->offset;
   switch (spec->type) {
   case DD_PARAM_INT:
   case DD_PARAM_CHOICE:
@@ -115,7 +133,9 @@ arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params, Pl
       preset = value->data.d_string;
       break;
     case ARG_DREAM:
-      set_dream_field (params, args[i].spec, value);
+      set_field (params, args[i].spec, value);
+      break;
+    case ARG_ANIMATION:
       break;
     case ARG_GUIDE:
       vals->guide = value->data.d_drawable;
@@ -131,8 +151,25 @@ arguments_read (const GimpParam *param, gint n_params, DdDreamParams *params, Pl
   return procedure_apply_preset (params, preset, error);
 }
 
+gboolean
+arguments_read_animation (AnimationKind kind, const GimpParam *param, gint n_params,
+                          DdDreamParams *params, AnimationValues *values, GError **error)
+{
+  int n_args;
+  const ProcedureArg *args = procedure_animation_args (kind, &n_args);
+  if (n_params != N_FIXED + n_args) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "%s takes %d arguments, not %d",
+                 kind == ANIMATION_ZOOM ? ZOOM_PROC : FRAMES_PROC, N_FIXED + n_args, n_params);
+    return FALSE;
+  }
+  for (int i = 0; i < n_args; i++)
+    set_field (args[i].kind == ARG_ANIMATION ? (gpointer) values : (gpointer) params, args[i].spec,
+               &param[N_FIXED + i]);
+  return TRUE;
+}
+
 static gboolean
-check_image (gint32 image, gint32 drawable, GError **error)
+check_image_only (gint32 image, GError **error)
 {
   if (!gimp_image_is_valid (image)) {
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "image: %d is not an open image", image);
@@ -144,6 +181,14 @@ check_image (gint32 image, gint32 drawable, GError **error)
                  "greyscale first (Image > Mode)");
     return FALSE;
   }
+  return TRUE;
+}
+
+static gboolean
+check_image (gint32 image, gint32 drawable, GError **error)
+{
+  if (!check_image_only (image, error))
+    return FALSE;
   if (!gimp_item_is_valid (drawable) || !gimp_item_is_layer (drawable) ||
       gimp_item_get_image (drawable) != image) {
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
@@ -201,4 +246,16 @@ arguments_check (gint32 image, gint32 drawable, const DdDreamParams *params,
 {
   return check_image (image, drawable, error) && check_values (vals, error) &&
          check_mask (image, vals->mask, error) && dd_dream_params_validate (params, error);
+}
+
+gboolean
+arguments_check_animation (AnimationKind kind, gint32 image, gint32 drawable,
+                           const DdDreamParams *params, const AnimationValues *values,
+                           GError **error)
+{
+  /* The frames are every layer: the active drawable plays no part. */
+  gboolean image_ok = kind == ANIMATION_FRAMES ? check_image_only (image, error)
+                                               : check_image (image, drawable, error);
+  return image_ok && animation_values_check (kind, values, error) &&
+         dd_dream_params_validate (params, error);
 }

@@ -24,3 +24,12 @@ gboolean arguments_read (const GimpParam *param, gint n_params, DdDreamParams *p
  * names the argument at fault. */
 gboolean arguments_check (gint32 image, gint32 drawable, const DdDreamParams *params,
                           const PlugInValues *vals, GError **error);
+
+/* The same for the animation filters (procedure_animation_args()). */
+GimpParamDef *arguments_make_animation_defs (AnimationKind kind, gint *n_defs);
+/* A non-interactive call gives every argument. */
+gboolean arguments_read_animation (AnimationKind kind, const GimpParam *param, gint n_params,
+                                   DdDreamParams *params, AnimationValues *values, GError **error);
+gboolean arguments_check_animation (AnimationKind kind, gint32 image, gint32 drawable,
+                                    const DdDreamParams *params, const AnimationValues *values,
+                                    GError **error);

@@ -116,3 +116,49 @@ image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixe
                  gimp_item_get_name (source), gimp_get_pdb_error ());
   return layer;
 }
+
+gboolean
+image_io_read_frame (gint32 layer, int width, int height, DdImage *out, GError **error)
+{
+  gint off_x, off_y;
+  gimp_drawable_offsets (layer, &off_x, &off_y);
+  GeglRectangle canvas = { -off_x, -off_y, width, height };
+  int channels = (gimp_drawable_is_gray (layer) ? 1 : 3) + 1;
+  GeglBuffer *buffer = gimp_drawable_get_buffer (layer);
+  gboolean ok =
+      pixels_read (buffer, &canvas, channels, G_MAXINT, gimp_item_get_name (layer), out, error);
+  g_object_unref (buffer);
+  return ok;
+}
+
+gint32
+image_io_new_animation (gint32 source, const DdImage *frames, char *const *names, int n,
+                        GError **error)
+{
+  const int width = frames[0].width, height = frames[0].height;
+  GimpImageBaseType base = gimp_image_base_type (source);
+  gint32 image =
+      gimp_image_new_with_precision (width, height, base, gimp_image_get_precision (source));
+  if (image == -1) {
+    g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "could not make a new %dx%d image: %s", width,
+                 height, gimp_get_pdb_error ());
+    return -1;
+  }
+  /* A new image's making is not the user's to undo. */
+  gimp_image_undo_disable (image);
+  GimpImageType type = base == GIMP_GRAY ? GIMP_GRAYA_IMAGE : GIMP_RGBA_IMAGE;
+  for (int i = 0; i < n; i++) {
+    gint32 layer =
+        gimp_layer_new (image, names[i], width, height, type, 100, GIMP_LAYER_MODE_NORMAL);
+    /* Each on top: the first frame ends at the bottom. */
+    if (layer == -1 || !gimp_image_insert_layer (image, layer, 0, 0)) {
+      g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "could not add frame %d to the new image: %s",
+                   i + 1, gimp_get_pdb_error ());
+      gimp_image_delete (image);
+      return -1;
+    }
+    write_pixels (layer, &frames[i]);
+  }
+  gimp_image_undo_enable (image);
+  return image;
+}

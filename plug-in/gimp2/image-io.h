@@ -37,3 +37,15 @@ gboolean image_io_read_mask (gint32 mask, gint32 drawable, const GeglRectangle *
 gint32 image_io_add_layer (gint32 source, const GeglRectangle *box, const DdImage *pixels,
                            const gchar *name, GimpLayerMode mode, gdouble opacity,
                            const gchar *settings, GError **error);
+
+/* Reads layer as one width x height frame of its image's canvas (the
+ * layer at its offsets, transparent where it does not reach), as
+ * perceptual float, grey or RGB, always with alpha. */
+gboolean image_io_read_frame (gint32 layer, int width, int height, DdImage *out, GError **error);
+
+/* A new image like source (base type, precision) of the frames' size,
+ * holding frames[i] as a layer called names[i], frames[0] at the bottom as
+ * GIMP plays animations; its undo history starts empty. Returns the image,
+ * or -1 with error set. */
+gint32 image_io_new_animation (gint32 source, const DdImage *frames, char *const *names, int n,
+                               GError **error);

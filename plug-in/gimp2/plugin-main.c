@@ -9,6 +9,7 @@
  * plug-in by killing it, so a run stopped at any point before that leaves
  * the image exactly as it was.
  */
+#include "animation.h"
 #include "arguments.h"
 #include "dialog.h"
 #include "image-io.h"
@@ -54,6 +55,7 @@ query (void)
                           "RGB*, GRAY*", GIMP_PLUGIN, n_defs, G_N_ELEMENTS (return_vals), defs,
                           return_vals);
   arguments_free_defs (defs, n_defs);
+  animation_query ();
 }
 
 /* Dreams the selected part of drawable into a new layer; returns it, or
@@ -124,38 +126,21 @@ get_settings (GimpRunMode run_mode, gint32 image, gint32 drawable, const GimpPar
   return FALSE;
 }
 
-static void
-run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_vals,
-     GimpParam **return_vals)
+void
+plugin_return (GimpRunMode run_mode, GimpPDBArgType type, gint32 id, GError *error,
+               gint *n_return_vals, GimpParam **return_vals)
 {
   static GimpParam values[2];
   static gchar *message;
-  GimpRunMode run_mode = param[0].data.d_int32;
-  gint32 image = param[1].data.d_image, drawable = param[2].data.d_drawable;
   GimpPDBStatusType status = GIMP_PDB_CANCEL;
-  DdDreamParams params;
-  PlugInValues vals = PLUG_IN_VALUES_DEFAULT;
-  GError *error = NULL;
-  gint32 layer = -1;
-
-  if (strcmp (name, SAVE_PROC) == 0) {
-    save_run (n_params, param, n_return_vals, return_vals);
-    return;
-  }
-  gegl_init (NULL, NULL);
-  dd_dream_params_init (&params);
-  if (get_settings (run_mode, image, drawable, param, n_params, &params, &vals, &error) &&
-      arguments_check (image, drawable, &params, &vals, &error))
-    layer = dream (drawable, &params, &vals, &error);
-
   *n_return_vals = 1;
   *return_vals = values;
   values[0].type = GIMP_PDB_STATUS;
-  if (layer != -1) {
+  if (id != -1) {
     status = GIMP_PDB_SUCCESS;
     *n_return_vals = 2;
-    values[1].type = GIMP_PDB_LAYER;
-    values[1].data.d_layer = layer;
+    values[1].type = type;
+    values[1].data.d_int32 = id; /* layer and image ids alike */
   } else if (error) {
     /* GIMP shows the message to interactive users; scripts get it as
      * the procedure's error. */
@@ -170,5 +155,33 @@ run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_va
   values[0].data.d_status = status;
   if (run_mode != GIMP_RUN_NONINTERACTIVE)
     gimp_displays_flush ();
+}
+
+static void
+run (const gchar *name, gint n_params, const GimpParam *param, gint *n_return_vals,
+     GimpParam **return_vals)
+{
+  GimpRunMode run_mode = param[0].data.d_int32;
+  gint32 image = param[1].data.d_image, drawable = param[2].data.d_drawable;
+  DdDreamParams params;
+  PlugInValues vals = PLUG_IN_VALUES_DEFAULT;
+  GError *error = NULL;
+  gint32 layer = -1;
+
+  if (strcmp (name, SAVE_PROC) == 0) {
+    save_run (n_params, param, n_return_vals, return_vals);
+    return;
+  }
+  if (strcmp (name, PLUG_IN_PROC) != 0 && strcmp (name, PLUG_IN_PROC_FULL) != 0) {
+    animation_run (name, n_params, param, n_return_vals, return_vals);
+    return;
+  }
+  gegl_init (NULL, NULL);
+  dd_dream_params_init (&params);
+  if (get_settings (run_mode, image, drawable, param, n_params, &params, &vals, &error) &&
+      arguments_check (image, drawable, &params, &vals, &error))
+    layer = dream (drawable, &params, &vals, &error);
+
+  plugin_return (run_mode, GIMP_PDB_LAYER, layer, error, n_return_vals, return_vals);
   dd_dream_params_clear (&params);
 }

@@ -26,3 +26,10 @@ typedef struct {
 /* plug-in-deepdream with every argument, the artists' controls included
  * (see procedure_n_classic_args()). */
 #define PLUG_IN_PROC_FULL "plug-in-deepdream-full"
+
+/* Fills the return values of a run: success with the new item of type
+ * (a layer or an image) when id is not -1, else the error's message as
+ * an execution error (error taken), else a cancel; flushes the displays
+ * of an interactive run. */
+void plugin_return (GimpRunMode run_mode, GimpPDBArgType type, gint32 id, GError *error,
+                    gint *n_return_vals, GimpParam **return_vals);

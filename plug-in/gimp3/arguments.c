@@ -87,16 +87,18 @@ arguments_add (GimpProcedure *procedure)
                                           G_PARAM_READWRITE);
       break;
     case ARG_DREAM:
+    case ARG_ANIMATION:
       add_dream_arg (procedure, &args[i], blurb);
       break;
     }
   }
 }
 
+/* Reads spec's field of base (DdDreamParams or AnimationValues). */
 static void
-read_dream_field (GimpProcedureConfig *config, const DdParamSpec *spec, DdDreamParams *params)
+read_field (GimpProcedureConfig *config, const DdParamSpec *spec, gpointer base)
 {
-  gpointer field = (char *) params + spec->offset;
+  gpointer field = (char *) base + spec->offset;
   switch (spec->type) {
   case DD_PARAM_INT:
   case DD_PARAM_CHOICE:
@@ -138,7 +140,9 @@ arguments_read (GimpProcedureConfig *config, DdDreamParams *params, PlugInValues
     case ARG_PRESET:
       break;
     case ARG_DREAM:
-      read_dream_field (config, args[i].spec, params);
+      read_field (config, args[i].spec, params);
+      break;
+    case ARG_ANIMATION:
       break;
     }
   }
@@ -224,14 +228,26 @@ arguments_pick_drawable (GimpImage *image, GimpDrawable **drawables, GimpDrawabl
 }
 
 static gboolean
-check_image (GimpImage *image, GimpDrawable *drawable, GError **error)
+check_image_only (GimpImage *image, GError **error)
 {
+  if (!gimp_image_is_valid (image)) {
+    g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT, "image: is not an open image");
+    return FALSE;
+  }
   if (gimp_image_get_base_type (image) == GIMP_INDEXED) {
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
                  "image: indexed images are not supported; convert the image to RGB or "
                  "greyscale first (Image > Mode)");
     return FALSE;
   }
+  return TRUE;
+}
+
+static gboolean
+check_image (GimpImage *image, GimpDrawable *drawable, GError **error)
+{
+  if (!check_image_only (image, error))
+    return FALSE;
   if (!gimp_item_is_valid (GIMP_ITEM (drawable)) || !GIMP_IS_LAYER (drawable) ||
       gimp_item_get_image (GIMP_ITEM (drawable)) != image) {
     g_set_error (error, DD_ERROR, DD_ERROR_ARGUMENT,
@@ -278,4 +294,45 @@ arguments_check (GimpImage *image, GimpDrawable *drawable, const DdDreamParams *
   }
   return procedure_check_layer_values (vals->layer_mode, vals->opacity, error) &&
          dd_dream_params_validate (params, error);
+}
+
+/* ---- The animation filters ------------------------------------------------------- */
+
+void
+arguments_add_animation (GimpProcedure *procedure, AnimationKind kind)
+{
+  int n_args;
+  const ProcedureArg *args = procedure_animation_args (kind, &n_args);
+  for (int i = 0; i < n_args; i++) {
+    g_autofree gchar *blurb = procedure_arg_description (&args[i], "");
+    add_dream_arg (procedure, &args[i], blurb);
+  }
+}
+
+void
+arguments_read_animation (GimpProcedureConfig *config, AnimationKind kind, DdDreamParams *params,
+                          AnimationValues *values)
+{
+  int n_args;
+  const ProcedureArg *args = procedure_animation_args (kind, &n_args);
+  for (int i = 0; i < n_args; i++)
+    read_field (config, args[i].spec,
+                args[i].kind == ARG_ANIMATION ? (gpointer) values : (gpointer) params);
+}
+
+gboolean
+arguments_check_animation (AnimationKind kind, GimpImage *image, GimpDrawable **drawables,
+                           const DdDreamParams *params, const AnimationValues *values,
+                           GError **error)
+{
+  if (kind == ANIMATION_ZOOM) {
+    /* The zoom is made from one layer, the frames from all of them. */
+    GimpDrawable *drawable;
+    if (!arguments_pick_drawable (image, drawables, &drawable, error) ||
+        !check_image (image, drawable, error))
+      return FALSE;
+  } else if (!check_image_only (image, error)) {
+    return FALSE;
+  }
+  return animation_values_check (kind, values, error) && dd_dream_params_validate (params, error);
 }

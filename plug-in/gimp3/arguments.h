@@ -30,3 +30,12 @@ gboolean arguments_pick_drawable (GimpImage *image, GimpDrawable **drawables,
  * names the argument at fault. */
 gboolean arguments_check (GimpImage *image, GimpDrawable *drawable, const DdDreamParams *params,
                           const PlugInValues *vals, GError **error);
+
+/* The same for the animation filters (procedure_animation_args()). */
+void arguments_add_animation (GimpProcedure *procedure, AnimationKind kind);
+void arguments_read_animation (GimpProcedureConfig *config, AnimationKind kind,
+                               DdDreamParams *params, AnimationValues *values);
+/* The zoom needs one layer among drawables; the frames take every layer. */
+gboolean arguments_check_animation (AnimationKind kind, GimpImage *image, GimpDrawable **drawables,
+                                    const DdDreamParams *params, const AnimationValues *values,
+                                    GError **error);

@@ -401,3 +401,23 @@ deepdream_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpIma
   g_free (d.model_id);
   return ok;
 }
+
+/* ---- The animation filters' dialog ---------------------------------------------------- */
+
+gboolean
+animation_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, AnimationKind kind)
+{
+  gimp_ui_init (PLUG_IN_BINARY);
+  GtkWidget *dialog = gimp_procedure_dialog_new (
+      procedure, config, kind == ANIMATION_ZOOM ? "DeepDream Zoom" : "DeepDream Frames");
+  GimpProcedureDialog *d = GIMP_PROCEDURE_DIALOG (dialog);
+  if (kind == ANIMATION_ZOOM)
+    gimp_procedure_dialog_fill (d, "frames", "zoom", "angle", "loop", "model", "layers", "octaves",
+                                "iterations", "step-size", "seed", NULL);
+  else
+    gimp_procedure_dialog_fill (d, "blend", "model", "layers", "octaves", "iterations", "step-size",
+                                "seed", NULL);
+  gboolean ok = gimp_procedure_dialog_run (d);
+  gtk_widget_destroy (dialog);
+  return ok;
+}

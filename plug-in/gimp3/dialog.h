@@ -11,3 +11,8 @@
  * and TRUE is returned, on Cancel FALSE. */
 gboolean deepdream_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpImage *image,
                            GimpDrawable *drawable);
+
+/* The animation filters' plain dialog: the kind's own settings, then what
+ * to amplify and how hard; the others keep their last values. */
+gboolean animation_dialog (GimpProcedure *procedure, GimpProcedureConfig *config,
+                           AnimationKind kind);

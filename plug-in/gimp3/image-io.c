@@ -110,3 +110,52 @@ image_io_add_layer (GimpDrawable *source, const GeglRectangle *box, const DdImag
                  gimp_pdb_get_last_error (gimp_get_pdb ()));
   return layer;
 }
+
+gboolean
+image_io_read_frame (GimpLayer *layer, int width, int height, DdImage *out, GError **error)
+{
+  GimpDrawable *drawable = GIMP_DRAWABLE (layer);
+  gint off_x, off_y;
+  gimp_drawable_get_offsets (drawable, &off_x, &off_y);
+  GeglRectangle canvas = { -off_x, -off_y, width, height };
+  int channels = (gimp_drawable_is_gray (drawable) ? 1 : 3) + 1;
+  GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
+  gboolean ok = pixels_read (buffer, &canvas, channels, G_MAXINT,
+                             gimp_item_get_name (GIMP_ITEM (layer)), out, error);
+  g_object_unref (buffer);
+  return ok;
+}
+
+GimpImage *
+image_io_new_animation (GimpImage *source, const DdImage *frames, char *const *names, int n,
+                        GError **error)
+{
+  const int width = frames[0].width, height = frames[0].height;
+  GimpImageBaseType base = gimp_image_get_base_type (source);
+  GimpImage *image =
+      gimp_image_new_with_precision (width, height, base, gimp_image_get_precision (source));
+  if (!image) {
+    g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "could not make a new %dx%d image: %s", width,
+                 height, gimp_pdb_get_last_error (gimp_get_pdb ()));
+    return NULL;
+  }
+  /* A new image's making is not the user's to undo. */
+  gimp_image_undo_disable (image);
+  GimpImageType type = base == GIMP_GRAY ? GIMP_GRAYA_IMAGE : GIMP_RGBA_IMAGE;
+  for (int i = 0; i < n; i++) {
+    GimpLayer *layer =
+        gimp_layer_new (image, names[i], width, height, type, 100, GIMP_LAYER_MODE_NORMAL);
+    /* Each on top: the first frame ends at the bottom. */
+    if (!layer || !gimp_image_insert_layer (image, layer, NULL, 0)) {
+      g_set_error (error, DD_ERROR, DD_ERROR_INVALID, "could not add frame %d to the new image: %s",
+                   i + 1, gimp_pdb_get_last_error (gimp_get_pdb ()));
+      gimp_image_delete (image);
+      return NULL;
+    }
+    GeglBuffer *buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
+    pixels_write (buffer, &frames[i]);
+    g_object_unref (buffer); /* sends the tiles to GIMP */
+  }
+  gimp_image_undo_enable (image);
+  return image;
+}

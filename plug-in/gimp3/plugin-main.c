@@ -11,6 +11,7 @@
  * cancel flag reaches it); a run stopped at any point before the undo
  * group therefore leaves the image exactly as it was.
  */
+#include "animation.h"
 #include "arguments.h"
 #include "dialog.h"
 #include "image-io.h"
@@ -117,7 +118,10 @@ static GList *
 query_procedures (GimpPlugIn *plug_in)
 {
   (void) plug_in;
-  return g_list_append (g_list_append (NULL, g_strdup (PLUG_IN_PROC)), g_strdup (SAVE_PROC));
+  GList *names = g_list_append (NULL, g_strdup (PLUG_IN_PROC));
+  names = g_list_append (names, g_strdup (SAVE_PROC));
+  names = g_list_append (names, g_strdup (FRAMES_PROC));
+  return g_list_append (names, g_strdup (ZOOM_PROC));
 }
 
 static GimpProcedure *
@@ -126,7 +130,7 @@ create_procedure (GimpPlugIn *plug_in, const gchar *name)
   if (g_strcmp0 (name, SAVE_PROC) == 0)
     return save_procedure_new (plug_in, name);
   if (g_strcmp0 (name, PLUG_IN_PROC) != 0)
-    return NULL;
+    return animation_procedure_new (plug_in, name);
   GimpProcedure *procedure =
       gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, run, NULL, NULL);
   gimp_procedure_set_image_types (procedure, "RGB*, GRAY*");

@@ -23,15 +23,15 @@
 
 /* Floats of a thread's im2col block (unrolled input and output): 768 KB,
  * so that they stay in a 1 MB L2 cache beside OpenBLAS's packed panels.
- * Measured on GoogLeNet's 3x3 convs before Winograd: as fast as 512 KB,
- * 1.1-1.3x faster than 4 MB. */
+ * On GoogLeNet's 3x3 convs as im2col (build/tools/bench --no-winograd):
+ * as fast as 512 KB, 1.1-1.3x faster than 4 MB. */
 #define BLOCK_FLOATS (3 << 16)
 /* Winograd's: 2.25 MB, out of L2 but in L3. Its 36 products a block are
  * small (out x tiles x in), and OpenBLAS packs all of U again for each
  * block; with the 768 KB above, conv2/3x3 (64 in, 192 out: 21 tiles a
- * block) spent as long packing as multiplying. Measured at 1024x768:
- * GoogLeNet's step 366-386 ms at 768 KB, 314-326 ms at 2.25 MB, no better
- * at 4.5 or 12 MB. */
+ * block) spent as long packing as multiplying. GoogLeNet's step at
+ * 1024x768 (build/tools/bench): 366-386 ms at 768 KB, 314-326 ms at
+ * 2.25 MB, no better at 4.5 or 12 MB, on L2 caches of 512 KB to 2 MB. */
 #define WINOGRAD_BLOCK_FLOATS (9 << 16)
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */

@@ -381,7 +381,8 @@ transform_output_segment (const DdWinograd *p, const Tiling *t, float *m, int64_
  * starts and by output_columns after each block), so the products add to
  * it. With beta 0 OpenBLAS clears it in a pass of its own: on an AVX2 Zen
  * 3 that pass took about 500 of a 1024x768 step's 27K CPU samples, the
- * clearing in output_columns, on lines it has just read, at most 160. */
+ * clearing in output_columns, on lines it has just read, at most 160
+ * (perf record -F 999 build/tools/bench --runs 20 --no-sgemm). */
 static void
 multiply (const DdWinograd *p, const Tiling *t, const float *u, const float *v, int64_t count,
           float *m)
