@@ -1612,6 +1612,73 @@ test_bias_relu_stream (void)
   free (got_mask);
 }
 
+/* The convolutions' product kernel against a double-precision loop, over
+ * shapes that leave partial tiles on every side (rows not a multiple of 8,
+ * columns not of 48 nor of a packed panel), A read by rows and by
+ * columns, B read in place and packed, with and without bias and ReLU; the cells beyond n in each
+ * row of C and of the mask must stay untouched. */
+static void
+test_product (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  static const int64_t shapes[][3] = { { 1, 1, 1 },     { 7, 5, 3 },    { 8, 48, 16 },
+                                       { 17, 50, 33 },  { 24, 400, 9 }, { 13, 97, 0 },
+                                       { 40, 1000, 70 } };
+  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (int variant = 0; variant < 8; variant++) {
+      const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+      const gboolean by_columns = variant & 1, finish = variant & 2, pack = variant & 4;
+      const int64_t ldb = n + 3, ldc = n + 5;
+      g_autofree float *a = g_new (float, MAX (m * k, 1));
+      g_autofree float *b = g_new (float, MAX (k * ldb, 1));
+      g_autofree float *c = g_new (float, m *ldc);
+      g_autofree float *bias = g_new (float, m);
+      g_autofree guint8 *mask = g_new (guint8, m * ldc);
+      g_autofree float *packed = g_new (float, dd_product_pack_floats (k));
+      g_autofree double *want = g_new (double, m *ldc);
+      fill_uniform (r, a, MAX (m * k, 1), -1, 1);
+      fill_uniform (r, b, MAX (k * ldb, 1), -1, 1);
+      fill_uniform (r, c, m * ldc, -1, 1);
+      fill_uniform (r, bias, m, -1, 1);
+      memset (mask, 7, m * ldc);
+      for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < ldc; j++) {
+          double sum = j >= n ? c[i * ldc + j] : 0.0;
+          for (int64_t q = 0; q < k && j < n; q++)
+            sum += (double) (by_columns ? a[q * m + i] : a[i * k + q]) * b[q * ldb + j];
+          if (finish && j < n)
+            sum = MAX (sum + bias[i], 0.0);
+          want[i * ldc + j] = sum;
+        }
+      const DdProduct p = { .m = m,
+                            .n = n,
+                            .k = k,
+                            .a = a,
+                            .a_row = by_columns ? 1 : k,
+                            .a_col = by_columns ? m : 1,
+                            .b = b,
+                            .ldb = ldb,
+                            .c = c,
+                            .ldc = ldc,
+                            .bias = finish ? bias : NULL,
+                            .relu_mask = finish ? mask : NULL,
+                            .pack = pack ? packed : NULL,
+                            .stream = pack };
+      dd_product (&p);
+      for (int64_t i = 0; i < m * ldc; i++) {
+        const double scale = MAX (1.0, sqrt ((double) k));
+        if (fabs (c[i] - want[i]) > 1e-5 * scale)
+          g_error ("product %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                   " variant %d: element %" G_GINT64_FORMAT " is %g, want %g (seed %u)",
+                   m, n, k, variant, i, c[i], want[i], seed);
+        const guint8 want_mask = !finish || i % ldc >= n ? 7 : want[i] > 0;
+        if (mask[i] != want_mask)
+          g_error ("product variant %d: mask %" G_GINT64_FORMAT " is %d, want %d (seed %u)",
+                   variant, i, mask[i], want_mask, seed);
+      }
+    }
+}
+
 static void
 test_lookup (void)
 {
@@ -1725,6 +1792,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conventions/backward", test_conventions);
   g_test_add_func ("/ops/conv/paths", test_conv_paths);
   g_test_add_func ("/ops/conv/bias-relu-stream", test_bias_relu_stream);
+  g_test_add_func ("/ops/conv/product", test_product);
   g_test_add_data_func ("/ops/add/backward-same-input", &dd_op_add, test_same_input);
   g_test_add_data_func ("/ops/mul/backward-same-input", &dd_op_mul, test_same_input);
   g_test_add_data_func ("/ops/identity/infer", &dd_op_identity, test_views);

@@ -189,6 +189,37 @@ gsize dd_winograd_work_floats (const DdWinograd *p, gboolean transformed, gsize 
 void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
                       gboolean add, float *work, gsize budget);
 
+/* A convolution's product, single-threaded (ops/product.c): C [m, n] =
+ * A B; A's element (i, k) at a[i * a_row + k * a_col]
+ * (one of the two strides 1), B [k, n] with rows ldb apart, C's rows ldc
+ * apart. Then, per row i, C += bias[i] when bias is not NULL and the ReLU
+ * when relu_mask is not NULL (its mask laid out as C, as dd_bias_relu).
+ * stream: C is far bigger than the caches (see dd_bias_relu_stream).
+ * pack: NULL, or dd_product_pack_floats (k) floats to copy B into, a
+ * panel of columns at a time, when its rows lie far apart in memory: rows
+ * a multiple of 4 KB apart share cache sets, and the kernel walks k of
+ * them side by side. */
+typedef struct {
+  int64_t m, n, k;
+  const float *a;
+  int64_t a_row, a_col;
+  const float *b;
+  int64_t ldb;
+  float *c;
+  int64_t ldc;
+  gboolean stream;
+  const float *bias;
+  guint8 *relu_mask;
+  float *pack;
+} DdProduct;
+void dd_product (const DdProduct *p);
+/* Columns of B packed at a time. */
+#define DD_PRODUCT_PANEL 192
+gsize dd_product_pack_floats (int64_t k);
+/* Whether dd_product runs its own kernel (AVX-512) rather than OpenBLAS
+ * followed by a pass for bias and ReLU. */
+gboolean dd_product_direct (void);
+
 /* Test and benchmark hooks for Conv, set before planning: the budget in
  * floats of an im2col band or a Winograd block (0: the defaults) and
  * whether 3x3 stride-1 convs may take the Winograd path. */

@@ -5,7 +5,8 @@
  *
  * A convolution is a matrix product: weights [O, C*kh*kw] times the
  * unrolled input (im2col) [C*kh*kw, OH*OW]. The gradient to the input is the
- * transposed product folded back (col2im). Both go through OpenBLAS sgemm;
+ * transposed product folded back (col2im). Both go through dd_product
+ * (product.c), which finishes the forward's tiles with bias and ReLU;
  * the unrolled matrix is built a band of output rows at a time so that the
  * work buffer stays small whatever the image size. Pointwise (1x1) convs
  * need no unrolling; depthwise convs run directly; 3x3 stride-1 convs with
@@ -35,9 +36,12 @@
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */
 #define WINOGRAD_MIN_CHANNELS 32
-/* Outputs of more floats than this (16 MB, half of a 32 MB L3 that other
- * processes share) are written with streaming stores. */
-#define STREAM_FLOATS (4 << 20)
+/* Outputs of more floats than this (8 MB) are written with streaming
+ * stores. GoogLeNet's conv2/3x3_reduce at 1024x768 (12.6 MB, written
+ * tile by tile straight from dd_product's registers) took 5.1-5.2 ms a
+ * step written through the caches, 2.2 ms streamed; conv1 (50 MB) gains
+ * too; nothing smaller was measured to. */
+#define STREAM_FLOATS (2 << 20)
 
 static gsize budget_floats; /* 0: the defaults above */
 static gboolean winograd_enabled = TRUE;
@@ -269,7 +273,9 @@ conv_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
     return MAX (dd_winograd_work_floats (&fwd, kept, winograd_budget ()),
                 dd_winograd_work_floats (&bwd, kept, winograd_budget ()));
   }
-  if (is_pointwise (a) || is_depthwise (&g))
+  if (is_pointwise (a))
+    return dd_thread_slots () * dd_product_pack_floats (MAX (g.cg, g.og));
+  if (is_depthwise (&g))
     return 0;
   return dd_thread_slots () * (g.kdim + g.og) * g.ld;
 }
@@ -424,7 +430,8 @@ finish_block (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_
 
 /* Columns of a pointwise conv's chunk: DD_SHARE_BLOCKS chunks a thread,
  * at least 512 columns (a 16-float multiple), so that each single-threaded
- * product still packs its weights once for enough work. */
+ * OpenBLAS product (where dd_product is not ours, and the backward that
+ * adds) still packs its weights once for enough work. */
 static int64_t
 pointwise_chunk (int64_t ohw)
 {
@@ -460,6 +467,20 @@ typedef struct {
   gboolean add;       /* backward: add to gx */
 } ConvJob;
 
+/* Where finish_block's work goes into a product's epilogue: the bias and
+ * ReLU of output channels [o0, o0 + count) of image n, columns from at. */
+static void
+product_finish (const DdOpCtx *c, const ConvGeom *g, int64_t n, int64_t o0, int64_t at,
+                DdProduct *p)
+{
+  const int64_t off = (n * g->o + o0) * g->oh * g->ow + at;
+  p->bias = c->n_in > 2 ? c->x[2] + o0 : NULL;
+  p->relu_mask = c->relu_mask ? c->relu_mask + off : NULL;
+  p->c = c->y + off;
+  p->ldc = g->oh * g->ow;
+  p->stream = (gsize) (g->n * g->o * g->oh * g->ow) > STREAM_FLOATS;
+}
+
 static void
 pointwise_forward_chunk (gpointer data, int64_t b, int slot)
 {
@@ -468,10 +489,17 @@ pointwise_forward_chunk (gpointer data, int64_t b, int slot)
   const int64_t ohw = g->oh * g->ow;
   int64_t at, len;
   pointwise_span (ohw, b, &at, &len);
-  (void) slot;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, len, g->cg, 1.0f, j->w, g->cg,
-               j->x + at, ohw, 0.0f, j->y + at, ohw);
-  finish_block (j->c, g, j->n, j->grp * g->og, g->og, at, len, NULL, 0);
+  DdProduct p = { .m = g->og,
+                  .n = len,
+                  .k = g->cg,
+                  .a = j->w,
+                  .a_row = g->cg,
+                  .a_col = 1,
+                  .b = j->x + at,
+                  .ldb = ohw,
+                  .pack = j->c->work + slot * dd_product_pack_floats (MAX (g->cg, g->og)) };
+  product_finish (j->c, g, j->n, j->grp * g->og, at, &p);
+  dd_product (&p);
 }
 
 static void
@@ -484,8 +512,24 @@ im2col_forward_block (gpointer data, int64_t b, int slot)
   const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
   for (int64_t row = 0; row < g->kdim; row++)
     im2col_row (j->c->a, g, j->x, row, r0, rows, col + row * g->ld);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g->og, rows * g->ow, g->kdim, 1.0f, j->w,
-               g->kdim, col, g->ld, 0.0f, out, g->ld);
+  DdProduct p = { .m = g->og,
+                  .n = rows * g->ow,
+                  .k = g->kdim,
+                  .a = j->w,
+                  .a_row = g->kdim,
+                  .a_col = 1,
+                  .b = col,
+                  .ldb = g->ld };
+  if (dd_product_direct ()) {
+    product_finish (j->c, g, j->n, j->grp * g->og, r0 * g->ow, &p);
+    dd_product (&p);
+    return;
+  }
+  /* OpenBLAS writes rows a plane apart (often a multiple of 4 KB) slowly:
+   * into the block's own buffer, finished from there. */
+  p.c = out;
+  p.ldc = g->ld;
+  dd_product (&p);
   finish_block (j->c, g, j->n, j->grp * g->og, g->og, r0 * g->ow, rows * g->ow, out, g->ld);
 }
 
@@ -543,6 +587,11 @@ conv_forward (const DdOpCtx *c)
   }
 }
 
+/* Adding to a gradient that other branches wrote (gx_add), OpenBLAS's
+ * product reads it back faster than dd_product's kernel does: GoogLeNet's
+ * inception 1x1 convs' backward took 21.4 ms a step with OpenBLAS, 23.1
+ * with ours (bench --nodes, three rounds); writing it afresh, ours is the
+ * faster (the pool_proj convs: 0.5-0.6 ms against 0.8-0.9). */
 static void
 pointwise_backward_chunk (gpointer data, int64_t b, int slot)
 {
@@ -551,9 +600,23 @@ pointwise_backward_chunk (gpointer data, int64_t b, int slot)
   const int64_t ohw = g->oh * g->ow;
   int64_t at, len;
   pointwise_span (ohw, b, &at, &len);
-  (void) slot;
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->cg, len, g->og, 1.0f, j->w, g->cg,
-               j->x + at, ohw, j->add ? 1.0f : 0.0f, j->y + at, ohw);
+  if (j->add) {
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->cg, len, g->og, 1.0f, j->w, g->cg,
+                 j->x + at, ohw, 1.0f, j->y + at, ohw);
+    return;
+  }
+  const DdProduct p = { .m = g->cg,
+                        .n = len,
+                        .k = g->og,
+                        .a = j->w,
+                        .a_row = 1,
+                        .a_col = g->cg,
+                        .b = j->x + at,
+                        .ldb = ohw,
+                        .c = j->y + at,
+                        .ldc = ohw,
+                        .pack = j->c->work + slot * dd_product_pack_floats (MAX (g->cg, g->og)) };
+  dd_product (&p);
 }
 
 static void
@@ -575,15 +638,30 @@ im2col_backward_block (gpointer data, int64_t i, int slot)
   const int64_t r0 = b * g->block_rows, rows = MIN (g->block_rows, g->oh - r0);
   const float *by = j->x + r0 * g->ow;
   int64_t ldb = ohw;
-  if (j->mask) {
+  /* The block's gradient, masked, into the output buffer; without a mask
+   * copied there for dd_product's kernel all the same, whose rows must
+   * not lie a plane apart (see DdProduct.pack). */
+  if (j->mask || dd_product_direct ()) {
     for (int64_t o = 0; o < g->og; o++)
-      dd_relu_gradient (j->mask + o * ohw + r0 * g->ow, by + o * ohw, out + o * g->ld, FALSE,
-                        rows * g->ow);
+      if (j->mask)
+        dd_relu_gradient (j->mask + o * ohw + r0 * g->ow, by + o * ohw, out + o * g->ld, FALSE,
+                          rows * g->ow);
+      else
+        memcpy (out + o * g->ld, by + o * ohw, rows * g->ow * sizeof *out);
     by = out;
     ldb = g->ld;
   }
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g->kdim, rows * g->ow, g->og, 1.0f, j->w,
-               g->kdim, by, ldb, 0.0f, col, g->ld);
+  const DdProduct p = { .m = g->kdim,
+                        .n = rows * g->ow,
+                        .k = g->og,
+                        .a = j->w,
+                        .a_row = 1,
+                        .a_col = g->kdim,
+                        .b = by,
+                        .ldb = ldb,
+                        .c = col,
+                        .ldc = g->ld };
+  dd_product (&p);
   col2im_add (j->c->a, g, col, r0, rows, j->y);
 }
 
