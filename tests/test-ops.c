@@ -1679,6 +1679,19 @@ test_product (void)
     }
 }
 
+/* The convolutions again with dd_product on OpenBLAS, the path of CPUs
+ * without AVX-512, whatever this one has. */
+static void
+test_conv_openblas (gconstpointer data)
+{
+  dd_product_force_blas (TRUE);
+  test_forward (data);
+  test_backward (data);
+  test_conv_paths ();
+  test_product ();
+  dd_product_force_blas (FALSE);
+}
+
 static void
 test_lookup (void)
 {
@@ -1793,6 +1806,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conv/paths", test_conv_paths);
   g_test_add_func ("/ops/conv/bias-relu-stream", test_bias_relu_stream);
   g_test_add_func ("/ops/conv/product", test_product);
+  g_test_add_data_func ("/ops/conv/openblas-path", &suites[0], test_conv_openblas);
   g_test_add_data_func ("/ops/add/backward-same-input", &dd_op_add, test_same_input);
   g_test_add_data_func ("/ops/mul/backward-same-input", &dd_op_mul, test_same_input);
   g_test_add_data_func ("/ops/identity/infer", &dd_op_identity, test_views);

@@ -219,6 +219,10 @@ gsize dd_product_pack_floats (int64_t k);
 /* Whether dd_product runs its own kernel (AVX-512) rather than OpenBLAS
  * followed by a pass for bias and ReLU. */
 gboolean dd_product_direct (void);
+/* Test hook: with blas TRUE, dd_product takes the OpenBLAS path even where
+ * its own kernel runs, so that CPUs with AVX-512 test the path the others
+ * take. */
+void dd_product_force_blas (gboolean blas);
 
 /* Test and benchmark hooks for Conv, set before planning: the budget in
  * floats of an im2col band or a Winograd block (0: the defaults) and

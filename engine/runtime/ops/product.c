@@ -19,6 +19,7 @@
 #include "dd-ops.h"
 
 #include <cblas.h>
+#include <stdatomic.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -191,9 +192,12 @@ product_avx512 (const DdProduct *p)
 static void
 product_blas (const DdProduct *p)
 {
+  /* A single row or column has both strides 1, where OpenBLAS still wants
+   * a leading dimension of at least k (or m) and computes nothing else. */
   const gboolean trans_a = p->a_col != 1;
+  const int64_t lda = trans_a ? MAX (p->a_col, p->m) : MAX (p->a_row, p->k);
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, p->m, p->n, p->k,
-               1.0f, p->a, trans_a ? p->a_col : p->a_row, p->b, p->ldb, 0.0f, p->c, p->ldc);
+               1.0f, p->a, MAX (lda, 1), p->b, p->ldb, 0.0f, p->c, p->ldc);
   if (!p->bias && !p->relu_mask)
     return;
   for (int64_t i = 0; i < p->m; i++)
@@ -207,12 +211,20 @@ dd_product_pack_floats (int64_t k)
   return (gsize) MAX (k, 1) * DD_PRODUCT_PANEL;
 }
 
+static atomic_bool force_blas;
+
+void
+dd_product_force_blas (gboolean blas)
+{
+  atomic_store (&force_blas, blas);
+}
+
 gboolean
 dd_product_direct (void)
 {
 #ifdef HAVE_PRODUCT_AVX512
-  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
-         __builtin_cpu_supports ("avx512vl");
+  return !atomic_load (&force_blas) && __builtin_cpu_supports ("avx512f") &&
+         __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl");
 #else
   return FALSE;
 #endif
