@@ -11,10 +11,10 @@
  * other way, ONNX is what we follow.
  *
  * Both passes slide a window along the channels of a block of neighbouring
- * positions, so every channel of x is read from memory once whatever the
- * size. The running sums of squares are doubles: they add and later
- * subtract the same terms, and in float a large term would leave its
- * rounding error behind in the small sums after it.
+ * positions, so every channel is read a constant number of times whatever
+ * the size. The running sums are doubles: they add and later subtract the
+ * same terms, and in float a large term would leave its rounding error
+ * behind in the small sums after it.
  */
 #include "dd-ops.h"
 
@@ -185,17 +185,14 @@ lrn_forward (const DdOpCtx *c)
 /* Backward needs, for each channel in the window, s^-beta and its share
  * of the sums, gy x s^-beta / s, with s recomputed from x as forward made
  * it (keeping s would cost a saved copy of the input, the plan's largest
- * buffer at conv2/norm2). Each thread keeps them in a ring of size rows.
- * A channel's sum of shares is added up afresh from the ring, in float and
- * in channel order: for the usual sizes that takes fewer instructions than
- * sliding a double sum on (which must widen every share twice), and no
- * rounding error is carried from channel to channel. */
+ * buffer at conv2/norm2). Each thread keeps them in a ring of size + 1
+ * rows; a row is retired before the channel that reuses it enters. */
 static gsize
 lrn_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
 {
   (void) in;
   (void) out;
-  return (gsize) dd_thread_slots () * 2 * a->size * LRN_BLOCK;
+  return (gsize) dd_thread_slots () * 2 * (a->size + 1) * LRN_BLOCK;
 }
 
 DD_VECTOR_CLONES static void
@@ -205,15 +202,13 @@ lrn_backward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t le
   const float bias = c->a->bias, beta = c->a->beta;
   const float k2 = 2.0f * c->a->alpha * beta / (float) c->a->size;
   const gboolean add = c->gx_add[0];
-  const int64_t rows = c->a->size;
+  const int64_t rows = c->a->size + 1;
   const float *x = c->x[0] + base, *gy = c->gy + base;
   float *gx = c->gx[0] + base, *powers = ring, *shares = ring + rows * LRN_BLOCK;
-  double sq[LRN_BLOCK];
-  float acc[LRN_BLOCK];
+  double sq[LRN_BLOCK], acc[LRN_BLOCK] = { 0.0 };
 
   lrn_squares_start (g, x, len, sq);
-  /* Channel k enters the window of channel j = k - lo; j's gradient sums
-   * the shares of channels [j - hi, j + lo], all in the ring by then. */
+  /* Channel k enters the window of channel j = k - lo. */
   for (int64_t k = 0; k < g->c + g->lo; k++) {
     if (k + LRN_AHEAD < g->c)
       for (int64_t i = 0; i < len; i += 16) {
@@ -228,24 +223,21 @@ lrn_backward_block (const DdOpCtx *c, const LrnGeom *g, int64_t base, int64_t le
         const float sk = lrn_s (bias, scale, sq[i]), inv = 1.0f / sk;
         power[i] = lrn_pow (sk, inv, beta);
         share[i] = gy[o + i] * x[o + i] * power[i] * inv;
+        acc[i] += share[i];
       }
     }
-    const int64_t j = k - g->lo;
+    const int64_t j = k - g->lo, out = j - g->hi - 1;
     if (j < 0)
       continue;
-    const int64_t first = MAX (j - g->hi, 0), last = MIN (j + g->lo, g->c - 1);
-    const float *share = shares + first % rows * LRN_BLOCK;
-    for (int64_t i = 0; i < len; i++)
-      acc[i] = share[i];
-    for (int64_t m = first + 1; m <= last; m++) {
-      share = shares + m % rows * LRN_BLOCK;
+    if (out >= 0) {
+      const float *share = shares + out % rows * LRN_BLOCK;
       for (int64_t i = 0; i < len; i++)
-        acc[i] += share[i];
+        acc[i] -= share[i];
     }
     const float *power = powers + j % rows * LRN_BLOCK;
     const int64_t o = j * g->plane;
     for (int64_t i = 0; i < len; i++) {
-      float v = gy[o + i] * power[i] - k2 * x[o + i] * acc[i];
+      float v = gy[o + i] * power[i] - k2 * x[o + i] * (float) acc[i];
       gx[o + i] = add ? gx[o + i] + v : v;
     }
   }
@@ -257,7 +249,8 @@ lrn_backward_chunk (gpointer data, int64_t chunk, int slot)
   const LrnJob *j = data;
   int64_t base, len;
   lrn_block_at (&j->g, chunk, &base, &len);
-  lrn_backward_block (j->c, &j->g, base, len, j->c->work + slot * 2 * j->c->a->size * LRN_BLOCK);
+  lrn_backward_block (j->c, &j->g, base, len,
+                      j->c->work + slot * 2 * (j->c->a->size + 1) * LRN_BLOCK);
 }
 
 static void

@@ -147,8 +147,8 @@ max_pool_band (const PoolGeom *g, int64_t *kept_rows)
 }
 
 /* The rows and columns of a plane with its padding around, wide enough
- * that every window lies inside: where a stride-1 or stride-2 backward
- * gathers its gradient (max_pool_backward_plane). */
+ * that every window lies inside: where a stride-1 backward gathers its
+ * gradient (max_pool_backward_plane). */
 static void
 max_pool_padded_plane (const PoolGeom *g, int64_t *rows, int64_t *cols)
 {
@@ -160,13 +160,11 @@ static gsize
 max_pool_work_floats (const DdAttrs *a, const DdShape *in, const DdShape *out)
 {
   const PoolGeom g = pool_geom (a, in, out);
-  int64_t kept, rows = 0, cols = 0, halves = 0;
+  int64_t kept, rows = 0, cols = 0;
   max_pool_band (&g, &kept);
-  if (g.sw <= 2)
+  if (g.sw == 1)
     max_pool_padded_plane (&g, &rows, &cols);
-  if (g.sw == 2)
-    halves = cols + 1;
-  return dd_thread_slots () * MAX ((2 * kept + 1) * g.ow, rows * cols + halves);
+  return dd_thread_slots () * MAX ((2 * kept + 1) * g.ow, rows * cols);
 }
 
 /* Horizontal maxima of the outputs [lo, hi) whose windows lie inside the
@@ -360,55 +358,19 @@ max_pool_row_backward_s1 (const PoolGeom *g, const float *gy, const guint8 *arg,
   }
 }
 
-/* The same for stride 2 across: window column kx lands on the even
- * columns 2 ox + kx of the padded row when kx is even, on the odd ones
- * when it is odd. Each parity is gathered in a half row by unit-stride
- * passes, as for stride 1, and the halves are then interleaved into the
- * row: a scatter of one output at a time does not vectorise. */
-DD_VECTOR_CLONES static void
-max_pool_row_backward_s2 (const PoolGeom *g, const float *gy, const guint8 *arg, int64_t oy,
-                          int64_t cols, float *padded, float *halves)
-{
-  const int64_t half = (cols + 1) / 2;
-  float *even = halves, *odd = halves + half;
-  for (int64_t ky = 0; ky < g->kh; ky++) {
-    float *row = padded + (oy * g->sh + ky * g->dh) * cols;
-    memset (halves, 0, (size_t) (2 * half) * sizeof *halves);
-    for (int64_t kx = 0; kx < g->kw; kx++) {
-      const int64_t shift = kx * g->dw;
-      float *to = (shift & 1 ? odd : even) + shift / 2;
-      const guint8 place = (guint8) (ky * g->kw + kx);
-#pragma omp simd
-      for (int64_t ox = 0; ox < g->ow; ox++)
-        to[ox] += arg[ox] == place ? gy[ox] : 0.0f;
-    }
-    for (int64_t q = 0; q < cols / 2; q++) {
-      row[2 * q] += even[q];
-      row[2 * q + 1] += odd[q];
-    }
-    if (cols & 1)
-      row[cols - 1] += even[cols / 2];
-  }
-}
-
-/* A plane's gradient with stride 1 or 2 across, gathered in the slot's
- * padded plane and then moved into gx. */
+/* A plane's gradient with stride 1 across, gathered in the slot's padded
+ * plane and then moved into gx. */
 static void
-max_pool_backward_plane_padded (const MaxPoolBackJob *j, const float *gy, const guint8 *arg,
-                                float *gx, int slot)
+max_pool_backward_plane_s1 (const MaxPoolBackJob *j, const float *gy, const guint8 *arg, float *gx,
+                            int slot)
 {
   const PoolGeom *g = &j->g;
   int64_t rows, cols;
   max_pool_padded_plane (g, &rows, &cols);
-  const int64_t halves = g->sw == 2 ? cols + 1 : 0;
-  float *padded = j->c->work + slot * (rows * cols + halves);
+  float *padded = j->c->work + slot * rows * cols;
   memset (padded, 0, (size_t) (rows * cols) * sizeof *padded);
   for (int64_t oy = 0; oy < g->oh; oy++)
-    if (g->sw == 1)
-      max_pool_row_backward_s1 (g, gy + oy * g->ow, arg + oy * g->ow, oy, cols, padded);
-    else
-      max_pool_row_backward_s2 (g, gy + oy * g->ow, arg + oy * g->ow, oy, cols, padded,
-                                padded + rows * cols);
+    max_pool_row_backward_s1 (g, gy + oy * g->ow, arg + oy * g->ow, oy, cols, padded);
   for (int64_t iy = 0; iy < g->h; iy++) {
     const float *from = padded + (iy + g->pt) * cols + g->pl;
     float *to = gx + iy * g->w;
@@ -429,8 +391,8 @@ max_pool_backward_plane (gpointer data, int64_t p, int slot)
   float *gx = j->c->gx[0] + p * g->h * g->w;
   const float *gy = j->c->gy + p * out_plane;
   const guint8 *arg = (const guint8 *) j->c->saved + p * out_plane;
-  if (g->sw <= 2) {
-    max_pool_backward_plane_padded (j, gy, arg, gx, slot);
+  if (g->sw == 1) {
+    max_pool_backward_plane_s1 (j, gy, arg, gx, slot);
     return;
   }
   if (!j->c->gx_add[0])
