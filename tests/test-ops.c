@@ -945,16 +945,17 @@ pool_side (const Case *c, GRand *r, const PoolCfg *cfg, int pad_sum)
   return len;
 }
 
+/* A pool case; width 0 draws one. */
 static void
-pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
+pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max, int width)
 {
   c->k = is_max ? &dd_op_max_pool : &dd_op_average_pool;
   const int d = cfg->dilation;
   int h = pool_side (c, r, cfg, cfg->pads[0] + cfg->pads[2]);
-  int w = pool_side (c, r, cfg, cfg->pads[1] + cfg->pads[3]);
+  int w = width ? width : pool_side (c, r, cfg, cfg->pads[1] + cfg->pads[3]);
   /* Dilated windows over one or two columns (as few as fit): some hold
    * padding only. */
-  if (d > 1 && !c->large) {
+  if (d > 1 && !c->large && !width) {
     const int fit = MAX ((cfg->k - 1) * d + 1 - cfg->pads[1] - cfg->pads[3], 1);
     w = rdim (c, r, fit, MAX (fit, 2));
   }
@@ -986,13 +987,38 @@ pool_case (Case *c, GRand *r, const PoolCfg *cfg, gboolean is_max)
 static void
 build_max_pool (Case *c, GRand *r, int v)
 {
-  pool_case (c, r, &max_pool_cfgs[v], TRUE);
+  pool_case (c, r, &max_pool_cfgs[v], TRUE, 0);
+}
+
+/* MaxPool with stride 2 across, backward against finite differences on
+ * every width of a few windows: each parity of width, rows ending with and
+ * without padding, windows reaching past the end in ceil mode. */
+static void
+test_max_pool_stride2_widths (void)
+{
+  static const PoolCfg cfgs[] = {
+    { 3, 2, { 0, 0, 0, 0 }, FALSE, FALSE, 1 },
+    { 3, 2, { 1, 1, 1, 1 }, TRUE, FALSE, 1 },
+    { 2, 2, { 0, 1, 0, 0 }, FALSE, FALSE, 1 },
+    { 3, 2, { 0, 2, 0, 1 }, TRUE, FALSE, 2 },
+  };
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  for (gsize i = 0; i < G_N_ELEMENTS (cfgs); i++) {
+    const int span = (cfgs[i].k - 1) * cfgs[i].dilation + 1;
+    for (int w = MAX (span - cfgs[i].pads[1] - cfgs[i].pads[3], 1); w <= span + 6; w++) {
+      Case c;
+      case_init (&c, FALSE);
+      pool_case (&c, r, &cfgs[i], TRUE, w);
+      check_backward (&c);
+      case_clear (&c);
+    }
+  }
 }
 
 static void
 build_average_pool (Case *c, GRand *r, int v)
 {
-  pool_case (c, r, &average_pool_cfgs[v], FALSE);
+  pool_case (c, r, &average_pool_cfgs[v], FALSE, 0);
 }
 
 static void
@@ -1047,20 +1073,23 @@ build_lrn (Case *c, GRand *r, int v)
 {
   static const float cfgs[][4] = {
     /* size, alpha, beta, bias */
-    { 3, 0.5f, 0.75f, 2 },
-    { 4, 1.0f, 0.6f, 1.5f },
-    { 5, 1.5f, 0.75f, 1 },
-    { 5, 1e-4f, 0.75f, 1 },
+    { 3, 0.5f, 0.75f, 2 },  { 4, 1.0f, 0.6f, 1.5f }, { 5, 1.5f, 0.75f, 1 },
+    { 5, 1e-4f, 0.75f, 1 }, { 5, 1.5f, 0.75f, 1 },
   };
   c->k = &dd_op_lrn;
   c->a.size = cfgs[v][0];
   c->a.alpha = cfgs[v][1];
   c->a.beta = cfgs[v][2];
   c->a.bias = cfgs[v][3];
-  case_uniform_input (
-      c, r, 0,
-      shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 3, 9), rodd (c, r, 1, 5), rodd (c, r, 1, 7)), -2,
-      2);
+  /* The last variant's planes span several of the op's blocks of
+   * positions, the last one partly filled. */
+  if (v == G_N_ELEMENTS (cfgs) - 1)
+    case_uniform_input (c, r, 0, shape_of (4, 1, rdim (c, r, 6, 7), 23, 29), -2, 2);
+  else
+    case_uniform_input (
+        c, r, 0,
+        shape_of (4, rdim (c, r, 1, 2), rdim (c, r, 3, 9), rodd (c, r, 1, 5), rodd (c, r, 1, 7)),
+        -2, 2);
   c->ys = c->xs[0];
   c->grad_mask = 1;
   c->ref = ref_lrn;
@@ -1737,7 +1766,7 @@ static const Suite suites[] = {
   { "max-pool", build_max_pool, G_N_ELEMENTS (max_pool_cfgs) },
   { "average-pool", build_average_pool, G_N_ELEMENTS (average_pool_cfgs) },
   { "global-average-pool", build_global_average_pool, 1 },
-  { "lrn", build_lrn, 4 },
+  { "lrn", build_lrn, 5 },
   { "add", build_add, G_N_ELEMENTS (binary_variants) },
   { "mul", build_mul, G_N_ELEMENTS (binary_variants) },
   { "batch-normalization", build_batch_norm, 2 },
@@ -1804,6 +1833,7 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/ops/conventions/backward", test_conventions);
   g_test_add_func ("/ops/conv/paths", test_conv_paths);
+  g_test_add_func ("/ops/max-pool/stride2-widths", test_max_pool_stride2_widths);
   g_test_add_func ("/ops/conv/bias-relu-stream", test_bias_relu_stream);
   g_test_add_func ("/ops/conv/product", test_product);
   g_test_add_data_func ("/ops/conv/openblas-path", &suites[0], test_conv_openblas);
