@@ -524,8 +524,8 @@ static void
 fill_window (Dream *d, Size s, int wx, int wy, int ox, int oy)
 {
   WindowJob j = { .d = d, .s = s, .wx = wx, .wy = wy, .ox = ox, .oy = oy };
-  dd_parallel_range (3 * (int64_t) d->window.height,
-                     MAX (DD_STREAM_BLOCK / MAX (d->window.width, 1), 1), 1, fill_window_rows, &j);
+  dd_parallel_range (3 * (int64_t) d->window.height, dd_stream_items (d->window.width), 1,
+                     fill_window_rows, &j);
 }
 
 static void
@@ -576,8 +576,7 @@ take_gradient (Dream *d, Size s, int wx, int wy, int cx0, int cx1, int cy0, int 
     .cx1 = cx1,
     .cy0 = cy0,
   };
-  dd_parallel_range (cy1 - cy0, MAX (DD_STREAM_BLOCK / MAX (3 * (cx1 - cx0), 1), 1), 1,
-                     take_gradient_rows, &j);
+  dd_parallel_range (cy1 - cy0, dd_stream_items (3 * (cx1 - cx0)), 1, take_gradient_rows, &j);
 }
 
 /* TRUE, with the error set, when the caller cancelled the dream. */

@@ -279,6 +279,11 @@ void dd_parallel (int64_t n_chunks, DdChunkFunc fn, gpointer data);
 #define DD_STREAM_BLOCK (1 << 16)
 typedef void (*DdRangeFunc) (gpointer data, int64_t from, int64_t to, int slot);
 void dd_parallel_range (int64_t n, int64_t block, int64_t align, DdRangeFunc fn, gpointer data);
+/* Items of `floats` floats each (rows, planes) in a block of about
+ * DD_STREAM_BLOCK floats: at least one. */
+int64_t dd_stream_items (int64_t floats);
+/* The same for the planes of x, its first two dimensions. */
+int64_t dd_stream_planes (const DdShape *x);
 /* Has OpenBLAS make a buffer for each thread dd_parallel may run a product
  * on at once: it maps one (128 MB) when a product finds none free, and
  * retries forever when it cannot. Called before a plan takes its memory,

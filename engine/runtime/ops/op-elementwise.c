@@ -85,13 +85,6 @@ typedef struct {
   gboolean mul;
 } Binary;
 
-/* Output rows per block: about DD_STREAM_BLOCK floats. */
-static int64_t
-rows_block (int64_t inner)
-{
-  return MAX (DD_STREAM_BLOCK / MAX (inner, 1), 1);
-}
-
 static void
 binary_forward_full (gpointer data, int64_t from, int64_t to, int slot)
 {
@@ -131,7 +124,7 @@ binary_forward (const DdOpCtx *c, gboolean mul)
     return;
   }
   b.inner = b.bc.rank ? b.bc.d[b.bc.rank - 1] : 1;
-  dd_parallel_range (n / b.inner, rows_block (b.inner), 1, binary_forward_rows, &b);
+  dd_parallel_range (n / b.inner, dd_stream_items (b.inner), 1, binary_forward_rows, &b);
 }
 
 static void
@@ -187,7 +180,7 @@ binary_backward_input (const DdOpCtx *c, const Broadcast *bc, int k, gboolean mu
     memset (gx, 0, dd_shape_numel (c->xs[k]) * sizeof *gx);
   if (bc->full[k]) {
     b.inner = inner;
-    dd_parallel_range (rows, rows_block (inner), 1, binary_backward_rows, &b);
+    dd_parallel_range (rows, dd_stream_items (inner), 1, binary_backward_rows, &b);
     return;
   }
   /* Input k repeats: rows add into the same elements, in order. */
@@ -292,14 +285,6 @@ batch_norm_coefficients (const DdOpCtx *c, int64_t ch, float *scale, float *shif
   *shift = c->x[2][ch] - c->x[3][ch] * *scale;
 }
 
-/* Planes per block: about DD_STREAM_BLOCK floats. */
-static int64_t
-planes_block (const DdOpCtx *c)
-{
-  const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-  return MAX (DD_STREAM_BLOCK / MAX (dd_shape_numel (c->xs[0]) / planes, 1), 1);
-}
-
 static void
 batch_norm_forward_planes (gpointer data, int64_t from, int64_t to, int slot)
 {
@@ -320,7 +305,7 @@ batch_norm_forward_planes (gpointer data, int64_t from, int64_t to, int slot)
 static void
 batch_norm_forward (const DdOpCtx *c)
 {
-  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], planes_block (c), 1,
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], dd_stream_planes (c->xs[0]), 1,
                      batch_norm_forward_planes, (gpointer) c);
 }
 
@@ -345,7 +330,7 @@ batch_norm_backward_planes (gpointer data, int64_t from, int64_t to, int slot)
 static void
 batch_norm_backward (const DdOpCtx *c)
 {
-  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], planes_block (c), 1,
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], dd_stream_planes (c->xs[0]), 1,
                      batch_norm_backward_planes, (gpointer) c);
 }
 

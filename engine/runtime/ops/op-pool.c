@@ -509,7 +509,7 @@ static void
 average_pool_forward (const DdOpCtx *c)
 {
   const int64_t rows = c->xs[0]->d[0] * c->xs[0]->d[1] * c->ys->d[2];
-  dd_parallel_range (rows, MAX (DD_STREAM_BLOCK / c->ys->d[3], 1), 1, average_pool_forward_rows,
+  dd_parallel_range (rows, dd_stream_items (c->ys->d[3]), 1, average_pool_forward_rows,
                      (gpointer) c);
 }
 
@@ -610,18 +610,10 @@ global_average_pool_forward_planes (gpointer data, int64_t from, int64_t to, int
   }
 }
 
-/* Planes per block: about DD_STREAM_BLOCK floats. */
-static int64_t
-global_planes_block (const DdOpCtx *c)
-{
-  const int64_t planes = c->xs[0]->d[0] * c->xs[0]->d[1];
-  return MAX (DD_STREAM_BLOCK / MAX (dd_shape_numel (c->xs[0]) / planes, 1), 1);
-}
-
 static void
 global_average_pool_forward (const DdOpCtx *c)
 {
-  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], global_planes_block (c), 1,
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], dd_stream_planes (c->xs[0]), 1,
                      global_average_pool_forward_planes, (gpointer) c);
 }
 
@@ -649,7 +641,7 @@ global_average_pool_backward (const DdOpCtx *c)
 {
   if (c->gx[0] == NULL)
     return;
-  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], global_planes_block (c), 1,
+  dd_parallel_range (c->xs[0]->d[0] * c->xs[0]->d[1], dd_stream_planes (c->xs[0]), 1,
                      global_average_pool_backward_planes, (gpointer) c);
 }
 

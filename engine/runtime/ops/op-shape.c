@@ -396,7 +396,7 @@ pad_forward_rows (gpointer data, int64_t from, int64_t to, int slot)
 static int64_t
 pad_rows_block (const DdOpCtx *c)
 {
-  return MAX (DD_STREAM_BLOCK / MAX (c->xs[0]->d[c->xs[0]->rank - 1], 1), 1);
+  return dd_stream_items (c->xs[0]->d[c->xs[0]->rank - 1]);
 }
 
 static void

@@ -97,6 +97,18 @@ dd_parallel_range (int64_t n, int64_t block, int64_t align, DdRangeFunc fn, gpoi
   dd_parallel ((n + j.block - 1) / j.block, range_chunk, &j);
 }
 
+int64_t
+dd_stream_items (int64_t floats)
+{
+  return MAX (DD_STREAM_BLOCK / MAX (floats, 1), 1);
+}
+
+int64_t
+dd_stream_planes (const DdShape *x)
+{
+  return dd_stream_items (dd_shape_numel (x) / MAX (x->d[0] * x->d[1], 1));
+}
+
 static gboolean
 fail_with (GError **error, int code, const char *fmt, va_list args)
 {
