@@ -174,7 +174,7 @@ winograd_weights (const DdAttrs *a, const ConvGeom *g, const float *weights)
     return u;
   g_mutex_lock (&lock);
   if (!(u = *a->winograd_weights)) {
-    u = dd_winograd_weights (g->o * g->c, weights);
+    u = dd_winograd_weights (g->o, g->c, weights);
     g_atomic_pointer_set (a->winograd_weights, u);
   }
   g_mutex_unlock (&lock);
