@@ -178,9 +178,11 @@ typedef struct {
  * degrees when flip is TRUE: 36 * planes floats. */
 void dd_winograd_transform (int64_t planes, const float *weights, gboolean flip,
                             float *transformed);
-/* Both transforms, forward then flipped, in one new block (free), or NULL
- * when there is not enough memory for it. */
-float *dd_winograd_weights (int64_t planes, const float *weights);
+/* Both transforms of weights [out][in][3x3], forward then flipped, in one
+ * new block (free) laid out for the products dd_winograd_run will take
+ * (dd_product's kernel or OpenBLAS, as chosen now), or NULL when there is
+ * not enough memory for it. */
+float *dd_winograd_weights (int64_t out, int64_t in, const float *weights);
 /* Work floats for dd_winograd_run with `budget` floats for each thread's
  * block of tiles (at least 16 tiles are taken), and transformed: whether
  * p->transformed will be set. */
@@ -198,7 +200,14 @@ void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in
  * pack: NULL, or dd_product_pack_floats (k) floats to copy B into, a
  * panel of columns at a time, when its rows lie far apart in memory: rows
  * a multiple of 4 KB apart share cache sets, and the kernel walks k of
- * them side by side. */
+ * them side by side..
+ * a_block, b_packed: operands already in the layout the kernel reads,
+ * only where dd_product_direct () (Winograd's products, whose operands
+ * are made for it): with a_block not 0, rows [8b, 8b + 8) of A start at
+ * a + b * a_block (a_row 1 and a_col 8 then read them as 8 side by side
+ * for each k); with b_packed, B is tiles of DD_PRODUCT_TILE columns, each
+ * k rows of DD_PRODUCT_TILE floats, k * DD_PRODUCT_TILE floats apart
+ * (ldb unused), the tiles' columns past n never read. */
 typedef struct {
   int64_t m, n, k;
   const float *a;
@@ -211,10 +220,15 @@ typedef struct {
   const float *bias;
   guint8 *relu_mask;
   float *pack;
+  int64_t a_block;
+  gboolean b_packed;
 } DdProduct;
 void dd_product (const DdProduct *p);
-/* Columns of B packed at a time. */
+/* Columns of B packed at a time, and columns of the kernel's tile (of 8
+ * rows of A). */
 #define DD_PRODUCT_PANEL 192
+#define DD_PRODUCT_TILE 48
+#define DD_PRODUCT_ROWS 8
 gsize dd_product_pack_floats (int64_t k);
 /* Whether dd_product runs its own kernel (AVX-512) rather than OpenBLAS
  * followed by a pass for bias and ReLU. */

@@ -31,7 +31,9 @@
  * block; with the 768 KB above, conv2/3x3 (64 in, 192 out: 21 tiles a
  * block) spent as long packing as multiplying. GoogLeNet's step at
  * 1024x768 (build/tools/bench): 366-386 ms at 768 KB, 314-326 ms at
- * 2.25 MB, no better at 4.5 or 12 MB, on L2 caches of 512 KB to 2 MB. */
+ * 2.25 MB, no better at 4.5 or 12 MB, on L2 caches of 512 KB to 2 MB.
+ * On dd_product's kernel, which packs nothing, winograd.c rounds the block
+ * to whole panels of the kernel's 48 tiles. */
 #define WINOGRAD_BLOCK_FLOATS (9 << 16)
 /* Below this many input or output channels the Winograd transforms cost
  * about as much as the multiplies they save. */
@@ -174,7 +176,7 @@ winograd_weights (const DdAttrs *a, const ConvGeom *g, const float *weights)
     return u;
   g_mutex_lock (&lock);
   if (!(u = *a->winograd_weights)) {
-    u = dd_winograd_weights (g->o * g->c, weights);
+    u = dd_winograd_weights (g->o, g->c, weights);
     g_atomic_pointer_set (a->winograd_weights, u);
   }
   g_mutex_unlock (&lock);

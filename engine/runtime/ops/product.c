@@ -28,21 +28,29 @@
 
 /* Rows by 16-float vectors of a tile: 24 accumulators, 3 pixel vectors
  * and a broadcast weight fill the 32 registers. */
-#define TILE_ROWS 8
+#define TILE_ROWS DD_PRODUCT_ROWS
 #define TILE_VECTORS 3
 #define TILE_COLUMNS (16 * TILE_VECTORS)
-G_STATIC_ASSERT (TILE_ROWS == 8 && DD_PRODUCT_PANEL % TILE_COLUMNS == 0);
+G_STATIC_ASSERT (TILE_ROWS == 8 && TILE_COLUMNS == DD_PRODUCT_TILE &&
+                 DD_PRODUCT_PANEL % TILE_COLUMNS == 0);
 
 #ifdef HAVE_PRODUCT_AVX512
 #define AVX512 __attribute__ ((target ("avx512f,avx512bw,avx512vl,fma")))
 
 /* One tile: rows [i0, i0 + rows) and the columns of the masks from j0 of
  * C, whose B columns start at b (rows ldb apart). rows is a constant at
- * each call, so that the accumulators stay in registers. */
+ * each call, so that the accumulators stay in registers; so is packed
+ * (both operands packed, DdProduct.a_block and b_packed), whose strides
+ * are then constants too: the loop's address arithmetic had as many
+ * instructions as its loads. */
 AVX512 static inline __attribute__ ((always_inline)) void
 product_tile (const DdProduct *p, const float *b, int64_t ldb, int64_t i0, const int rows,
-              int64_t j0, const __mmask16 *m)
+              int64_t j0, const __mmask16 *m, const gboolean packed)
 {
+  const int64_t a_row = packed ? 1 : p->a_row, a_col = packed ? TILE_ROWS : p->a_col;
+  const int64_t n_k = p->k;
+  if (packed)
+    ldb = TILE_COLUMNS;
   __m512 acc[TILE_ROWS][TILE_VECTORS];
   float *c = p->c + i0 * p->ldc + j0;
 #pragma GCC unroll 8
@@ -50,20 +58,20 @@ product_tile (const DdProduct *p, const float *b, int64_t ldb, int64_t i0, const
 #pragma GCC unroll 3
     for (int v = 0; v < TILE_VECTORS; v++)
       acc[r][v] = _mm512_setzero_ps ();
-  const float *a = p->a + i0 * p->a_row;
-  for (int64_t k = 0; k < p->k; k++) {
+  const float *a = p->a + (p->a_block ? i0 / TILE_ROWS * p->a_block : i0 * p->a_row);
+  for (int64_t k = 0; k < n_k; k++) {
     __m512 x[TILE_VECTORS];
 #pragma GCC unroll 3
     for (int v = 0; v < TILE_VECTORS; v++)
       x[v] = _mm512_maskz_loadu_ps (m[v], b + 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < rows; r++) {
-      const __m512 w = _mm512_set1_ps (a[r * p->a_row]);
+      const __m512 w = _mm512_set1_ps (a[r * a_row]);
 #pragma GCC unroll 3
       for (int v = 0; v < TILE_VECTORS; v++)
         acc[r][v] = _mm512_fmadd_ps (w, x[v], acc[r][v]);
     }
-    a += p->a_col;
+    a += a_col;
     b += ldb;
   }
   const __m512 zero = _mm512_setzero_ps ();
@@ -98,7 +106,7 @@ typedef struct {
  * rows' weights stay in the L1 cache while the panel's B streams past. */
 AVX512 static inline __attribute__ ((always_inline)) void
 product_rows (const DdProduct *p, const PanelB *pb, int64_t i0, const int rows, int64_t j0,
-              int64_t len)
+              int64_t len, const gboolean packed)
 {
   for (int64_t t = 0; t * TILE_COLUMNS < len; t++) {
     __mmask16 m[TILE_VECTORS];
@@ -106,42 +114,53 @@ product_rows (const DdProduct *p, const PanelB *pb, int64_t i0, const int rows, 
       const int64_t left = CLAMP (len - t * TILE_COLUMNS - 16 * v, 0, 16);
       m[v] = (__mmask16) ((1u << left) - 1);
     }
-    product_tile (p, pb->b + t * pb->tile_floats, pb->ldb, i0, rows, j0 + t * TILE_COLUMNS, m);
+    product_tile (p, pb->b + t * pb->tile_floats, pb->ldb, i0, rows, j0 + t * TILE_COLUMNS, m,
+                  packed);
+  }
+}
+
+AVX512 static inline __attribute__ ((always_inline)) void
+product_panel_as (const DdProduct *p, const PanelB *pb, int64_t j0, int64_t len,
+                  const gboolean packed)
+{
+  int64_t i0 = 0;
+  for (; i0 + TILE_ROWS <= p->m; i0 += TILE_ROWS)
+    product_rows (p, pb, i0, TILE_ROWS, j0, len, packed);
+  /* The last rows, with as many accumulators as they need. */
+  switch (p->m - i0) {
+  case 7:
+    product_rows (p, pb, i0, 7, j0, len, packed);
+    break;
+  case 6:
+    product_rows (p, pb, i0, 6, j0, len, packed);
+    break;
+  case 5:
+    product_rows (p, pb, i0, 5, j0, len, packed);
+    break;
+  case 4:
+    product_rows (p, pb, i0, 4, j0, len, packed);
+    break;
+  case 3:
+    product_rows (p, pb, i0, 3, j0, len, packed);
+    break;
+  case 2:
+    product_rows (p, pb, i0, 2, j0, len, packed);
+    break;
+  case 1:
+    product_rows (p, pb, i0, 1, j0, len, packed);
+    break;
+  default:
+    break;
   }
 }
 
 AVX512 static void
 product_panel (const DdProduct *p, const PanelB *pb, int64_t j0, int64_t len)
 {
-  int64_t i0 = 0;
-  for (; i0 + TILE_ROWS <= p->m; i0 += TILE_ROWS)
-    product_rows (p, pb, i0, TILE_ROWS, j0, len);
-  /* The last rows, with as many accumulators as they need. */
-  switch (p->m - i0) {
-  case 7:
-    product_rows (p, pb, i0, 7, j0, len);
-    break;
-  case 6:
-    product_rows (p, pb, i0, 6, j0, len);
-    break;
-  case 5:
-    product_rows (p, pb, i0, 5, j0, len);
-    break;
-  case 4:
-    product_rows (p, pb, i0, 4, j0, len);
-    break;
-  case 3:
-    product_rows (p, pb, i0, 3, j0, len);
-    break;
-  case 2:
-    product_rows (p, pb, i0, 2, j0, len);
-    break;
-  case 1:
-    product_rows (p, pb, i0, 1, j0, len);
-    break;
-  default:
-    break;
-  }
+  if (p->a_block && p->b_packed)
+    product_panel_as (p, pb, j0, len, TRUE);
+  else
+    product_panel_as (p, pb, j0, len, FALSE);
 }
 
 /* B's columns [j0, j0 + len) copied into pack, tile after tile, each
@@ -173,11 +192,13 @@ product_avx512 (const DdProduct *p)
    * 16 x 192 x 12288 products packed went from 81 to 93 GFLOP/s, a conv1
    * block (64 x 147 x 8192) unpacked fell from 156 to 75 GFLOP/s the
    * other way round. */
-  const int64_t panel = p->pack ? DD_PRODUCT_PANEL : TILE_COLUMNS;
+  const int64_t panel = p->pack || p->b_packed ? DD_PRODUCT_PANEL : TILE_COLUMNS;
   for (int64_t j0 = 0; j0 < p->n; j0 += panel) {
     const int64_t len = MIN (panel, p->n - j0);
     PanelB pb = { p->b + j0, p->ldb, TILE_COLUMNS };
-    if (p->pack) {
+    if (p->b_packed)
+      pb = (PanelB){ p->b + j0 * p->k, TILE_COLUMNS, p->k * TILE_COLUMNS };
+    else if (p->pack) {
       pack_panel (p, j0, len, p->pack);
       pb = (PanelB){ p->pack, TILE_COLUMNS, p->k * TILE_COLUMNS };
     }
@@ -219,15 +240,21 @@ dd_product_force_blas (gboolean blas)
   atomic_store (&force_blas, blas);
 }
 
-gboolean
-dd_product_direct (void)
+static gboolean
+has_kernel (void)
 {
 #ifdef HAVE_PRODUCT_AVX512
-  return !atomic_load (&force_blas) && __builtin_cpu_supports ("avx512f") &&
-         __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl");
+  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
+         __builtin_cpu_supports ("avx512vl");
 #else
   return FALSE;
 #endif
+}
+
+gboolean
+dd_product_direct (void)
+{
+  return !atomic_load (&force_blas) && has_kernel ();
 }
 
 void
@@ -236,11 +263,14 @@ dd_product (const DdProduct *p)
   g_return_if_fail (p->a_row == 1 || p->a_col == 1);
   if (p->m <= 0 || p->n <= 0)
     return;
+  /* Operands made for the kernel (while it was chosen) only it reads. */
+  const gboolean packed = p->a_block || p->b_packed;
 #ifdef HAVE_PRODUCT_AVX512
-  if (dd_product_direct ()) {
+  if (packed ? has_kernel () : dd_product_direct ()) {
     product_avx512 (p);
     return;
   }
 #endif
+  g_return_if_fail (!packed);
   product_blas (p);
 }

@@ -30,7 +30,11 @@
  * input transform, the 36 products and output transform, in its own
  * buffers: they stay in cache (see WINOGRAD_BLOCK_FLOATS in op-conv.c),
  * the products are small enough to run one per thread, and the work
- * buffer is the same whatever the image size.
+ * buffer is the same whatever the image size. The products run on
+ * dd_product's kernel where it runs, on operands the transforms and the
+ * kept weights already lay out as it reads them: OpenBLAS's small-matrix
+ * kernels, which it takes for these shapes, reached about half the
+ * core's FMA peak; elsewhere they run on OpenBLAS.
  */
 #include "dd-ops.h"
 
@@ -45,9 +49,13 @@
 typedef struct {
   int64_t tx, ty, tiles; /* tiles across, down, in all */
   int64_t block;         /* tiles per block */
-  int64_t vstride;       /* floats from one tile position to the next in V */
-  int64_t mstride;       /* and in M */
-  int slots;             /* threads' buffer sets */
+  /* The products by dd_product's kernel on operands made for it (U packed,
+   * V in panels of DD_PRODUCT_TILE tiles), else by OpenBLAS. */
+  gboolean direct;
+  int64_t panel;   /* tiles of V's rows: DD_PRODUCT_TILE, or the block */
+  int64_t vstride; /* floats from one tile position to the next in V */
+  int64_t mstride; /* and in M */
+  int slots;       /* threads' buffer sets */
 } Tiling;
 
 /* Each thread's buffers: V and M of one block, and the transforms'
@@ -68,25 +76,48 @@ slot_m (const Tiling *t, float *slot)
 }
 
 static Tiling
-tiling (const DdWinograd *p, gsize budget)
+tiling (const DdWinograd *p, gsize budget, gboolean direct)
 {
-  Tiling t = { .tx = (p->ow + OUT - 1) / OUT, .ty = (p->oh + OUT - 1) / OUT };
+  Tiling t = { .tx = (p->ow + OUT - 1) / OUT, .ty = (p->oh + OUT - 1) / OUT, .direct = direct };
   t.tiles = t.tx * t.ty;
   t.slots = dd_thread_slots ();
   t.block = (int64_t) (budget / (TILES * (p->k + p->n)));
   t.block = CLAMP (dd_balanced_block (t.tiles, t.block, t.slots), 16, t.tiles);
+  t.panel = t.block;
+  if (direct) {
+    /* Whole tiles of the kernel: a block of 12 or 64 tiles would leave
+     * it three quarters or a third idle in its last tile. */
+    t.panel = DD_PRODUCT_TILE;
+    t.block = MIN (MAX ((t.block + t.panel / 2) / t.panel, 1) * t.panel, t.tiles);
+  }
   /* The transforms walk all 36 positions at once: at k * block floats
    * apart they could all fall in one cache set. */
-  t.vstride = dd_cache_stride (p->k * t.block);
+  t.vstride = dd_cache_stride (p->k * ((t.block + t.panel - 1) / t.panel * t.panel));
   t.mstride = dd_cache_stride (p->n * t.block);
   return t;
+}
+
+/* Rows of a packed U: whole tiles of the kernel's rows. */
+static int64_t
+packed_rows (int64_t n)
+{
+  return (n + DD_PRODUCT_ROWS - 1) / DD_PRODUCT_ROWS * DD_PRODUCT_ROWS;
+}
+
+/* Floats of one direction's U, n x k at each position. */
+static gsize
+u_floats (int64_t n, int64_t k, gboolean packed)
+{
+  return TILES * (packed ? packed_rows (n) : n) * k;
 }
 
 gsize
 dd_winograd_work_floats (const DdWinograd *p, gboolean transformed, gsize budget)
 {
-  Tiling t = tiling (p, budget);
-  return (transformed ? 0 : TILES * p->k * p->n) + t.slots * slot_floats (&t);
+  /* Room for either way of multiplying, chosen when the run starts. */
+  Tiling blas = tiling (p, budget, FALSE), direct = tiling (p, budget, TRUE);
+  const gsize slots = blas.slots * MAX (slot_floats (&blas), slot_floats (&direct));
+  return (transformed ? 0 : TILES * p->k * p->n + u_floats (p->n, p->k, TRUE)) + slots;
 }
 
 /* G g for the three values g[0], g[s], g[2s], into u[0], u[s], .. u[5s].
@@ -133,6 +164,25 @@ dd_winograd_transform (int64_t planes, const float *w, gboolean flip, float *u)
     }
     for (int x = 0; x < TILES; x++)
       memcpy (u + x * planes + q0, e[x], n * sizeof (float));
+  }
+}
+
+/* U (n x k at each position, or k x n when transposed) rearranged for
+ * dd_product's kernel (DdProduct.a_block): for each block of 8 rows, the 8
+ * weights of each k side by side, so that a tile's weights stream from one
+ * run of memory rather than 8 rows k floats apart (rows past n zero). */
+static void
+pack_u (const float *u, int64_t n, int64_t k, gboolean transposed, float *packed)
+{
+  const int64_t rows = packed_rows (n);
+#pragma omp parallel for schedule(static)
+  for (int e = 0; e < TILES; e++) {
+    const float *ue = u + e * n * k;
+    float *to = packed + e * rows * k;
+    for (int64_t i = 0; i < rows; i += DD_PRODUCT_ROWS)
+      for (int64_t c = 0; c < k; c++)
+        for (int64_t r = i; r < i + DD_PRODUCT_ROWS; r++)
+          *to++ = r >= n ? 0.0f : transposed ? ue[c * n + r] : ue[r * k + c];
   }
 }
 
@@ -237,7 +287,7 @@ transform_columns (const float *restrict a, int64_t len, int64_t tx, float *rest
 }
 
 /* V[e][c][j] for tiles [x0, x0 + count) of tile row ty, for every input
- * channel c; v points at j = 0 for tile x0, rows of V are t->block long and
+ * channel c; v points at j = 0 for tile x0, rows of V are t->panel long and
  * positions e t->vstride apart. rows: scratch for six phase-split padded
  * input rows and their transform along the rows. */
 static void
@@ -263,7 +313,7 @@ transform_input_segment (const DdWinograd *p, const Tiling *t, const float *in, 
     }
     for (int64_t r = 0; r < IN; r++)
       transform_rows (rows + r * prow, len, count, a + r * IN * len, len);
-    transform_columns (a, len, count, v + c * t->block, t->vstride);
+    transform_columns (a, len, count, v + c * t->panel, t->vstride);
   }
 }
 
@@ -279,10 +329,12 @@ transform_input_segment (const DdWinograd *p, const Tiling *t, const float *in, 
   } while (0)
 
 /* Down the columns of M's tiles: s[i][c][x] = (A^T m)[i][c] for the first
- * `tiles` tiles, m's positions `stride` apart, s's rows `len`. What it read
- * of m it leaves zero, for the next block's products to add to. */
+ * `tiles` tiles, m's positions `stride` apart, s's rows `len`. With clear,
+ * what it read of m it leaves zero, for the next block's products to add
+ * to. */
 DD_VECTOR_CLONES static void
-output_columns (float *restrict m, int64_t stride, int64_t tiles, float *restrict s, int64_t len)
+output_columns (float *restrict m, int64_t stride, int64_t tiles, gboolean clear, float *restrict s,
+                int64_t len)
 {
   for (int c = 0; c < IN; c++) {
     float *q = m + c * stride;
@@ -293,7 +345,8 @@ output_columns (float *restrict m, int64_t stride, int64_t tiles, float *restric
       float v[IN];
       for (int k = 0; k < IN; k++) {
         v[k] = q[k * r + x];
-        q[k * r + x] = 0.0f;
+        if (clear)
+          q[k * r + x] = 0.0f;
       }
       OUTPUT_TRANSFORM_1D (v[0], v[1], v[2], v[3], v[4], v[5], o[x], o[t + x], o[2 * t + x],
                            o[3 * t + x]);
@@ -360,7 +413,7 @@ transform_output_segment (const DdWinograd *p, const Tiling *t, float *m, int64_
       for (int i = 0; i < rows; i++)
         prefetch_span (ahead + i * p->ow, p->ow, OUT * x0, OUT * len, TRUE);
     }
-    output_columns (mo, stride, len, scratch, len);
+    output_columns (mo, stride, len, !t->direct, scratch, len);
     for (int i = 0; i < rows; i++) {
       output_row (scratch + i * IN * len, len, whole, add, y[i]);
       if (whole < len)
@@ -387,6 +440,25 @@ static void
 multiply (const DdWinograd *p, const Tiling *t, const float *u, const float *v, int64_t count,
           float *m)
 {
+  if (t->direct) {
+    /* Both operands as the kernel reads them: no packing per block. */
+    for (int e = 0; e < TILES; e++) {
+      const DdProduct d = { .m = p->n,
+                            .n = count,
+                            .k = p->k,
+                            .a = u + e * packed_rows (p->n) * p->k,
+                            .a_row = 1,
+                            .a_col = DD_PRODUCT_ROWS,
+                            .a_block = DD_PRODUCT_ROWS * p->k,
+                            .b = v + e * t->vstride,
+                            .b_packed = TRUE,
+                            .ldb = DD_PRODUCT_TILE,
+                            .c = m + e * t->mstride,
+                            .ldc = t->block };
+      dd_product (&d);
+    }
+    return;
+  }
   for (int e = 0; e < TILES; e++)
     cblas_sgemm (CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, p->n, count,
                  p->k, 1.0f, u + e * p->n * p->k, p->backward ? p->n : p->k, v + e * t->vstride,
@@ -412,8 +484,10 @@ run_block (const DdWinograd *p, const Tiling *t, const float *u, const float *in
   float *v = slot, *m = slot_m (t, slot), *rows = m + TILES * t->mstride;
   int64_t ty, x0, n;
   for (int64_t i = 0; i < count; i += n) {
-    n = segment (t, t0 + i, count - i, &ty, &x0);
-    transform_input_segment (p, t, in, ty, x0, n, rows, v + i);
+    /* Within a panel of V. */
+    n = MIN (segment (t, t0 + i, count - i, &ty, &x0), t->panel - i % t->panel);
+    transform_input_segment (p, t, in, ty, x0, n, rows,
+                             v + i / t->panel * t->panel * p->k + i % t->panel);
   }
   multiply (p, t, u, v, count, m);
   for (int64_t i = 0; i < count; i += n) {
@@ -449,31 +523,67 @@ run_job_block (gpointer data, int64_t b, int slot)
              j->slots + slot * slot_floats (j->t), j->out);
 }
 
+/* Kept weights (dd_winograd_weights) start with a line saying whether
+ * they were packed for the kernel: then the products must take it. */
+#define HEAD 16
+
 void
 dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
                  gboolean add, float *work, gsize budget)
 {
-  const Tiling t = tiling (p, budget);
+  const gboolean direct = p->transformed ? p->transformed[0] != 0.0f : dd_product_direct ();
+  const Tiling t = tiling (p, budget, direct);
   const int64_t n_blocks = (t.tiles + t.block - 1) / t.block;
   const int64_t planes = p->k * p->n;
-  const float *u = p->transformed ? p->transformed + (p->backward ? TILES * planes : 0) : work;
+  const float *u;
   float *slots = work;
-  if (!p->transformed) {
+  if (p->transformed) {
+    /* The forward's U, of out x in, then the backward's. */
+    const int64_t o = p->backward ? p->k : p->n, c = p->backward ? p->n : p->k;
+    u = p->transformed + HEAD + (p->backward ? u_floats (o, c, direct) : 0);
+  } else {
     dd_winograd_transform (planes, weights, p->backward, work);
+    u = work;
     slots = work + TILES * planes;
+    if (direct) {
+      pack_u (work, p->n, p->k, p->backward, slots);
+      u = slots;
+      slots += u_floats (p->n, p->k, TRUE);
+    }
   }
   WinogradJob j = { .p = p, .t = &t, .u = u, .in = in, .out = out, .add = add, .slots = slots };
-  dd_parallel (t.slots, clear_m, &j); /* see multiply */
+  if (!direct)
+    dd_parallel (t.slots, clear_m, &j); /* see multiply */
   dd_parallel (n_blocks, run_job_block, &j);
 }
 
 float *
-dd_winograd_weights (int64_t planes, const float *weights)
+dd_winograd_weights (int64_t out, int64_t in, const float *weights)
 {
-  float *u = dd_alloc_huge (2 * TILES * planes * sizeof (float));
+  const gboolean packed = dd_product_direct ();
+  const int64_t planes = out * in;
+  const gsize fwd = u_floats (out, in, packed), bwd = u_floats (in, out, packed);
+  float *u = dd_alloc_huge ((HEAD + fwd + bwd) * sizeof (float));
   if (!u)
     return NULL;
-  dd_winograd_transform (planes, weights, FALSE, u);
-  dd_winograd_transform (planes, weights, TRUE, u + TILES * planes);
+  memset (u, 0, HEAD * sizeof (float));
+  u[0] = packed ? 1.0f : 0.0f;
+  if (!packed) {
+    dd_winograd_transform (planes, weights, FALSE, u + HEAD);
+    dd_winograd_transform (planes, weights, TRUE, u + HEAD + fwd);
+    return u;
+  }
+  /* Transformed, then packed; the backward's U is the flipped kernels'
+   * read transposed (in x out). */
+  float *plain = g_try_new (float, TILES *planes);
+  if (!plain) {
+    free (u);
+    return NULL;
+  }
+  dd_winograd_transform (planes, weights, FALSE, plain);
+  pack_u (plain, out, in, FALSE, u + HEAD);
+  dd_winograd_transform (planes, weights, TRUE, plain);
+  pack_u (plain, in, out, TRUE, u + HEAD + fwd);
+  g_free (plain);
   return u;
 }
