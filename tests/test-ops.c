@@ -991,9 +991,28 @@ build_max_pool (Case *c, GRand *r, int v)
   pool_case (c, r, &max_pool_cfgs[v], TRUE, 0);
 }
 
-/* MaxPool with stride 2 across, backward against finite differences on
- * every width of a few windows: each parity of width, rows ending with and
- * without padding, windows reaching past the end in ceil mode. */
+/* MaxPool's backward against finite differences for each config over the
+ * input widths [from, to]; from 0: the narrowest a window fits. */
+static void
+check_max_pool_widths (const PoolCfg *cfgs, gsize n, int from, int to)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  for (gsize i = 0; i < n; i++) {
+    const int span = (cfgs[i].k - 1) * cfgs[i].dilation + 1;
+    const int first = from ? from : MAX (span - cfgs[i].pads[1] - cfgs[i].pads[3], 1);
+    for (int w = first; w <= (to ? to : span + 6); w++) {
+      Case c;
+      case_init (&c, FALSE);
+      pool_case (&c, r, &cfgs[i], TRUE, w);
+      check_backward (&c);
+      case_clear (&c);
+    }
+  }
+}
+
+/* MaxPool with stride 2 across, on every width of a few windows: each
+ * parity of width, rows ending with and without padding, windows reaching
+ * past the end in ceil mode. */
 static void
 test_max_pool_stride2_widths (void)
 {
@@ -1003,17 +1022,22 @@ test_max_pool_stride2_widths (void)
     { 2, 2, { 0, 1, 0, 0 }, FALSE, FALSE, 1 },
     { 3, 2, { 0, 2, 0, 1 }, TRUE, FALSE, 2 },
   };
-  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
-  for (gsize i = 0; i < G_N_ELEMENTS (cfgs); i++) {
-    const int span = (cfgs[i].k - 1) * cfgs[i].dilation + 1;
-    for (int w = MAX (span - cfgs[i].pads[1] - cfgs[i].pads[3], 1); w <= span + 6; w++) {
-      Case c;
-      case_init (&c, FALSE);
-      pool_case (&c, r, &cfgs[i], TRUE, w);
-      check_backward (&c);
-      case_clear (&c);
-    }
-  }
+  check_max_pool_widths (cfgs, G_N_ELEMENTS (cfgs), 0, 0);
+}
+
+/* MaxPool with stride 1 across, whose backward runs whole 16s of outputs
+ * in vector passes and scatters the rest: output widths from 13 to 35, with
+ * and without padding, dilated, and past the end in ceil mode. */
+static void
+test_max_pool_stride1_widths (void)
+{
+  static const PoolCfg cfgs[] = {
+    { 3, 1, { 1, 1, 1, 1 }, FALSE, FALSE, 1 },
+    { 3, 1, { 0, 0, 0, 0 }, FALSE, FALSE, 1 },
+    { 2, 1, { 0, 1, 1, 0 }, TRUE, FALSE, 1 },
+    { 3, 1, { 2, 2, 2, 2 }, FALSE, FALSE, 2 },
+  };
+  check_max_pool_widths (cfgs, G_N_ELEMENTS (cfgs), 15, 35);
 }
 
 static void
@@ -1835,6 +1859,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conventions/backward", test_conventions);
   g_test_add_func ("/ops/conv/paths", test_conv_paths);
   g_test_add_func ("/ops/max-pool/stride2-widths", test_max_pool_stride2_widths);
+  g_test_add_func ("/ops/max-pool/stride1-widths", test_max_pool_stride1_widths);
   g_test_add_func ("/ops/conv/bias-relu-stream", test_bias_relu_stream);
   g_test_add_func ("/ops/conv/product", test_product);
   g_test_add_data_func ("/ops/conv/openblas-path", &suites[0], test_conv_openblas);
