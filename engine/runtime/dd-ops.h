@@ -216,13 +216,25 @@ void dd_product (const DdProduct *p);
 /* Columns of B packed at a time. */
 #define DD_PRODUCT_PANEL 192
 gsize dd_product_pack_floats (int64_t k);
-/* Whether dd_product runs its own kernel (AVX-512) rather than OpenBLAS
- * followed by a pass for bias and ReLU. */
+/* dd_product's kernels: its own for AVX-512, its own for AVX2 with FMA
+ * (CPUs without AVX-512), or OpenBLAS followed by a pass for bias and
+ * ReLU. */
+typedef enum {
+  DD_PRODUCT_AUTO, /* the best this CPU runs */
+  DD_PRODUCT_BLAS,
+  DD_PRODUCT_AVX2,
+  DD_PRODUCT_AVX512,
+} DdProductKernel;
+/* The kernel dd_product runs. */
+DdProductKernel dd_product_kernel (void);
+const char *dd_product_kernel_name (DdProductKernel kernel);
+/* Whether that is one of its own kernels rather than OpenBLAS. */
 gboolean dd_product_direct (void);
-/* Test hook: with blas TRUE, dd_product takes the OpenBLAS path even where
- * its own kernel runs, so that CPUs with AVX-512 test the path the others
- * take. */
-void dd_product_force_blas (gboolean blas);
+/* Test and benchmark hook: dd_product runs the kernel given from now on
+ * (DD_PRODUCT_AUTO: the best again), so that a CPU with AVX-512 tests and
+ * measures the paths the others take. FALSE, changing nothing, for a
+ * kernel this CPU cannot run. */
+gboolean dd_product_force (DdProductKernel kernel);
 
 /* Test and benchmark hooks for Conv, set before planning: the budget in
  * floats of an im2col band or a Winograd block (0: the defaults) and
