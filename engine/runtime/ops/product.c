@@ -317,8 +317,9 @@ product_rows_avx2 (const DdProduct *p, const PanelB *pb, int64_t i0, const int r
                        left, TRUE);
 }
 
-/* The rows of a panel, AVX2_ROWS at a time; MIN keeps each call's row
- * count a constant no greater than the tile's. */
+/* The rows of a panel, AVX2_ROWS at a time, then the last ones with as
+ * many accumulators as they need (MIN keeps each count within the tile's
+ * should AVX2_ROWS be fewer than 6). */
 AVX2 static void
 product_panel_avx2 (const DdProduct *p, const PanelB *pb, int64_t j0, int64_t len)
 {
@@ -326,12 +327,6 @@ product_panel_avx2 (const DdProduct *p, const PanelB *pb, int64_t j0, int64_t le
   for (; i0 + AVX2_ROWS <= p->m; i0 += AVX2_ROWS)
     product_rows_avx2 (p, pb, i0, AVX2_ROWS, j0, len);
   switch (p->m - i0) {
-  case 7:
-    product_rows_avx2 (p, pb, i0, MIN (7, AVX2_ROWS), j0, len);
-    break;
-  case 6:
-    product_rows_avx2 (p, pb, i0, MIN (6, AVX2_ROWS), j0, len);
-    break;
   case 5:
     product_rows_avx2 (p, pb, i0, MIN (5, AVX2_ROWS), j0, len);
     break;
