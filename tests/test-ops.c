@@ -1762,8 +1762,8 @@ test_product_kernels_agree (void)
       g_autofree float *b = g_new (float, k *ldb);
       g_autofree float *bias = g_new (float, m);
       g_autofree float *packed = g_new (float, dd_product_pack_floats (k));
-      float *c[2] = { aligned_alloc (64, m * ldc * sizeof (float)),
-                      aligned_alloc (64, m * ldc * sizeof (float)) };
+      float *c[2] = { g_aligned_alloc (m * ldc, sizeof (float), 64),
+                      g_aligned_alloc (m * ldc, sizeof (float), 64) };
       guint8 *mask[2] = { g_malloc (m * ldc), g_malloc (m * ldc) };
       fill_uniform (r, a, m * k, -1, 1);
       fill_uniform (r, b, k * ldb, -1, 1);
@@ -1790,8 +1790,8 @@ test_product_kernels_agree (void)
       }
       g_assert_cmpmem (c[1], m * ldc * sizeof (float), c[0], m * ldc * sizeof (float));
       g_assert_cmpmem (mask[1], m * ldc, mask[0], m * ldc);
-      free (c[0]);
-      free (c[1]);
+      g_aligned_free (c[0]);
+      g_aligned_free (c[1]);
       g_free (mask[0]);
       g_free (mask[1]);
     }
