@@ -250,10 +250,10 @@ winograd_fidelity (gboolean blas)
     const char *name;
     int width, height;
   } photos[] = { { "images/flowers.jpg", 224, 224 }, { "images/sky1024px.jpg", 320, 240 } };
-  dd_product_force_blas (blas);
+  g_assert_true (dd_product_force (blas ? DD_PRODUCT_BLAS : DD_PRODUCT_AUTO));
   g_autoptr (DdModel) model = load_googlenet ();
   if (!model) {
-    dd_product_force_blas (FALSE);
+    dd_product_force (DD_PRODUCT_AUTO);
     return;
   }
   for (gsize i = 0; i < G_N_ELEMENTS (photos); i++) {
@@ -285,7 +285,7 @@ winograd_fidelity (gboolean blas)
       g_test_fail_printf ("%s: gradient relative error %.3g, %.2f %% of it off by more than 1e-5",
                           photos[i].name, err, 100 * off);
   }
-  dd_product_force_blas (FALSE);
+  dd_product_force (DD_PRODUCT_AUTO);
 }
 
 /* With the convolutions' own product kernel where the CPU has it, then on

@@ -1734,16 +1734,93 @@ test_product (void)
 }
 
 /* The convolutions again with dd_product on OpenBLAS, the path of CPUs
- * without AVX-512, whatever this one has. */
+ * without AVX2, whatever this one has. */
 static void
 test_conv_openblas (gconstpointer data)
 {
-  dd_product_force_blas (TRUE);
+  g_assert_true (dd_product_force (DD_PRODUCT_BLAS));
   test_forward (data);
   test_backward (data);
   test_conv_paths ();
   test_product ();
-  dd_product_force_blas (FALSE);
+  dd_product_force (DD_PRODUCT_AUTO);
+}
+
+/* And on the AVX2 kernel, the path of CPUs with AVX2 and FMA but no
+ * AVX-512. */
+static void
+test_conv_avx2 (gconstpointer data)
+{
+  if (!dd_product_force (DD_PRODUCT_AVX2)) {
+    g_test_skip ("this CPU has no AVX2 with FMA");
+    return;
+  }
+  g_assert_cmpint (dd_product_kernel (), ==, DD_PRODUCT_AVX2);
+  test_forward (data);
+  test_backward (data);
+  test_conv_paths ();
+  test_product ();
+  dd_product_force (DD_PRODUCT_AUTO);
+}
+
+/* The AVX2 and AVX-512 kernels sum each element in the same order with
+ * the same fused multiply-adds: the same bits, whatever their tiles, on
+ * shapes that leave partial tiles of both, packed or not, streamed or
+ * not, with and without bias and ReLU. */
+static void
+test_product_kernels_agree (void)
+{
+  if (!dd_product_force (DD_PRODUCT_AVX512) || !dd_product_force (DD_PRODUCT_AVX2)) {
+    dd_product_force (DD_PRODUCT_AUTO);
+    g_test_skip ("this CPU lacks AVX-512 or AVX2 with FMA");
+    return;
+  }
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  static const int64_t shapes[][3] = { { 1, 1, 1 },      { 5, 7, 3 },     { 6, 16, 2 },
+                                       { 13, 200, 37 },  { 16, 385, 64 }, { 31, 47, 5 },
+                                       { 64, 1000, 147 } };
+  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (int variant = 0; variant < 8; variant++) {
+      const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], ldb = n + 1, ldc = n + 8;
+      const gboolean by_columns = variant & 1, finish = variant & 2, pack = variant & 4;
+      g_autofree float *a = g_new (float, m *k);
+      g_autofree float *b = g_new (float, k *ldb);
+      g_autofree float *bias = g_new (float, m);
+      g_autofree float *packed = g_new (float, dd_product_pack_floats (k));
+      float *c[2] = { g_aligned_alloc (m * ldc, sizeof (float), 64),
+                      g_aligned_alloc (m * ldc, sizeof (float), 64) };
+      guint8 *mask[2] = { g_malloc (m * ldc), g_malloc (m * ldc) };
+      fill_uniform (r, a, m * k, -1, 1);
+      fill_uniform (r, b, k * ldb, -1, 1);
+      fill_uniform (r, bias, m, -1, 1);
+      for (int kernel = 0; kernel < 2; kernel++) {
+        g_assert_true (dd_product_force (kernel ? DD_PRODUCT_AVX2 : DD_PRODUCT_AVX512));
+        memset (c[kernel], 0xff, m * ldc * sizeof (float));
+        memset (mask[kernel], 7, m * ldc);
+        const DdProduct p = { .m = m,
+                              .n = n,
+                              .k = k,
+                              .a = a,
+                              .a_row = by_columns ? 1 : k,
+                              .a_col = by_columns ? m : 1,
+                              .b = b,
+                              .ldb = ldb,
+                              .c = c[kernel],
+                              .ldc = ldc,
+                              .bias = finish ? bias : NULL,
+                              .relu_mask = finish ? mask[kernel] : NULL,
+                              .pack = pack ? packed : NULL,
+                              .stream = pack };
+        dd_product (&p);
+      }
+      g_assert_cmpmem (c[1], m * ldc * sizeof (float), c[0], m * ldc * sizeof (float));
+      g_assert_cmpmem (mask[1], m * ldc, mask[0], m * ldc);
+      g_aligned_free (c[0]);
+      g_aligned_free (c[1]);
+      g_free (mask[0]);
+      g_free (mask[1]);
+    }
+  dd_product_force (DD_PRODUCT_AUTO);
 }
 
 static void
@@ -1863,6 +1940,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conv/bias-relu-stream", test_bias_relu_stream);
   g_test_add_func ("/ops/conv/product", test_product);
   g_test_add_data_func ("/ops/conv/openblas-path", &suites[0], test_conv_openblas);
+  g_test_add_data_func ("/ops/conv/avx2-path", &suites[0], test_conv_avx2);
+  g_test_add_func ("/ops/conv/product-kernels-agree", test_product_kernels_agree);
   g_test_add_data_func ("/ops/add/backward-same-input", &dd_op_add, test_same_input);
   g_test_add_data_func ("/ops/mul/backward-same-input", &dd_op_mul, test_same_input);
   g_test_add_data_func ("/ops/identity/infer", &dd_op_identity, test_views);

@@ -27,6 +27,7 @@
 typedef struct {
   char *model;
   char *layer;
+  char *product; /* the convolutions' product kernel asked for, or NULL */
   int width, height, runs, warmup;
   double gflop; /* <= 0: not given */
   gboolean no_sgemm, no_winograd;
@@ -38,6 +39,7 @@ bench_options_clear (BenchOptions *opts)
 {
   g_clear_pointer (&opts->model, g_free);
   g_clear_pointer (&opts->layer, g_free);
+  g_clear_pointer (&opts->product, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BenchOptions, bench_options_clear)
@@ -71,6 +73,9 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
     { "nodes", 0, 0, G_OPTION_ARG_INT, &opts->nodes, "Also list the N slowest nodes (0)", "N" },
     { "no-winograd", 0, 0, G_OPTION_ARG_NONE, &opts->no_winograd,
       "3x3 convolutions by im2col + sgemm, as before Winograd", NULL },
+    { "product", 0, 0, G_OPTION_ARG_STRING, &opts->product,
+      "The convolutions' product kernel: avx512, avx2 or openblas (the best this CPU runs)",
+      "KERNEL" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- benchmark libdeepdream");
@@ -89,6 +94,27 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
   }
   if (opts->layer == NULL)
     opts->layer = g_strdup (DEFAULT_LAYER);
+  if (opts->product) {
+    static const struct {
+      const char *name;
+      DdProductKernel kernel;
+    } kernels[] = { { "avx512", DD_PRODUCT_AVX512 },
+                    { "avx2", DD_PRODUCT_AVX2 },
+                    { "openblas", DD_PRODUCT_BLAS } };
+    gsize i = 0;
+    while (i < G_N_ELEMENTS (kernels) && strcmp (opts->product, kernels[i].name) != 0)
+      i++;
+    if (i == G_N_ELEMENTS (kernels)) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--product must be avx512, avx2 or openblas, not \"%s\"", opts->product);
+      return FALSE;
+    }
+    if (!dd_product_force (kernels[i].kernel)) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--product %s: this CPU cannot run that kernel", opts->product);
+      return FALSE;
+    }
+  }
   if (opts->width < 1 || opts->height < 1 || opts->runs < 1 || opts->warmup < 0) {
     g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "--width, --height and --runs must be >= 1, --warmup >= 0");
@@ -196,6 +222,8 @@ print_header (const BenchOptions *opts, const DdTensorInfo *target)
   g_autofree char *kernels = dd_blas_describe ();
   printf ("  openblas   %s\n", openblas_get_config ());
   printf ("  kernels    %s\n", kernels);
+  printf ("  product    %s (convolutions%s)\n", dd_product_kernel_name (dd_product_kernel ()),
+          opts->product ? ", chosen by --product" : "");
   printf ("  threads    OpenBLAS %d, OpenMP %d\n\n", openblas_get_num_threads (),
           omp_get_max_threads ());
 }

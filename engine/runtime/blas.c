@@ -293,11 +293,18 @@ dd_blas_describe (void)
   g_autofree char *waiting = spin     ? g_strdup_printf ("GOMP_SPINCOUNT=%s", spin)
                              : policy ? g_strdup_printf ("OMP_WAIT_POLICY=%s", policy)
                                       : g_strdup ("spinning, OpenMP's default");
-  return g_strdup_printf ("%s, %s kernels (%s); %d thread%s (waiting: %s); CPU: %sfamily %d "
+  /* The convolutions' products run on the engine's own kernel where the
+   * CPU has one (dd_product), the rest of the products on OpenBLAS. */
+  const DdProductKernel product = dd_product_kernel ();
+  g_autofree char *convolutions = product == DD_PRODUCT_BLAS
+                                      ? g_strdup ("")
+                                      : g_strdup_printf (", convolutions on the engine's %s kernel",
+                                                         dd_product_kernel_name (product));
+  return g_strdup_printf ("%s, %s kernels (%s)%s; %d thread%s (waiting: %s); CPU: %sfamily %d "
                           "model %d, %s",
-                          version, core ? core : "unknown", why, omp_get_max_threads (),
-                          omp_get_max_threads () == 1 ? "" : "s", waiting, vendors[cpu.vendor],
-                          cpu.family, cpu.model, feature_text);
+                          version, core ? core : "unknown", why, convolutions,
+                          omp_get_max_threads (), omp_get_max_threads () == 1 ? "" : "s", waiting,
+                          vendors[cpu.vendor], cpu.family, cpu.model, feature_text);
 }
 
 void

@@ -201,13 +201,12 @@ void dd_winograd_run (const DdWinograd *p, const float *weights, const float *in
  * panel of columns at a time, when its rows lie far apart in memory: rows
  * a multiple of 4 KB apart share cache sets, and the kernel walks k of
  * them side by side..
- * a_block, b_packed: operands already in the layout the kernel reads,
- * only where dd_product_direct () (Winograd's products, whose operands
- * are made for it): with a_block not 0, rows [8b, 8b + 8) of A start at
- * a + b * a_block (a_row 1 and a_col 8 then read them as 8 side by side
- * for each k); with b_packed, B is tiles of DD_PRODUCT_TILE columns, each
- * k rows of DD_PRODUCT_TILE floats, k * DD_PRODUCT_TILE floats apart
- * (ldb unused), the tiles' columns past n never read. */
+ * a_block, b_packed: operands already in the layout the AVX-512 kernel
+ * reads, made only where dd_product_packs () (Winograd's products, whose
+ * operands are made for it), and read by that kernel alone: with a_block not 0, rows [8b, 8b + 8)
+ * of A start at a + b * a_block (a_row 1 and a_col 8 then read them as 8 side by side for each k);
+ * with b_packed, B is tiles of DD_PRODUCT_TILE columns, each k rows of DD_PRODUCT_TILE floats, k *
+ * DD_PRODUCT_TILE floats apart (ldb unused), the tiles' columns past n never read. */
 typedef struct {
   int64_t m, n, k;
   const float *a;
@@ -230,13 +229,28 @@ void dd_product (const DdProduct *p);
 #define DD_PRODUCT_TILE 48
 #define DD_PRODUCT_ROWS 8
 gsize dd_product_pack_floats (int64_t k);
-/* Whether dd_product runs its own kernel (AVX-512) rather than OpenBLAS
- * followed by a pass for bias and ReLU. */
+/* dd_product's kernels: its own for AVX-512, its own for AVX2 with FMA
+ * (CPUs without AVX-512), or OpenBLAS followed by a pass for bias and
+ * ReLU. */
+typedef enum {
+  DD_PRODUCT_AUTO, /* the best this CPU runs */
+  DD_PRODUCT_BLAS,
+  DD_PRODUCT_AVX2,
+  DD_PRODUCT_AVX512,
+} DdProductKernel;
+/* The kernel dd_product runs. */
+DdProductKernel dd_product_kernel (void);
+const char *dd_product_kernel_name (DdProductKernel kernel);
+/* Whether that is one of its own kernels rather than OpenBLAS. */
 gboolean dd_product_direct (void);
-/* Test hook: with blas TRUE, dd_product takes the OpenBLAS path even where
- * its own kernel runs, so that CPUs with AVX-512 test the path the others
- * take. */
-void dd_product_force_blas (gboolean blas);
+/* Whether it is the one that reads operands packed in its layout
+ * (DdProduct.a_block, b_packed): the AVX-512 kernel. */
+gboolean dd_product_packs (void);
+/* Test and benchmark hook: dd_product runs the kernel given from now on
+ * (DD_PRODUCT_AUTO: the best again), so that a CPU with AVX-512 tests and
+ * measures the paths the others take. FALSE, changing nothing, for a
+ * kernel this CPU cannot run. */
+gboolean dd_product_force (DdProductKernel kernel);
 
 /* Test and benchmark hooks for Conv, set before planning: the budget in
  * floats of an im2col band or a Winograd block (0: the defaults) and

@@ -52,7 +52,9 @@ typedef enum {
 /* One line on what runs the products: the BLAS library and version, the
  * OpenBLAS kernels in use and why (OpenBLAS's own choice, the user's
  * OPENBLAS_CORETYPE, or chosen by libdeepdream when OpenBLAS did not know
- * the CPU), the thread count and wait policy, and the CPU's relevant
+ * the CPU), the engine's own kernel for the convolutions' products where
+ * the CPU has one (AVX-512, AVX2), the thread count and wait policy, and
+ * the CPU's relevant
  * features. When it loads, libdeepdream switches OpenBLAS to the best
  * kernels the CPU supports unless OPENBLAS_CORETYPE is set. Free with
  * g_free(). */

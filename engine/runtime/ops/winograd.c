@@ -538,7 +538,7 @@ void
 dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, float *out,
                  gboolean add, float *work, gsize budget)
 {
-  const gboolean direct = p->transformed ? p->transformed[0] != 0.0f : dd_product_direct ();
+  const gboolean direct = p->transformed ? p->transformed[0] != 0.0f : dd_product_packs ();
   const Tiling t = tiling (p, budget, direct);
   const int64_t n_blocks = (t.tiles + t.block - 1) / t.block;
   const int64_t planes = p->k * p->n;
@@ -567,7 +567,7 @@ dd_winograd_run (const DdWinograd *p, const float *weights, const float *in, flo
 float *
 dd_winograd_weights (int64_t out, int64_t in, const float *weights)
 {
-  const gboolean packed = dd_product_direct ();
+  const gboolean packed = dd_product_packs ();
   const int64_t planes = out * in;
   const gsize fwd = u_floats (out, in, packed), bwd = u_floats (in, out, packed);
   float *u = dd_alloc_huge ((HEAD + fwd + bwd) * sizeof (float));
