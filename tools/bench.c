@@ -29,7 +29,7 @@ typedef struct {
   char *layer;
   int width, height, runs, warmup;
   double gflop; /* <= 0: not given */
-  gboolean no_sgemm, no_winograd;
+  gboolean no_sgemm, no_winograd, no_direct;
   int nodes; /* slowest nodes to list */
 } BenchOptions;
 
@@ -71,6 +71,8 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
     { "nodes", 0, 0, G_OPTION_ARG_INT, &opts->nodes, "Also list the N slowest nodes (0)", "N" },
     { "no-winograd", 0, 0, G_OPTION_ARG_NONE, &opts->no_winograd,
       "3x3 convolutions by im2col + sgemm, as before Winograd", NULL },
+    { "no-direct", 0, 0, G_OPTION_ARG_NONE, &opts->no_direct,
+      "Stride-1 convolutions that are not Winograd's by im2col + product", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- benchmark libdeepdream");
@@ -338,6 +340,7 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (parse_options (&opts, &argc, &argv, &error)) {
     dd_conv_configure (0, !opts.no_winograd);
+    dd_conv_configure_direct (!opts.no_direct);
     if (run_benchmark (&opts, &error))
       return 0;
   }

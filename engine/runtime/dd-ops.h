@@ -224,10 +224,39 @@ gboolean dd_product_direct (void);
  * take. */
 void dd_product_force_blas (gboolean blas);
 
+/* A stride-1 convolution's product read straight from zero-padded planes
+ * (ops/direct.c), single-threaded, where dd_direct_available (): for each
+ * of m output channels i, output row r < rows and column x < cols,
+ *   C[i * ldc + r * cols + x] = sum over k in order of A (i, k) *
+ *                               in[off[k] + r * pitch + x]
+ * (A as in DdProduct), then plus bias[i] and the ReLU as dd_product's;
+ * with add, C's element plus the sum instead (no bias). off[k] is where
+ * tap k reads, its channel's plane and its place in the kernel. */
+typedef struct {
+  int64_t m, k;
+  const float *a;
+  int64_t a_row, a_col;
+  const float *in;
+  const int32_t *off;
+  int64_t pitch;
+  int64_t rows, cols;
+  float *c;
+  int64_t ldc;
+  gboolean add, stream;
+  const float *bias;
+  guint8 *relu_mask;
+} DdDirect;
+void dd_direct (const DdDirect *p);
+gboolean dd_direct_available (void);
+
 /* Test and benchmark hooks for Conv, set before planning: the budget in
  * floats of an im2col band or a Winograd block (0: the defaults) and
  * whether 3x3 stride-1 convs may take the Winograd path. */
 void dd_conv_configure (gsize budget, gboolean winograd);
+/* Test and benchmark hook, set before running: whether stride-1 convs
+ * that are not Winograd's may take the direct path (dd_direct) where the
+ * CPU has it, rather than im2col and dd_product. */
+void dd_conv_configure_direct (gboolean direct);
 /* Whether a Conv with these attributes and input takes the Winograd path. */
 gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y);
 /* Whether its backward applies a following ReLU's mask to gy on the way in
