@@ -712,18 +712,21 @@ build_conv (Case *c, GRand *r, int v)
 
 /* Stride-1 convs that are not Winograd's, on the direct path where the
  * CPU has it (dd_direct): output rows wider than a tile of 48 and not a
- * multiple of 16, one input channel and several, odd sizes, uneven
+ * multiple of 16, one channel read and several, odd sizes, uneven
  * padding, padding beyond the kernel's reach, dilation. */
 typedef struct {
   int kh, kw, dilation, cin, cout, h, w;
   int pads[4];
 } DirectCfg;
 
+/* Each direction takes the direct path where it has 8 output channels or
+ * more (the forward: cout; the backward: cin). */
 static const DirectCfg direct_cfgs[] = {
-  { 5, 5, 1, 1, 3, 7, 53, { 2, 2, 2, 2 } },  { 5, 5, 1, 5, 9, 9, 97, { 2, 2, 2, 2 } },
-  { 5, 5, 1, 3, 17, 5, 61, { 1, 2, 0, 3 } }, { 3, 3, 1, 2, 8, 11, 50, { 1, 1, 1, 1 } },
-  { 3, 3, 2, 3, 5, 9, 49, { 2, 0, 1, 2 } },  { 1, 7, 1, 2, 4, 3, 65, { 0, 3, 0, 3 } },
-  { 7, 1, 1, 4, 6, 15, 17, { 3, 0, 3, 0 } }, { 5, 5, 1, 4, 3, 6, 33, { 4, 4, 4, 4 } },
+  { 5, 5, 1, 1, 9, 7, 53, { 2, 2, 2, 2 } },  { 5, 5, 1, 9, 1, 7, 53, { 2, 2, 2, 2 } },
+  { 5, 5, 1, 5, 9, 9, 97, { 2, 2, 2, 2 } },  { 5, 5, 1, 11, 17, 5, 61, { 1, 2, 0, 3 } },
+  { 3, 3, 1, 8, 8, 11, 50, { 1, 1, 1, 1 } }, { 3, 3, 2, 9, 5, 9, 49, { 2, 0, 1, 2 } },
+  { 1, 7, 1, 2, 12, 3, 65, { 0, 3, 0, 3 } }, { 7, 1, 1, 12, 6, 15, 17, { 3, 0, 3, 0 } },
+  { 5, 5, 1, 8, 10, 6, 33, { 4, 4, 4, 4 } },
 };
 
 static void
