@@ -262,8 +262,9 @@ gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShap
 /* Whether its backward applies a following ReLU's mask to gy on the way in
  * (DdOpCtx.relu_mask) rather than in a pass of its own: the im2col path,
  * which masks each block of gy into a cache-sized buffer for sgemm (conv1:
- * -2 ms a step). Winograd's input transform could too, but measured no
- * faster than the ReLU's pass. */
+ * -2 ms a step), and the direct path, as it copies gy into padded blocks.
+ * Winograd's input transform could too, but measured no faster than the
+ * ReLU's pass. */
 gboolean dd_conv_fuses_relu_backward (const DdAttrs *a, const DdShape *x, const DdShape *y);
 /* Makes a Conv's kept Winograd weights, when it uses them for x -> y, at
  * planning, where running out of memory is an error and not, as in a

@@ -10,7 +10,9 @@
  * the unrolled matrix is built a band of output rows at a time so that the
  * work buffer stays small whatever the image size. Pointwise (1x1) convs
  * need no unrolling; depthwise convs run directly; 3x3 stride-1 convs with
- * enough channels take the Winograd path (winograd.c), 4x fewer flops.
+ * enough channels take the Winograd path (winograd.c), 4x fewer flops;
+ * other stride-1 convs (GoogLeNet's 5x5) are summed straight from a padded
+ * copy of their input where dd_direct runs (direct.c), with no unrolling.
  */
 #include "dd-ops.h"
 
