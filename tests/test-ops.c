@@ -713,28 +713,30 @@ build_conv (Case *c, GRand *r, int v)
 /* Stride-1 convs that are not Winograd's, on the direct path where the
  * CPU has it (dd_direct): output rows wider than a tile of 48 and not a
  * multiple of 16, one channel read and several, odd sizes, uneven
- * padding, padding beyond the kernel's reach, dilation. */
+ * padding, padding beyond the kernel's reach, dilation, groups. */
 typedef struct {
   int kh, kw, dilation, cin, cout, h, w;
   int pads[4];
+  int group;
 } DirectCfg;
 
 /* Each direction takes the direct path where it has 8 output channels or
  * more (the forward: cout; the backward: cin). */
 static const DirectCfg direct_cfgs[] = {
-  { 5, 5, 1, 1, 9, 7, 53, { 2, 2, 2, 2 } },  { 5, 5, 1, 9, 1, 7, 53, { 2, 2, 2, 2 } },
-  { 5, 5, 1, 5, 9, 9, 97, { 2, 2, 2, 2 } },  { 5, 5, 1, 11, 17, 5, 61, { 1, 2, 0, 3 } },
-  { 3, 3, 1, 8, 8, 11, 50, { 1, 1, 1, 1 } }, { 3, 3, 2, 9, 5, 9, 49, { 2, 0, 1, 2 } },
-  { 1, 7, 1, 2, 12, 3, 65, { 0, 3, 0, 3 } }, { 7, 1, 1, 12, 6, 15, 17, { 3, 0, 3, 0 } },
-  { 5, 5, 1, 8, 10, 6, 33, { 4, 4, 4, 4 } },
+  { 5, 5, 1, 1, 9, 7, 53, { 2, 2, 2, 2 }, 1 },  { 5, 5, 1, 9, 1, 7, 53, { 2, 2, 2, 2 }, 1 },
+  { 5, 5, 1, 5, 9, 9, 97, { 2, 2, 2, 2 }, 1 },  { 5, 5, 1, 11, 17, 5, 61, { 1, 2, 0, 3 }, 1 },
+  { 3, 3, 1, 8, 8, 11, 50, { 1, 1, 1, 1 }, 1 }, { 3, 3, 2, 9, 5, 9, 49, { 2, 0, 1, 2 }, 1 },
+  { 1, 7, 1, 2, 12, 3, 65, { 0, 3, 0, 3 }, 1 }, { 7, 1, 1, 12, 6, 15, 17, { 3, 0, 3, 0 }, 1 },
+  { 5, 5, 1, 8, 10, 6, 33, { 4, 4, 4, 4 }, 1 }, { 3, 3, 1, 16, 18, 7, 51, { 1, 1, 1, 1 }, 2 },
 };
 
 static void
 build_conv_direct (Case *c, GRand *r, int v)
 {
   const DirectCfg *cfg = &direct_cfgs[v];
-  const int n = c->large ? 2 : 1;
+  const int n = c->large ? 2 : 1, group = cfg->group;
   c->k = &dd_op_conv;
+  c->a.group = group;
   c->a.kernel[0] = cfg->kh;
   c->a.kernel[1] = cfg->kw;
   c->a.dilation[0] = c->a.dilation[1] = cfg->dilation;
@@ -742,7 +744,8 @@ build_conv_direct (Case *c, GRand *r, int v)
     c->a.pads[i] = cfg->pads[i];
   case_uniform_input (c, r, 0, shape_of (4, n, cfg->cin, cfg->h, cfg->w), -1, 1);
   const double scale = 1.0 / sqrt (cfg->cin * cfg->kh * cfg->kw);
-  case_uniform_input (c, r, 1, shape_of (4, cfg->cout, cfg->cin, cfg->kh, cfg->kw), -scale, scale);
+  case_uniform_input (c, r, 1, shape_of (4, cfg->cout, cfg->cin / group, cfg->kh, cfg->kw), -scale,
+                      scale);
   case_uniform_input (c, r, 2, shape_of (1, cfg->cout), -1, 1);
   c->ys =
       shape_of (4, n, cfg->cout,
@@ -750,8 +753,8 @@ build_conv_direct (Case *c, GRand *r, int v)
                 window_out (cfg->w, cfg->kw, 1, cfg->dilation, cfg->pads[1], cfg->pads[3], FALSE));
   c->grad_mask = 1;
   c->ref = ref_conv;
-  case_label (c, "%dx%d d%d pads [%d,%d,%d,%d] direct", cfg->kh, cfg->kw, cfg->dilation,
-              cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3]);
+  case_label (c, "%dx%d d%d group %d pads [%d,%d,%d,%d] direct", cfg->kh, cfg->kw, cfg->dilation,
+              group, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3]);
   g_assert_false (dd_conv_uses_winograd (&c->a, &c->xs[0], &c->ys));
 }
 
