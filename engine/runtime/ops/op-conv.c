@@ -328,16 +328,14 @@ direct_addressable (const DdAttrs *a, const ConvGeom *g)
 }
 
 /* Whether this direction takes the direct path: where it computes at
- * least one tile's rows of output channels (8). Both directions of
- * GoogLeNet's five 5x5 convs at 1024x768 are faster direct (forward
- * 16.5 ms against im2col's 20.5, backward 17.2 against 20.8 (the
- * function's sum, medians of 21 calls taking turns; Intel family 6 model
- * 207, 2 threads), as are the other shapes measured: 3x3 of 16 to 24
- * channels at 128x96 (0.67 / 0.71 against 0.90 / 1.01 ms), 96 to 128
- * (22.3 / 22.4 against 29.8 / 30.2), 7x7 of 8 to 16 (1.35 / 1.39 against
- * 2.60 / 2.64). The backward of a 3x3 of 3 to 64 channels at 512x384,
- * whose tiles have 3 rows, was slower (16.9 against 15.6 ms; its forward
- * 22.7 against 26.4). */
+ * least one tile's rows of output channels (8). Measured call by call
+ * against im2col, taking turns (Intel family 6 model 207, 2 threads):
+ * GoogLeNet's five 5x5 convs at 1024x768 take 0.77 of im2col's time
+ * forward and 0.79 backward; at 128x96, 3x3 of 16 to 24 channels 0.67 /
+ * 0.71 against 0.92 / 1.01 ms, 96 to 128 18.3 / 18.7 against 21.7 /
+ * 23.9, 7x7 of 8 to 16 1.00 / 1.06 against 1.83 / 2.00; a 3x3 of 3 to 64
+ * channels at 512x384 forward 7.0 against 16.0, but its backward, whose
+ * tiles had 3 rows, 16.9 against 15.6. */
 static gboolean
 uses_direct (const DdAttrs *a, const ConvGeom *g, gboolean backward)
 {
