@@ -710,6 +710,133 @@ build_conv (Case *c, GRand *r, int v)
   g_assert_true (dd_conv_uses_winograd (&c->a, &c->xs[0], &c->ys) == cfg->winograd);
 }
 
+/* Stride-1 convs that are not Winograd's, on the direct path where the
+ * CPU has it (dd_direct): output rows wider than a tile of 48 and not a
+ * multiple of 16, one channel read and several, odd sizes, uneven
+ * padding, padding beyond the kernel's reach, dilation, groups. */
+typedef struct {
+  int kh, kw, dilation, cin, cout, h, w;
+  int pads[4];
+  int group;
+} DirectCfg;
+
+/* Each direction takes the direct path where it has 8 output channels or
+ * more (the forward: cout; the backward: cin). */
+static const DirectCfg direct_cfgs[] = {
+  { 5, 5, 1, 1, 9, 7, 53, { 2, 2, 2, 2 }, 1 },  { 5, 5, 1, 9, 1, 7, 53, { 2, 2, 2, 2 }, 1 },
+  { 5, 5, 1, 5, 9, 9, 97, { 2, 2, 2, 2 }, 1 },  { 5, 5, 1, 11, 17, 5, 61, { 1, 2, 0, 3 }, 1 },
+  { 3, 3, 1, 8, 8, 11, 50, { 1, 1, 1, 1 }, 1 }, { 3, 3, 2, 9, 5, 9, 49, { 2, 0, 1, 2 }, 1 },
+  { 1, 7, 1, 2, 12, 3, 65, { 0, 3, 0, 3 }, 1 }, { 7, 1, 1, 12, 6, 15, 17, { 3, 0, 3, 0 }, 1 },
+  { 5, 5, 1, 8, 10, 6, 33, { 4, 4, 4, 4 }, 1 }, { 3, 3, 1, 16, 18, 7, 51, { 1, 1, 1, 1 }, 2 },
+};
+
+static void
+build_conv_direct (Case *c, GRand *r, int v)
+{
+  const DirectCfg *cfg = &direct_cfgs[v];
+  const int n = c->large ? 2 : 1, group = cfg->group;
+  c->k = &dd_op_conv;
+  c->a.group = group;
+  c->a.kernel[0] = cfg->kh;
+  c->a.kernel[1] = cfg->kw;
+  c->a.dilation[0] = c->a.dilation[1] = cfg->dilation;
+  for (int i = 0; i < 4; i++)
+    c->a.pads[i] = cfg->pads[i];
+  case_uniform_input (c, r, 0, shape_of (4, n, cfg->cin, cfg->h, cfg->w), -1, 1);
+  const double scale = 1.0 / sqrt (cfg->cin * cfg->kh * cfg->kw);
+  case_uniform_input (c, r, 1, shape_of (4, cfg->cout, cfg->cin / group, cfg->kh, cfg->kw), -scale,
+                      scale);
+  case_uniform_input (c, r, 2, shape_of (1, cfg->cout), -1, 1);
+  c->ys =
+      shape_of (4, n, cfg->cout,
+                window_out (cfg->h, cfg->kh, 1, cfg->dilation, cfg->pads[0], cfg->pads[2], FALSE),
+                window_out (cfg->w, cfg->kw, 1, cfg->dilation, cfg->pads[1], cfg->pads[3], FALSE));
+  c->grad_mask = 1;
+  c->ref = ref_conv;
+  case_label (c, "%dx%d d%d group %d pads [%d,%d,%d,%d] direct", cfg->kh, cfg->kw, cfg->dilation,
+              group, cfg->pads[0], cfg->pads[1], cfg->pads[2], cfg->pads[3]);
+  g_assert_false (dd_conv_uses_winograd (&c->a, &c->xs[0], &c->ys));
+}
+
+/* A 5x5 conv with a following ReLU, forward and backward (gy through the
+ * ReLU's mask, and added to a gradient), by the direct path in blocks of
+ * one output row and in its default blocks, against im2col: the forward
+ * the same bytes (both sum in the order of k, then add the bias), the
+ * backward close. */
+static void
+test_conv_direct_paths (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (seed);
+  Case c;
+  case_init (&c, FALSE);
+  c.k = &dd_op_conv;
+  c.a.kernel[0] = c.a.kernel[1] = 5;
+  c.a.pads[0] = c.a.pads[1] = 2;
+  c.a.pads[2] = 1;
+  c.a.pads[3] = 3;
+  case_uniform_input (&c, r, 0, shape_of (4, 2, 11, 13, 71), -1, 1);
+  case_uniform_input (&c, r, 1, shape_of (4, 21, 11, 5, 5), -0.06, 0.06);
+  case_uniform_input (&c, r, 2, shape_of (1, 21), -0.5, 0.5);
+  c.ys = shape_of (4, 2, 21, window_out (13, 5, 1, 1, 2, 1, FALSE),
+                   window_out (71, 5, 1, 1, 2, 3, FALSE));
+  case_label (&c, "5x5 pads [2,2,1,3]");
+  g_assert_true (check_infer (&c));
+
+  const int64_t ny = dd_shape_numel (&c.ys), nx = dd_shape_numel (&c.xs[0]);
+  DdShape in[3] = { c.xs[0], c.xs[1], c.xs[2] };
+  g_autofree float *gy = g_new (float, ny);
+  fill_uniform (r, gy, ny, -1, 1);
+  float *want_y = NULL, *want_gx = NULL;
+  static const struct {
+    gboolean direct;
+    gsize band;
+  } paths[] = { { FALSE, 0 }, { TRUE, 1 }, { TRUE, 0 } };
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+    dd_conv_configure (paths[i].band, FALSE);
+    dd_conv_configure_direct (paths[i].direct);
+    g_autofree float *work = g_new0 (float, dd_op_conv.work_floats (&c.a, in, &c.ys) + 1);
+    g_autofree guint8 *mask = g_new (guint8, ny);
+    float *y = g_new (float, ny), *gx = g_new (float, nx);
+    DdOpCtx ctx = { .a = &c.a, .n_in = 3, .y = y, .ys = &c.ys, .work = work, .gy = gy };
+    for (int k = 0; k < 3; k++) {
+      ctx.x[k] = c.x[k];
+      ctx.xs[k] = &c.xs[k];
+    }
+    ctx.relu_mask = mask;
+    ctx.gx[0] = gx;
+    dd_op_conv.forward (&ctx);
+    dd_op_conv.backward (&ctx);
+    /* Added into a gradient of ones. */
+    g_autofree float *gx_add = g_new (float, nx);
+    for (int64_t e = 0; e < nx; e++)
+      gx_add[e] = 1.0f;
+    ctx.gx[0] = gx_add;
+    ctx.gx_add[0] = TRUE;
+    dd_op_conv.backward (&ctx);
+    g_autofree double *plus_one = to_double (gx, nx, 1.0);
+    expect_close_norm (&c, "direct: gx added to ones vs 1 + gx", gx_add, plus_one, nx, SAME_TOL,
+                       1 + max_abs (gx, nx));
+    if (!want_y) {
+      want_y = y;
+      want_gx = gx;
+      continue;
+    }
+    for (int64_t e = 0; e < ny; e++)
+      if (memcmp (&y[e], &want_y[e], sizeof *y) != 0)
+        g_error ("direct conv, band %zu: y[%" G_GINT64_FORMAT "] is %.9g, im2col's %.9g",
+                 paths[i].band, e, y[e], want_y[e]);
+    g_autofree double *want = to_double (want_gx, nx, 0.0);
+    expect_close (&c, "direct backward vs im2col", gx, want, nx, SAME_TOL);
+    g_free (y);
+    g_free (gx);
+  }
+  g_free (want_y);
+  g_free (want_gx);
+  dd_conv_configure (0, TRUE);
+  dd_conv_configure_direct (TRUE);
+  case_clear (&c);
+}
+
 /* One conv, forward and backward, four ways: Winograd with its default
  * blocks (several, spanning tile rows), Winograd with the smallest blocks,
  * im2col + sgemm one output row per band and with its default bands. All
@@ -1861,6 +1988,7 @@ test_lookup (void)
 
 static const Suite suites[] = {
   { "conv", build_conv, G_N_ELEMENTS (conv_cfgs) },
+  { "conv-direct", build_conv_direct, G_N_ELEMENTS (direct_cfgs) },
   { "relu", build_relu, 1 },
   { "leaky-relu", build_leaky_relu, 3 },
   { "clip", build_clip, 3 },
@@ -1935,6 +2063,7 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/ops/conventions/backward", test_conventions);
   g_test_add_func ("/ops/conv/paths", test_conv_paths);
+  g_test_add_func ("/ops/conv/direct-paths", test_conv_direct_paths);
   g_test_add_func ("/ops/max-pool/stride2-widths", test_max_pool_stride2_widths);
   g_test_add_func ("/ops/max-pool/stride1-widths", test_max_pool_stride1_widths);
   g_test_add_func ("/ops/conv/bias-relu-stream", test_bias_relu_stream);

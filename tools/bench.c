@@ -30,7 +30,7 @@ typedef struct {
   char *product; /* the convolutions' product kernel asked for, or NULL */
   int width, height, runs, warmup;
   double gflop; /* <= 0: not given */
-  gboolean no_sgemm, no_winograd;
+  gboolean no_sgemm, no_winograd, no_direct;
   int nodes; /* slowest nodes to list */
 } BenchOptions;
 
@@ -76,6 +76,8 @@ parse_options (BenchOptions *opts, int *argc, char ***argv, GError **error)
     { "product", 0, 0, G_OPTION_ARG_STRING, &opts->product,
       "The convolutions' product kernel: avx512, avx2 or openblas (the best this CPU runs)",
       "KERNEL" },
+    { "no-direct", 0, 0, G_OPTION_ARG_NONE, &opts->no_direct,
+      "Stride-1 convolutions that are not Winograd's by im2col + product", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- benchmark libdeepdream");
@@ -366,6 +368,7 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (parse_options (&opts, &argc, &argv, &error)) {
     dd_conv_configure (0, !opts.no_winograd);
+    dd_conv_configure_direct (!opts.no_direct);
     if (run_benchmark (&opts, &error))
       return 0;
   }

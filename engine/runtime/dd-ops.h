@@ -252,17 +252,47 @@ gboolean dd_product_packs (void);
  * kernel this CPU cannot run. */
 gboolean dd_product_force (DdProductKernel kernel);
 
+/* A stride-1 convolution's product read straight from zero-padded planes
+ * (ops/direct.c), single-threaded, where dd_direct_available (): for each
+ * of m output channels i, output row r < rows and column x < cols,
+ *   C[i * ldc + r * cols + x] = sum over k in order of A (i, k) *
+ *                               in[off[k] + r * pitch + x]
+ * (A as in DdProduct), then plus bias[i] and the ReLU as dd_product's;
+ * with add, C's element plus the sum instead (no bias). off[k] is where
+ * tap k reads, its channel's plane and its place in the kernel. */
+typedef struct {
+  int64_t m, k;
+  const float *a;
+  int64_t a_row, a_col;
+  const float *in;
+  const int32_t *off;
+  int64_t pitch;
+  int64_t rows, cols;
+  float *c;
+  int64_t ldc;
+  gboolean add, stream;
+  const float *bias;
+  guint8 *relu_mask;
+} DdDirect;
+void dd_direct (const DdDirect *p);
+gboolean dd_direct_available (void);
+
 /* Test and benchmark hooks for Conv, set before planning: the budget in
  * floats of an im2col band or a Winograd block (0: the defaults) and
  * whether 3x3 stride-1 convs may take the Winograd path. */
 void dd_conv_configure (gsize budget, gboolean winograd);
+/* Test and benchmark hook, set before running: whether stride-1 convs
+ * that are not Winograd's may take the direct path (dd_direct) where the
+ * CPU has it, rather than im2col and dd_product. */
+void dd_conv_configure_direct (gboolean direct);
 /* Whether a Conv with these attributes and input takes the Winograd path. */
 gboolean dd_conv_uses_winograd (const DdAttrs *a, const DdShape *x, const DdShape *y);
 /* Whether its backward applies a following ReLU's mask to gy on the way in
  * (DdOpCtx.relu_mask) rather than in a pass of its own: the im2col path,
  * which masks each block of gy into a cache-sized buffer for sgemm (conv1:
- * -2 ms a step). Winograd's input transform could too, but measured no
- * faster than the ReLU's pass. */
+ * -2 ms a step), and the direct path, as it copies gy into padded blocks.
+ * Winograd's input transform could too, but measured no faster than the
+ * ReLU's pass. */
 gboolean dd_conv_fuses_relu_backward (const DdAttrs *a, const DdShape *x, const DdShape *y);
 /* Makes a Conv's kept Winograd weights, when it uses them for x -> y, at
  * planning, where running out of memory is an error and not, as in a
