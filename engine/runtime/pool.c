@@ -246,15 +246,21 @@ worker (gpointer data)
   return NULL;
 }
 
-/* Threads for slots [1, wanted), made on first need; they live as long as
- * the process. */
+/* Threads for slots [1, wanted), made on first need (dd_parallel_prepare,
+ * before a plan takes its memory); they live as long as the process. A
+ * thread that cannot be made (its stack's address space taken, under a
+ * ulimit -v) leaves the jobs to those there are. */
 static void
 grow (int wanted)
 {
+  pool.threads = MAX (pool.threads, 1);
   for (; pool.threads < wanted; pool.threads++) {
     char name[16];
     g_snprintf (name, sizeof name, "dd-worker-%d", pool.threads);
-    g_thread_unref (g_thread_new (name, worker, GINT_TO_POINTER (pool.threads)));
+    GThread *thread = g_thread_try_new (name, worker, GINT_TO_POINTER (pool.threads), NULL);
+    if (!thread)
+      return;
+    g_thread_unref (thread);
   }
 }
 
@@ -263,6 +269,7 @@ dd_parallel_prepare (void)
 {
   const int slots = MIN (dd_thread_slots (), omp_get_max_threads ());
   g_mutex_lock (&pool.submit);
+  grow (slots);
   if (pool.reserved < slots) {
     dd_blas_reserve_buffers (slots);
     pool.reserved = slots;
@@ -290,8 +297,8 @@ dd_parallel (int64_t n_chunks, DdChunkFunc fn, gpointer data)
     return;
   }
   g_assert (n_chunks < G_MAXUINT32); /* G_MAXUINT32 marks a closed ticket */
-  pool.threads = MAX (pool.threads, 1);
   grow (slots);
+  const int threads = MIN (slots, pool.threads);
 
   g_mutex_lock (&pool.lock);
   /* Closed first: a thread still holding the last job's ticket then cannot
@@ -302,8 +309,8 @@ dd_parallel (int64_t n_chunks, DdChunkFunc fn, gpointer data)
   pool.fn = fn;
   pool.data = data;
   atomic_store_explicit (&pool.n_chunks, (uint32_t) n_chunks, memory_order_relaxed);
-  pool.slots = slots;
-  pool.pinned = slots == allowed_cpus ()->n;
+  pool.slots = threads;
+  pool.pinned = threads == allowed_cpus ()->n;
   atomic_store_explicit (&pool.done, 0, memory_order_relaxed);
   atomic_store_explicit (&pool.ticket, (uint64_t) gen << 32, memory_order_release);
   g_cond_broadcast (&pool.wake);
