@@ -1084,8 +1084,8 @@ test_class_preset (void)
 {
 #if defined(__SANITIZE_ADDRESS__)
   /* What it judges is the pictures' looks; the class path's memory is
-   * checked by the other class tests, and three seeds under the sanitizers
-   * took three minutes of CI. */
+   * checked by the other class tests, and one seed under the sanitizers
+   * took 38 s. */
   g_test_skip ("judges looks, not memory: not under AddressSanitizer");
   return;
 #endif

@@ -228,6 +228,38 @@ void dd_product (const DdProduct *p);
 #define DD_PRODUCT_PANEL 192
 #define DD_PRODUCT_TILE 48
 #define DD_PRODUCT_ROWS 8
+/* The AVX-512 tiles' last rows of a product: ROWS (r) for r = n (1 to
+ * DD_PRODUCT_ROWS - 1) as a constant at each call, so that the tile keeps
+ * only as many accumulators as it needs, in registers. */
+#define DD_PRODUCT_LAST_ROWS(n, ROWS)                                                              \
+  do {                                                                                             \
+    switch (n) {                                                                                   \
+    case 7:                                                                                        \
+      ROWS (7);                                                                                    \
+      break;                                                                                       \
+    case 6:                                                                                        \
+      ROWS (6);                                                                                    \
+      break;                                                                                       \
+    case 5:                                                                                        \
+      ROWS (5);                                                                                    \
+      break;                                                                                       \
+    case 4:                                                                                        \
+      ROWS (4);                                                                                    \
+      break;                                                                                       \
+    case 3:                                                                                        \
+      ROWS (3);                                                                                    \
+      break;                                                                                       \
+    case 2:                                                                                        \
+      ROWS (2);                                                                                    \
+      break;                                                                                       \
+    case 1:                                                                                        \
+      ROWS (1);                                                                                    \
+      break;                                                                                       \
+    default:                                                                                       \
+      break;                                                                                       \
+    }                                                                                              \
+  } while (0)
+G_STATIC_ASSERT (DD_PRODUCT_ROWS == 8);
 gsize dd_product_pack_floats (int64_t k);
 /* dd_product's kernels: its own for AVX-512, its own for AVX2 with FMA
  * (CPUs without AVX-512), or OpenBLAS followed by a pass for bias and

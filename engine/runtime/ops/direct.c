@@ -118,32 +118,10 @@ direct_avx512 (const DdDirect *p)
   int64_t i0 = 0;
   for (; i0 + TILE_ROWS <= p->m; i0 += TILE_ROWS)
     direct_rows (p, i0, TILE_ROWS);
-  /* The last rows, with as many accumulators as they need. */
-  switch (p->m - i0) {
-  case 7:
-    direct_rows (p, i0, 7);
-    break;
-  case 6:
-    direct_rows (p, i0, 6);
-    break;
-  case 5:
-    direct_rows (p, i0, 5);
-    break;
-  case 4:
-    direct_rows (p, i0, 4);
-    break;
-  case 3:
-    direct_rows (p, i0, 3);
-    break;
-  case 2:
-    direct_rows (p, i0, 2);
-    break;
-  case 1:
-    direct_rows (p, i0, 1);
-    break;
-  default:
-    break;
-  }
+    /* The last rows, with as many accumulators as they need. */
+#define ROWS(r) direct_rows (p, i0, r)
+  DD_PRODUCT_LAST_ROWS (p->m - i0, ROWS);
+#undef ROWS
   if (p->stream)
     _mm_sfence ();
 }

@@ -133,32 +133,10 @@ product_panel_as (const DdProduct *p, const PanelB *pb, int64_t j0, int64_t len,
   int64_t i0 = 0;
   for (; i0 + TILE_ROWS <= p->m; i0 += TILE_ROWS)
     product_rows (p, pb, i0, TILE_ROWS, j0, len, packed);
-  /* The last rows, with as many accumulators as they need. */
-  switch (p->m - i0) {
-  case 7:
-    product_rows (p, pb, i0, 7, j0, len, packed);
-    break;
-  case 6:
-    product_rows (p, pb, i0, 6, j0, len, packed);
-    break;
-  case 5:
-    product_rows (p, pb, i0, 5, j0, len, packed);
-    break;
-  case 4:
-    product_rows (p, pb, i0, 4, j0, len, packed);
-    break;
-  case 3:
-    product_rows (p, pb, i0, 3, j0, len, packed);
-    break;
-  case 2:
-    product_rows (p, pb, i0, 2, j0, len, packed);
-    break;
-  case 1:
-    product_rows (p, pb, i0, 1, j0, len, packed);
-    break;
-  default:
-    break;
-  }
+    /* The last rows, with as many accumulators as they need. */
+#define ROWS(r) product_rows (p, pb, i0, r, j0, len, packed)
+  DD_PRODUCT_LAST_ROWS (p->m - i0, ROWS);
+#undef ROWS
 }
 
 AVX512 static void
